@@ -1,0 +1,287 @@
+"""`tracker`: a thin click shell over the library. Data to stdout, status to stderr.
+
+Exit statuses: 0 success; 1 some input was rejected (or, for `check`, an error-severity
+finding exists); 2 usage error; 3 the command could not run (database busy or unreadable,
+raw archive not writable).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import export as export_mod
+from .dates import parse_user_date
+from .errors import TrackerError, UsageError
+from .ingest import MAX_BYTES, ingest_paths
+from .ingest import reparse as reparse_snapshots
+from .models import EXPECTED_CURRENCIES, IngestOutcome, IngestSummary
+from .store import Store, default_db_path
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return parse_user_date(value)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="TRACKER_DB",
+        default=None,
+        help="DuckDB file (default data/tracker.duckdb, or $TRACKER_DB).",
+    )(f)
+
+
+def filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--to", "end", callback=_date, metavar="DATE", help="Last capture date.")(f)
+    f = click.option(
+        "--from", "start", callback=_date, metavar="DATE", help="First capture date (YYYY-MM-DD)."
+    )(f)
+    return click.option(
+        "--currency", "currencies", multiple=True, metavar="CCY",
+        help="Only this currency (repeatable), e.g. --currency KGS --currency TJS.",
+    )(f)
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class TrackerGroup(click.Group):
+    """Turns the tracker's own errors into one clear line and exit status 3 (2 for usage)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            err(f"error: {exc}")
+            ctx.exit(EXIT_USAGE)
+        except TrackerError as exc:
+            err(f"error: {exc}")
+            ctx.exit(EXIT_FAILED)
+
+
+@click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tracker")
+def main() -> None:
+    """Turn timesca.com page snapshots into an exact exchange-rate series.
+
+    \b
+    Example:
+      tracker ingest data/samples
+      tracker export --format csv --currency KGS
+    """
+
+
+class _Progress:
+    """A bar on a terminal; a line every few seconds otherwise (logs stay readable)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+        self.last = time.monotonic()
+        self.bar = (
+            click.progressbar(length=total, label="ingesting", file=sys.stderr)
+            if self.tty and total > 20 else None
+        )
+        if self.bar is not None:
+            self.bar.__enter__()
+
+    def __call__(self, _outcome: IngestOutcome) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        elif self.total > 200 and time.monotonic() - self.last > 5:
+            self.last = time.monotonic()
+            err(f"ingesting: {self.done:,}/{self.total:,}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def print_summary(summary: IngestSummary, seconds: float) -> None:
+    for outcome in summary.rejections:
+        err(f"rejected: {outcome.source}: {outcome.reason}")
+    for outcome in summary.undated:
+        err(
+            f"undated: {outcome.source}: no header date, archive time or date in the file "
+            "name; kept out of the series (give --captured-on DATE to place it)"
+        )
+    rate = len(summary.outcomes) / seconds if seconds > 0 else 0.0
+    err(
+        f"ingested {summary.ingested}, already present {summary.present}, "
+        f"rejected {summary.rejected}"
+        + (f", undated {len(summary.undated)}" if summary.undated else "")
+        + (f", skipped {len(summary.skipped)} non-snapshot file(s)" if summary.skipped else "")
+        + f" in {seconds:.1f} s ({rate:,.0f}/s)"
+    )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@db_option
+@click.option("--captured-on", callback=_date, metavar="DATE",
+              help="Capture date for snapshots that carry no date of their own.")
+@click.option("--raw-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where raw snapshots are kept (default: raw/ beside the database).")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, show_default=True,
+              help="Largest snapshot accepted, in bytes.")
+def ingest(
+    paths: tuple[Path, ...],
+    db_path: Path | None,
+    captured_on: dt.date | None,
+    raw_dir: Path | None,
+    max_bytes: int,
+) -> None:
+    """Ingest snapshot files or folders (.txt, .html, .htm, and .gz of them).
+
+    Folders are read recursively. Ingesting the same bytes again is a no-op. Exit status 0
+    when every input was ingested or already present, 1 when any was rejected (the rest are
+    still ingested), 2 for usage errors, 3 when the database or raw archive is unusable.
+
+    \b
+    Example:
+      tracker ingest data/samples
+      tracker ingest --captured-on 2025-12-10 ~/Downloads/page.html
+    """
+    from .ingest import discover
+
+    started = time.monotonic()
+    progress = _Progress(total=len(discover(paths).inputs))
+    try:
+        summary = ingest_paths(
+            paths, db_path=db_path, progress=progress, raw_dir=raw_dir,
+            captured_on=captured_on, max_bytes=max_bytes,
+        )
+    finally:
+        progress.close()
+    print_summary(summary, time.monotonic() - started)
+    sys.exit(EXIT_OK if summary.ok else EXIT_REJECTED)
+
+
+@main.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(export_mod.FORMATS), default="csv",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of stdout (required for parquet on a terminal).")
+@filter_options
+@click.option("--all-snapshots", is_flag=True,
+              help="Every quote of every snapshot (undated too), with snapshot id and source.")
+def export(
+    db_path: Path | None,
+    fmt: str,
+    output: Path | None,
+    currencies: tuple[str, ...],
+    start: dt.date | None,
+    end: dt.date | None,
+    all_snapshots: bool,
+) -> None:
+    """Export the dated series: one row per capture date and currency.
+
+    Rates and changes are written exactly as printed (`0.00193`, `-0`).
+
+    \b
+    Example:
+      tracker export --format csv --currency KGS --from 2025-12-01
+      tracker export --all-snapshots --format parquet -o quotes.parquet
+    """
+    if fmt == "parquet" and output is None and sys.stdout.isatty():
+        raise click.UsageError("parquet is binary: give --output FILE or redirect stdout")
+    table = export_mod.export_table(
+        db_path or default_db_path(), all_snapshots=all_snapshots,
+        currencies=currencies or None, start=start, end=end,
+    )
+    if output is None:
+        export_mod.write_table(table, fmt, sys.stdout.buffer, all_snapshots=all_snapshots)
+        sys.stdout.flush()
+    else:
+        with open(output, "wb") as fh:
+            export_mod.write_table(table, fmt, fh, all_snapshots=all_snapshots)
+        err(f"wrote {table.num_rows} rows to {output}")
+
+
+@main.command()
+@db_option
+@click.option("--raw-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where raw snapshots are kept (default: raw/ beside the database).")
+def reparse(db_path: Path | None, raw_dir: Path | None) -> None:
+    """Rebuild all quotes from the kept raw snapshots with the current parser.
+
+    Use after upgrading the tracker: rejected snapshots the new parser understands become
+    data, and every snapshot's quotes and dates are recomputed.
+
+    \b
+    Example:
+      tracker reparse --db data/tracker.duckdb
+    """
+    counts = reparse_snapshots(db_path=db_path, raw_dir=raw_dir)
+    err(
+        f"reparsed: {counts['ingested']} ingested, {counts['rejected']} rejected, "
+        f"{counts['changed']} changed, {counts['missing_raw']} without raw bytes (kept as they were)"
+    )
+    sys.exit(EXIT_REJECTED if counts["missing_raw"] else EXIT_OK)
+
+
+@main.command()
+@db_option
+@filter_options
+def show(
+    db_path: Path | None,
+    currencies: tuple[str, ...],
+    start: dt.date | None,
+    end: dt.date | None,
+) -> None:
+    """Print the series as a table: a row per capture date, a column per currency.
+
+    \b
+    Example:
+      tracker show --currency TJS --from 2025-12-01
+    """
+    with Store.open(db_path, read_only=True) as store:
+        table = store.series(currencies or None, start, end)
+        counts = store.counts()
+    rows: dict[dt.date, dict[str, str]] = {}
+    names: list[str] = []
+    for r in table.select(["captured_on", "currency", "rate_text", "change_text", "snapshots",
+                           "distinct_rates"]).to_pylist():
+        cell = f"{r['rate_text']} {r['change_text']}%"
+        if r["distinct_rates"] > 1:
+            cell += f" ({r['distinct_rates']} rates)"
+        rows.setdefault(r["captured_on"], {})[r["currency"]] = cell
+        if r["currency"] not in names:
+            names.append(r["currency"])
+    if not rows:
+        err(f"the series is empty; ingest snapshots first: tracker ingest --db "
+            f"{db_path or default_db_path()} data/samples")
+        return
+    names.sort(key=lambda n: (EXPECTED_CURRENCIES.index(n) if n in EXPECTED_CURRENCIES else 99, n))
+    widths = {n: max(len(n), *(len(v.get(n, "")) for v in rows.values())) for n in names}
+    click.echo("captured_on  " + "  ".join(n.ljust(widths[n]) for n in names))
+    for day in sorted(rows):
+        click.echo(f"{day}   " + "  ".join(rows[day].get(n, "-").ljust(widths[n]) for n in names))
+    err(
+        f"{len(rows)} capture dates from {counts['ingested']} snapshots "
+        f"({counts['undated']} undated, {counts['rejected']} rejected)"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,395 @@
+"""Lift the currency ticker and the header date out of one page snapshot.
+
+Pure: bytes or text in, a `ParsedPage` out, or a `ParseError` saying why not.
+No file or network I/O happens here; `source` is only used in messages.
+
+The ticker is the first run of lines shaped like `• KGS/USD = 0.01144 0%`
+(bullet optional, blank lines allowed between them). The group of pairs repeats
+to fill the marquee; every copy is compared and disagreement is reported, not
+hidden. The header date is the first non-blank line after the ticker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections import Counter
+from decimal import Decimal, InvalidOperation
+
+from .errors import DecodeError, InvalidDateError, MalformedTickerError, NoTickerError
+from .models import (
+    EXPECTED_CURRENCIES,
+    QUOTE_CURRENCY,
+    Listing,
+    PageMeta,
+    ParsedPage,
+    Quote,
+)
+
+PARSER_VERSION = "1"
+
+EXAMPLE_LINE = "KGS/USD = 0.01144 0%"
+MAX_RATE_DECIMALS = 10
+MAX_RATE_INTEGER_DIGITS = 8
+MAX_CHANGE_DECIMALS = 6
+MAX_CHANGE_INTEGER_DIGITS = 6
+
+MONTHS = {
+    name: i
+    for i, name in enumerate(
+        (
+            "january february march april may june july august september october "
+            "november december"
+        ).split(),
+        start=1,
+    )
+}
+
+_SPACE = r"[ \t\u00a0]"
+# A line that claims to be a ticker entry; its value part is validated separately so that
+# a garbled number is an error, not a silently skipped line.
+_CANDIDATE = re.compile(
+    rf"^{_SPACE}*(?:\u2022{_SPACE}*)?([A-Z]{{3}})/([A-Z]{{3}}){_SPACE}*=([^\n]*)$",
+    re.MULTILINE,
+)
+_VALUE = re.compile(rf"{_SPACE}*([0-9]+(?:\.[0-9]+)?){_SPACE}+([+-]?[0-9]+(?:\.[0-9]+)?)%{_SPACE}*")
+_PAIR_HINT = re.compile(rf"/[A-Z]{{3}}{_SPACE}*=")
+_BLANK_LINE = re.compile(rf"{_SPACE}*\n")
+_DATE_LINE = re.compile(
+    rf"{_SPACE}*([0-9]{{1,2}}){_SPACE}+([A-Za-z]+){_SPACE}+([0-9]{{4}}){_SPACE}*$", re.MULTILINE
+)
+_LISTING = re.compile(rf"{_SPACE}*(Viewing results\b[^\n]*)$", re.MULTILINE)
+_LISTING_NUMBERS = re.compile(
+    r"Viewing results\s+([0-9]+)?\s*(?:-\s*([0-9]+))?\s*(?:of\s*([0-9]+))?"
+)
+
+# HTML → visible text. Regexes rather than a DOM: the ticker sits at the top of pages of
+# ~20 KB and ingestion has to run thousands of them a second.
+_HTML_SNIFF = re.compile(
+    r"\s*<(?:!doctype\s+html|html|head|body|meta|title|div|ul|li|p|span|section|header|!--)\b",
+    re.IGNORECASE,
+)
+_INVISIBLE = re.compile(
+    r"<!--.*?(?:-->|\Z)"
+    r"|<(script|style|template|noscript|head)\b[^>]*>.*?(?:</\1\s*>|\Z)",
+    re.IGNORECASE | re.DOTALL,
+)
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_BLOCK_TAGS = (
+    "address|article|aside|blockquote|br|dd|details|dialog|div|dl|dt|fieldset|figcaption|"
+    "figure|footer|form|h[1-6]|header|hgroup|hr|li|main|nav|ol|p|pre|section|summary|table|"
+    "tbody|td|tfoot|th|thead|tr|ul|body|html|option|marquee"
+)
+_BLOCK_TAG = re.compile(
+    rf"</?(?:{_BLOCK_TAGS})\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE
+)
+_ANY_TAG = re.compile(r"<[A-Za-z/!?](?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def parse(data: bytes | str, *, source: str = "<input>", content_type: str = "auto") -> ParsedPage:
+    """Parse one snapshot (text or HTML, bytes or str).
+
+    >>> page = parse("• KGS/USD = 0.01144 0%\\n  • KZT/USD = 0.00193 -0%\\n10 December 2025\\n")
+    >>> page.header_date, page.quotes[1].change_text
+    (datetime.date(2025, 12, 10), '-0')
+    """
+    had_bom = False
+    if isinstance(data, bytes | bytearray | memoryview):
+        text, had_bom = decode(bytes(data), source=source)
+    else:
+        text = data
+        if text.startswith("\ufeff"):
+            text, had_bom = text[1:], True
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+
+    title = None
+    if content_type == "html" or (content_type == "auto" and _HTML_SNIFF.match(text)):
+        content_type = "html"
+        title_match = _TITLE.search(text)
+        if title_match:
+            title = " ".join(html.unescape(_ANY_TAG.sub("", title_match.group(1))).split()) or None
+        text = html_to_text(text)
+    else:
+        content_type = "text"
+
+    block = _find_ticker_block(text)
+    if block is None:
+        date_match = _DATE_LINE.search(text)
+        hint = ""
+        if date_match and _date_or_none(date_match) is not None:
+            hint = f" (there is a date line '{date_match.group(0).strip()}' but no ticker)"
+        raise NoTickerError(
+            f"no ticker found{hint} (expected lines like '{EXAMPLE_LINE}')", source
+        )
+    matches, end = block
+    quotes, copies, agree, warnings = _read_block(text, matches, source)
+
+    header_date, pos = _header_date(text, end, source)
+    listing = _listing(text, pos)
+    if listing is not None and not _listing_is_sane(listing):
+        warnings.append(f"page metadata '{listing.text}' has implausible numbers")
+    unexpected = [q.pair for q in quotes if q.currency not in EXPECTED_CURRENCIES
+                  or q.quote_currency != QUOTE_CURRENCY]
+    if unexpected:
+        warnings.append(f"unexpected pair(s) {', '.join(unexpected)} kept as printed")
+    later = _find_later_candidate(text, end)
+    if later is not None:
+        warnings.append(
+            f"ignored {len(later[0])} ticker-like line(s) further down the page "
+            f"(line {_line_no(text, later[0][0].start())}); only the ticker at the top counts"
+        )
+
+    return ParsedPage(
+        quotes=tuple(quotes),
+        header_date=header_date,
+        ticker_copies=copies,
+        copies_agree=agree,
+        ticker_lines=tuple(
+            line.strip() for line in text[matches[0].start() : end].split("\n") if line.strip()
+        ),
+        meta=PageMeta(
+            content_type=content_type,
+            had_bom=had_bom,
+            newline=newline,
+            listing=listing,
+            title=title,
+        ),
+        warnings=tuple(warnings),
+    )
+
+
+def decode(data: bytes, *, source: str = "<input>") -> tuple[str, bool]:
+    """UTF-8 (BOM optional) or a `DecodeError` that says where the bad byte is."""
+    had_bom = data.startswith(b"\xef\xbb\xbf")
+    if had_bom:
+        data = data[3:]
+    nul = data.find(b"\x00", 0, 65536)
+    if nul != -1:
+        raise DecodeError(
+            f"binary content, not a page (NUL byte at offset {nul}); "
+            "ingest the page's text or HTML",
+            source,
+        )
+    try:
+        return data.decode("utf-8"), had_bom
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex()
+        raise DecodeError(
+            f"not UTF-8 text (byte 0x{bad} at offset {exc.start}); "
+            "save the page as UTF-8 and ingest it again",
+            source,
+        ) from None
+
+
+def html_to_text(markup: str) -> str:
+    """The visible text of an HTML page: block elements become line breaks.
+
+    Scripts, styles, comments, the head and every attribute are dropped: they are never data.
+    """
+    markup = _INVISIBLE.sub(" ", markup)
+    markup = _BLOCK_TAG.sub("\n", markup)
+    markup = _ANY_TAG.sub("", markup)
+    text = html.unescape(markup)
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def looks_like_html(text: str) -> bool:
+    return bool(_HTML_SNIFF.match(text))
+
+
+def _find_ticker_block(text: str, start: int = 0) -> tuple[list[re.Match[str]], int] | None:
+    """The first run of candidate lines separated by nothing but blank lines."""
+    first = _CANDIDATE.search(text, start)
+    if first is None:
+        return None
+    matches = [first]
+    pos = first.end()
+    n = len(text)
+    while pos < n:
+        probe = pos + 1  # skip the newline that ends the previous line
+        while True:
+            blank = _BLANK_LINE.match(text, probe)
+            if blank is None:
+                break
+            probe = blank.end()
+        nxt = _CANDIDATE.match(text, probe)
+        if nxt is None:
+            break
+        matches.append(nxt)
+        pos = nxt.end()
+    return matches, pos
+
+
+def _find_later_candidate(text: str, start: int) -> tuple[list[re.Match[str]], int] | None:
+    """Ticker-like lines below the ticker; searched via the literal `/` so it stays cheap."""
+    for hint in _PAIR_HINT.finditer(text, start):
+        line_start = text.rfind("\n", start, hint.start()) + 1
+        if _CANDIDATE.match(text, max(line_start, start)):
+            return _find_ticker_block(text, max(line_start, start))
+    return None
+
+
+def _read_block(
+    text: str, matches: list[re.Match[str]], source: str
+) -> tuple[list[Quote], int, bool, list[str]]:
+    entries: list[tuple[str, str, str, str]] = []
+    values: dict[str, tuple[str, str]] = {}  # the copies repeat: validate each text once
+    for m in matches:
+        raw = m.group(3)
+        value = values.get(raw)
+        if value is None:
+            checked = _VALUE.fullmatch(raw)
+            if checked is None:
+                raise MalformedTickerError(
+                    f"ticker line {_line_no(text, m.start())} '{_clean_line(m.group(0))}' is "
+                    f"garbled or truncated (expected '<pair> = <rate> <change>%' like "
+                    f"'{EXAMPLE_LINE}')",
+                    source,
+                )
+            value = values[raw] = (checked.group(1), checked.group(2))
+        entries.append((m.group(1), m.group(2), *value))
+
+    pairs = [(c, qc) for c, qc, _, _ in entries]
+    seen: set[tuple[str, str]] = set()
+    period = len(pairs)
+    for i, pair in enumerate(pairs):
+        if pair in seen:
+            period = i
+            break
+        seen.add(pair)
+    pattern = pairs[:period]
+    if pairs != pattern * (len(pairs) // period) + pattern[: len(pairs) % period]:
+        i = next(i for i, pair in enumerate(pairs) if pair != pattern[i % period])
+        expected = "/".join(pattern[i % period])
+        raise MalformedTickerError(
+            f"ticker line {_line_no(text, matches[i].start())} is {'/'.join(pairs[i])} where "
+            f"the repeating group ({', '.join(c for c, _ in pattern)}) expects {expected}: "
+            "a pair repeated or missing inside one copy of the ticker",
+            source,
+        )
+    copies, rest = divmod(len(pairs), period)
+    warnings: list[str] = []
+    if rest:
+        warnings.append(
+            f"the last copy of the ticker is incomplete ({rest} of {period} pairs)"
+        )
+        copies += 1
+
+    quotes: list[Quote] = []
+    agree = True
+    for j, (currency, quote_currency) in enumerate(pattern):
+        printed = [(e[2], e[3]) for e in entries[j::period]]
+        tally = Counter(printed)
+        rate_text, change_text = max(tally, key=lambda v: (tally[v], -printed.index(v)))
+        if len(tally) > 1:
+            agree = False
+            variants = "; ".join(
+                f"{r} {c}% in copies {', '.join(str(k + 1) for k, v in enumerate(printed) if v == (r, c))}"
+                for (r, c) in tally
+            )
+            warnings.append(
+                f"copies disagree on {currency}/{quote_currency}: {variants}; "
+                f"kept {rate_text} {change_text}% (most copies)"
+            )
+        quotes.append(
+            Quote(
+                currency=currency,
+                quote_currency=quote_currency,
+                rate=_rate(rate_text, currency, source),
+                rate_text=rate_text,
+                change_pct=_change(change_text, currency, source),
+                change_text=change_text,
+            )
+        )
+    return quotes, copies, agree, warnings
+
+
+def _rate(text: str, currency: str, source: str) -> Decimal:
+    whole, _, frac = text.partition(".")
+    value = Decimal(text)
+    if value <= 0:
+        raise MalformedTickerError(
+            f"rate {text} for {currency} is not positive; a rate must be above zero", source
+        )
+    if len(frac) > MAX_RATE_DECIMALS or len(whole.lstrip("0")) > MAX_RATE_INTEGER_DIGITS:
+        raise MalformedTickerError(
+            f"rate {text} for {currency} has more digits than the tracker stores "
+            f"({MAX_RATE_INTEGER_DIGITS} before and {MAX_RATE_DECIMALS} after the point)",
+            source,
+        )
+    return value
+
+
+def _change(text: str, currency: str, source: str) -> Decimal:
+    whole, _, frac = text.lstrip("+-").partition(".")
+    if len(frac) > MAX_CHANGE_DECIMALS or len(whole.lstrip("0")) > MAX_CHANGE_INTEGER_DIGITS:
+        raise MalformedTickerError(
+            f"change {text}% for {currency} has more digits than the tracker stores", source
+        )
+    try:
+        value = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the regex admits only plain decimals
+        raise MalformedTickerError(f"change {text}% for {currency} is not a number", source)
+    return value.copy_abs() if value.is_zero() else value  # -0 is kept in the text only
+
+
+def _header_date(text: str, pos: int, source: str) -> tuple[dt.date | None, int]:
+    """The first non-blank line after the ticker, if it is a `DD Month YYYY` date."""
+    probe = pos + 1
+    while True:
+        blank = _BLANK_LINE.match(text, probe)
+        if blank is None:
+            break
+        probe = blank.end()
+    m = _DATE_LINE.match(text, probe)
+    if m is None or m.group(2).lower() not in MONTHS:
+        return None, pos
+    day = _date_or_none(m)
+    if day is None:
+        raise InvalidDateError(
+            f"header date '{m.group(0).strip()}' is not a real day; "
+            "correct the date line or remove it and give --captured-on",
+            source,
+        )
+    return day, m.end()
+
+
+def _date_or_none(m: re.Match[str]) -> dt.date | None:
+    month = MONTHS.get(m.group(2).lower())
+    if month is None:
+        return None
+    try:
+        return dt.date(int(m.group(3)), month, int(m.group(1)))
+    except ValueError:
+        return None
+
+
+def _listing(text: str, pos: int) -> Listing | None:
+    """`Viewing results ...` among the first lines after the header."""
+    window = text[pos : pos + 400]
+    m = _LISTING.search(window)
+    if m is None:
+        return None
+    line = m.group(1).strip()
+    nums = _LISTING_NUMBERS.match(line)
+    first, last, total = (int(g) if g else None for g in nums.groups()) if nums else (None,) * 3
+    return Listing(text=line, first=first, last=last, total=total)
+
+
+def _listing_is_sane(listing: Listing) -> bool:
+    first, last, total = listing.first, listing.last, listing.total
+    if first is None or last is None or total is None:
+        return False
+    return 1 <= first <= last <= total
+
+
+def _line_no(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _clean_line(line: str) -> str:
+    return " ".join(line.replace("\u2022", " ").split())
