@@ -10,7 +10,9 @@ from .errors import UsageError
 from .models import CaptureDate, DateEvidence
 
 _ISO = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})-([0-9]{2})-([0-9]{2})(?![0-9])")
-_STAMP14 = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})(?![0-9])")
+_STAMP14 = re.compile(
+    r"(?<![0-9])((?:19|20)[0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})(?![0-9])"
+)
 _COMPACT = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})([0-9]{2})([0-9]{2})(?![0-9])")
 _ARCHIVE_URL = re.compile(r"/web/([0-9]{14})(?:[a-z_]{0,4})/")
 
@@ -26,7 +28,7 @@ def date_from_name(name: str) -> tuple[dt.date | None, dt.datetime | None]:
             parts = [int(g) for g in m.groups()]
             try:
                 if len(parts) == 6:
-                    stamp = dt.datetime(*parts)  # noqa: DTZ001 - archive stamps are UTC
+                    stamp = dt.datetime(*parts)
                     return stamp.date(), stamp
                 return dt.date(*parts), None
             except ValueError:

@@ -344,6 +344,8 @@ def _ingest_batch(
         raise
     store.add_snapshots(snaps, quotes)
     store.record_input_errors(input_errors)
+    if user_date is not None:
+        store.date_undated([o.snapshot_id for o in results if o and o.status == "present"], user_date)
 
     fresh_outcomes = iter(
         IngestOutcome(
@@ -413,7 +415,7 @@ def reparse(
             for old in old_rows:
                 try:
                     data = load_raw(raw, old.snapshot_id)
-                except Exception as exc:  # noqa: BLE001 - reported, the rest goes on
+                except Exception as exc:
                     counts["missing_raw"] += 1
                     if progress:
                         progress(old.source, f"kept as it was: {exc}")

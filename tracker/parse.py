@@ -333,7 +333,7 @@ def _change(text: str, currency: str, source: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the regex admits only plain decimals
-        raise MalformedTickerError(f"change {text}% for {currency} is not a number", source)
+        raise MalformedTickerError(f"change {text}% for {currency} is not a number", source) from None
     return value.copy_abs() if value.is_zero() else value  # -0 is kept in the text only
 
 

@@ -344,6 +344,19 @@ class Store:
             self.con.unregister("_snap")
             self.con.unregister("_quote")
 
+    def date_undated(self, ids: Sequence[str], day: dt.date) -> int:
+        """Give undated snapshots the user's date (`ingest --captured-on` on known bytes)."""
+        if not ids:
+            return 0
+        placeholders = ", ".join("?" for _ in ids)
+        rows = self.con.execute(
+            "UPDATE snapshots SET user_date = ?, captured_on = ?, date_source = 'user' "
+            f"WHERE captured_on IS NULL AND status = 'ingested' AND snapshot_id IN ({placeholders}) "
+            "RETURNING snapshot_id",
+            [day, day, *ids],
+        ).fetchall()
+        return len(rows)
+
     def record_input_errors(self, errors: Sequence[tuple[str, str]]) -> None:
         """Inputs that never became content (unreadable, too large, corrupt gzip)."""
         if not errors:

@@ -1,0 +1,106 @@
+"""The CLI as a user runs it: real subprocesses, real files, exit statuses."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from tracker.synthetic import TickerEntry, render_text
+
+ENTRIES = [TickerEntry("KGS", "0.01144", "0"), TickerEntry("KZT", "0.00193", "-0")]
+
+
+def run(*args, check_rc=None):
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracker", *map(str, args)],
+        capture_output=True, text=True, timeout=120,
+    )
+    if check_rc is not None:
+        assert proc.returncode == check_rc, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "snaps dir ü"  # spaces and non-ASCII in paths
+    d.mkdir()
+    (d / "2025-12-10 page.txt").write_text(render_text(ENTRIES, body=["x"]))
+    (d / "dated.txt").write_text(
+        render_text([TickerEntry("KGS", "0.01145", "0.09"), ENTRIES[1]],
+                    day=__import__("datetime").date(2025, 12, 11))
+    )
+    return d
+
+
+def test_ingest_export_roundtrip(folder, db_path, tmp_path):
+    first = run("ingest", "--db", db_path, folder, check_rc=0)
+    assert "ingested 2, already present 0, rejected 0" in first.stderr
+    again = run("ingest", "--db", db_path, folder, check_rc=0)
+    assert "ingested 0, already present 2, rejected 0" in again.stderr
+
+    out = run("export", "--db", db_path, "--currency", "KZT", check_rc=0).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["captured_on"], r["rate"], r["change_pct"]) for r in rows] == [
+        ("2025-12-10", "0.00193", "-0"), ("2025-12-11", "0.00193", "-0")
+    ]
+    js = json.loads(run("export", "--db", db_path, "--format", "json", "--from", "2025-12-11",
+                        check_rc=0).stdout)
+    assert {(r["currency"], r["rate"]) for r in js} == {("KGS", "0.01145"), ("KZT", "0.00193")}
+
+    target = tmp_path / "all.parquet"
+    run("export", "--db", db_path, "--all-snapshots", "--format", "parquet", "-o", target,
+        check_rc=0)
+    table = pq.read_table(target)
+    assert table.num_rows == 4
+    assert set(table.column("rate_text").to_pylist()) == {"0.01144", "0.00193", "0.01145"}
+
+
+def test_ingest_exit_status_one_when_something_is_rejected(folder, db_path):
+    (folder / "spam.txt").write_text("cheap pills\n")
+    proc = run("ingest", "--db", db_path, folder, check_rc=1)
+    assert f"rejected: {folder / 'spam.txt'}: no ticker found" in proc.stderr
+    assert "ingested 2, already present 0, rejected 1" in proc.stderr
+
+
+def test_usage_errors_exit_two(db_path):
+    assert run("ingest", "--db", db_path).returncode == 2
+    bad_date = run("export", "--db", db_path, "--from", "10/12/2025")
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+    assert run("export", "--db", db_path, "--format", "xml").returncode == 2
+
+
+def test_missing_database_is_a_clear_error(tmp_path):
+    proc = run("export", "--db", tmp_path / "none.duckdb", check_rc=3)
+    assert proc.stderr.startswith("error: no database at") and "Traceback" not in proc.stderr
+
+
+def test_undated_snapshot_is_reported_and_placed_with_captured_on(tmp_path, db_path):
+    f = tmp_path / "page.txt"
+    f.write_text(render_text(ENTRIES))
+    proc = run("ingest", "--db", db_path, f, check_rc=0)
+    assert "undated: " in proc.stderr
+    run("ingest", "--db", db_path, "--captured-on", "2025-12-08", f, check_rc=0)
+    assert "2025-12-08   0.01144 0%" in run("show", "--db", db_path, check_rc=0).stdout
+    g = tmp_path / "page2.txt"
+    g.write_text(render_text([TickerEntry("KGS", "0.01149", "0.1")]))
+    run("ingest", "--db", db_path, "--captured-on", "2025-12-09", g, check_rc=0)
+    shown = run("show", "--db", db_path, check_rc=0).stdout
+    assert "2025-12-09" in shown and "0.01149 0.1%" in shown
+
+
+@pytest.mark.parametrize("command", ["ingest", "export", "reparse", "show"])
+def test_every_command_has_help_with_an_example(command):
+    out = run(command, "--help", check_rc=0).stdout
+    assert "Example:" in out
+
+
+def test_reparse_command(folder, db_path):
+    run("ingest", "--db", db_path, folder, check_rc=0)
+    proc = run("reparse", "--db", db_path, check_rc=0)
+    assert "reparsed: 2 ingested, 0 rejected, 0 changed" in proc.stderr
