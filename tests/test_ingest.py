@@ -12,8 +12,7 @@ from tracker.dates import choose_capture_date, date_from_name
 from tracker.errors import DatabaseMissingError, SourceError
 from tracker.ingest import RawInput, discover, ingest, ingest_paths, read_input, reparse
 from tracker.models import DateEvidence
-from tracker.raw import load_raw, raw_path
-from tracker.store import SNAPSHOT_COLUMNS, Store, default_raw_dir
+from tracker.store import SNAPSHOT_COLUMNS, Store
 from tracker.synthetic import TickerEntry, render_text
 
 DAY = dt.date(2025, 12, 10)
@@ -47,11 +46,10 @@ def test_ingest_is_idempotent_and_keeps_raw_bytes(tmp_path, db_path):
     assert (first.ingested, first.present, first.rejected) == (1, 0, 0)
     assert (again.ingested, again.present, again.rejected) == (0, 1, 0)
     sid = first.outcomes[0].snapshot_id
-    assert load_raw(default_raw_dir(db_path), sid) == page()
-    assert raw_path(default_raw_dir(db_path), sid).exists()
     with Store.open(db_path, read_only=True) as store:
-        assert store.counts()["snapshots"] == 1
-        assert store.counts()["quotes"] == 5
+        assert store.load_raw(sid) == page()
+        counts = store.counts()
+    assert (counts["snapshots"], counts["quotes"], counts["raw"]) == (1, 5, 1)
 
 
 def test_quotes_are_exact_decimals_with_printed_text(db_path):
@@ -81,8 +79,9 @@ def test_bad_file_never_stops_the_batch(tmp_path, db_path):
         snaps = store.snapshots()
     rejected = snaps[snaps["status"] == "rejected"]
     assert len(rejected) == 2  # recorded, with their raw bytes kept for a later reparse
-    for sid in rejected["snapshot_id"]:
-        assert raw_path(default_raw_dir(db_path), sid).exists()
+    with Store.open(db_path, read_only=True) as store:
+        assert store.load_raw(rejected["snapshot_id"].iloc[0]) in (b"Just an old article.\n",
+                                                                 b"\x89PNG\x00\x00")
 
 
 def test_unreadable_inputs_are_recorded_with_path_and_reason(tmp_path, db_path):
@@ -207,8 +206,8 @@ def test_a_failed_batch_writes_nothing(db_path, monkeypatch):
         ingest([RawInput("b.txt", data=page(kgs="0.01150"))], db_path=db_path)
     monkeypatch.setattr(Store, "_insert_arrow", original)
     with Store.open(db_path, read_only=True) as store:
-        assert store.counts()["snapshots"] == 1
-        assert store.counts()["quotes"] == 5
+        counts = store.counts()
+    assert (counts["snapshots"], counts["quotes"], counts["raw"]) == (1, 5, 1)
     again = ingest([RawInput("b.txt", data=page(kgs="0.01150"))], db_path=db_path)
     assert again.ingested == 1
 

@@ -139,15 +139,12 @@ def print_summary(summary: IngestSummary, seconds: float) -> None:
 @db_option
 @click.option("--captured-on", callback=_date, metavar="DATE",
               help="Capture date for snapshots that carry no date of their own.")
-@click.option("--raw-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where raw snapshots are kept (default: raw/ beside the database).")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, show_default=True,
               help="Largest snapshot accepted, in bytes.")
 def ingest(
     paths: tuple[Path, ...],
     db_path: Path | None,
     captured_on: dt.date | None,
-    raw_dir: Path | None,
     max_bytes: int,
 ) -> None:
     """Ingest snapshot files or folders (.txt, .html, .htm, and .gz of them).
@@ -167,7 +164,7 @@ def ingest(
     progress = _Progress(total=len(discover(paths).inputs))
     try:
         summary = ingest_paths(
-            paths, db_path=db_path, progress=progress, raw_dir=raw_dir,
+            paths, db_path=db_path, progress=progress,
             captured_on=captured_on, max_bytes=max_bytes,
         )
     finally:
@@ -220,9 +217,7 @@ def export(
 
 @main.command()
 @db_option
-@click.option("--raw-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where raw snapshots are kept (default: raw/ beside the database).")
-def reparse(db_path: Path | None, raw_dir: Path | None) -> None:
+def reparse(db_path: Path | None) -> None:
     """Rebuild all quotes from the kept raw snapshots with the current parser.
 
     Use after upgrading the tracker: rejected snapshots the new parser understands become
@@ -232,7 +227,7 @@ def reparse(db_path: Path | None, raw_dir: Path | None) -> None:
     Example:
       tracker reparse --db data/tracker.duckdb
     """
-    counts = reparse_snapshots(db_path=db_path, raw_dir=raw_dir)
+    counts = reparse_snapshots(db_path=db_path)
     err(
         f"reparsed: {counts['ingested']} ingested, {counts['rejected']} rejected, "
         f"{counts['changed']} changed, {counts['missing_raw']} without raw bytes (kept as they were)"

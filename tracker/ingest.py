@@ -22,12 +22,12 @@ from .dates import archive_timestamp, choose_capture_date, date_from_name
 from .errors import ParseError, SourceError
 from .models import DateEvidence, IngestOutcome, IngestSummary, ParsedPage
 from .parse import PARSER_VERSION, parse
-from .raw import keep_raw, load_raw
-from .store import QuoteRow, SnapshotRow, Store, default_db_path, default_raw_dir, utcnow
+from .raw import compress
+from .store import QuoteRow, SnapshotRow, Store, default_db_path, utcnow
 
 SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm")
 MAX_BYTES = 5 * 1024 * 1024
-BATCH_SIZE = 256
+BATCH_SIZE = 1000
 _GZIP_MAGIC = b"\x1f\x8b"
 
 Progress = Callable[[IngestOutcome], None]
@@ -257,7 +257,6 @@ def ingest(
     inputs: Iterable[RawInput],
     *,
     db_path: Path | str | None = None,
-    raw_dir: Path | str | None = None,
     captured_on: dt.date | None = None,
     max_bytes: int = MAX_BYTES,
     batch_size: int = BATCH_SIZE,
@@ -274,11 +273,10 @@ def ingest(
     if store is None:
         with Store.open(db) as opened:
             return ingest(
-                inputs, db_path=db, raw_dir=raw_dir, captured_on=captured_on,
+                inputs, db_path=db, captured_on=captured_on,
                 max_bytes=max_bytes, batch_size=batch_size, progress=progress,
                 store=opened, workers=workers,
             )
-    raw = Path(raw_dir) if raw_dir is not None else default_raw_dir(store.path)
     outcomes: list[IngestOutcome] = []
     seen: set[str] = set()
 
@@ -289,22 +287,25 @@ def ingest(
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for batch in _chunks(inputs, batch_size):
-            _ingest_batch(batch, store, raw, captured_on, max_bytes, pool, seen, report)
+            _ingest_batch(batch, store, captured_on, max_bytes, pool, seen, report)
     return IngestSummary(outcomes=tuple(outcomes))
 
 
-def _load(item: RawInput, max_bytes: int) -> tuple[bytes | None, str | None, SourceError | None]:
+_Loaded = tuple[bytes | None, str | None, bytes | None, SourceError | None]
+
+
+def _load(item: RawInput, max_bytes: int) -> _Loaded:
+    """Read, hash and compress: the GIL-free part of ingest, run on worker threads."""
     try:
         data = read_input(item, max_bytes)
     except SourceError as exc:
-        return None, None, exc
-    return data, hashlib.sha256(data).hexdigest(), None
+        return None, None, None, exc
+    return data, hashlib.sha256(data).hexdigest(), compress(data), None
 
 
 def _ingest_batch(
     batch: Sequence[RawInput],
     store: Store,
-    raw: Path,
     user_date: dt.date | None,
     max_bytes: int,
     pool: ThreadPoolExecutor,
@@ -312,11 +313,12 @@ def _ingest_batch(
     report: Progress,
 ) -> None:
     loaded = list(pool.map(lambda item: _load(item, max_bytes), batch))
-    existing = store.existing_ids([sid for _, sid, _ in loaded if sid and sid not in seen])
+    existing = store.existing_ids([sid for _, sid, _, _ in loaded if sid and sid not in seen])
     fresh: list[tuple[RawInput, bytes, str]] = []
+    raw: list[tuple[str, bytes]] = []
     results: list[IngestOutcome | None] = []
     input_errors: list[tuple[str, str]] = []
-    for item, (data, sid, err) in zip(batch, loaded, strict=True):
+    for item, (data, sid, blob, err) in zip(batch, loaded, strict=True):
         if err is not None:
             input_errors.append((item.source, err.reason))
             results.append(IngestOutcome(item.source, "rejected", reason=err.reason))
@@ -325,9 +327,9 @@ def _ingest_batch(
         else:
             seen.add(sid)
             fresh.append((item, data, sid))
+            raw.append((sid, blob))
             results.append(None)
 
-    kept = [pool.submit(keep_raw, raw, sid, data) for _, data, sid in fresh]
     now = utcnow()
     snaps: list[SnapshotRow] = []
     quotes: list[QuoteRow] = []
@@ -337,12 +339,10 @@ def _ingest_batch(
         snaps.append(snap)
         quotes.extend(rows)
     try:
-        for future in kept:
-            future.result()
+        store.add_snapshots(snaps, quotes, raw)
     except BaseException:
         seen.difference_update(sid for _, _, sid in fresh)
         raise
-    store.add_snapshots(snaps, quotes)
     store.record_input_errors(input_errors)
     if user_date is not None:
         store.date_undated([o.snapshot_id for o in results if o and o.status == "present"], user_date)
@@ -395,7 +395,6 @@ def ingest_paths(
 def reparse(
     *,
     db_path: Path | str | None = None,
-    raw_dir: Path | str | None = None,
     progress: Callable[[str, str], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> dict[str, int]:
@@ -406,7 +405,6 @@ def reparse(
     """
     counts = {"ingested": 0, "rejected": 0, "missing_raw": 0, "changed": 0}
     with Store.open(db_path) as store:
-        raw = Path(raw_dir) if raw_dir is not None else default_raw_dir(store.path)
         ids = store.snapshot_ids()
         for start in range(0, len(ids), batch_size):
             old_rows = store.snapshot_rows(ids[start : start + batch_size])
@@ -414,7 +412,7 @@ def reparse(
             quotes: list[QuoteRow] = []
             for old in old_rows:
                 try:
-                    data = load_raw(raw, old.snapshot_id)
+                    data = store.load_raw(old.snapshot_id)
                 except Exception as exc:
                     counts["missing_raw"] += 1
                     if progress:

@@ -54,6 +54,11 @@ _CANDIDATE = re.compile(
     re.MULTILINE,
 )
 _VALUE = re.compile(rf"{_SPACE}*([0-9]+(?:\.[0-9]+)?){_SPACE}+([+-]?[0-9]+(?:\.[0-9]+)?)%{_SPACE}*")
+_CANDIDATE_LINE = re.compile(rf"(?:\u2022{_SPACE}*)?([A-Z]{{3}})/([A-Z]{{3}}){_SPACE}*=(.*)")
+_BLOCK = re.compile(
+    rf"(?:{_SPACE}*(?:\u2022{_SPACE}*)?[A-Z]{{3}}/[A-Z]{{3}}{_SPACE}*=[^\n]*(?:\n|\Z)(?:{_SPACE}*\n)*)+"
+)
+_STRIP = " \t\u00a0"
 _PAIR_HINT = re.compile(rf"/[A-Z]{{3}}{_SPACE}*=")
 _BLANK_LINE = re.compile(rf"{_SPACE}*\n")
 _DATE_LINE = re.compile(
@@ -125,8 +130,8 @@ def parse(data: bytes | str, *, source: str = "<input>", content_type: str = "au
         raise NoTickerError(
             f"no ticker found{hint} (expected lines like '{EXAMPLE_LINE}')", source
         )
-    matches, end = block
-    quotes, copies, agree, warnings = _read_block(text, matches, source)
+    block_start, end, lines = block
+    quotes, copies, agree, warnings = _read_block(text, block_start, lines, source)
 
     header_date, pos = _header_date(text, end, source)
     listing = _listing(text, pos)
@@ -139,8 +144,8 @@ def parse(data: bytes | str, *, source: str = "<input>", content_type: str = "au
     later = _find_later_candidate(text, end)
     if later is not None:
         warnings.append(
-            f"ignored {len(later[0])} ticker-like line(s) further down the page "
-            f"(line {_line_no(text, later[0][0].start())}); only the ticker at the top counts"
+            f"ignored {later[0]} ticker-like line(s) further down the page "
+            f"(line {later[1]}); only the ticker at the top counts"
         )
 
     return ParsedPage(
@@ -148,9 +153,7 @@ def parse(data: bytes | str, *, source: str = "<input>", content_type: str = "au
         header_date=header_date,
         ticker_copies=copies,
         copies_agree=agree,
-        ticker_lines=tuple(
-            line.strip() for line in text[matches[0].start() : end].split("\n") if line.strip()
-        ),
+        ticker_lines=tuple(s for s in (line.strip(_STRIP) for line in lines) if s),
         meta=PageMeta(
             content_type=content_type,
             had_bom=had_bom,
@@ -201,57 +204,57 @@ def looks_like_html(text: str) -> bool:
     return bool(_HTML_SNIFF.match(text))
 
 
-def _find_ticker_block(text: str, start: int = 0) -> tuple[list[re.Match[str]], int] | None:
-    """The first run of candidate lines separated by nothing but blank lines."""
+def _find_ticker_block(text: str, start: int = 0) -> tuple[int, int, list[str]] | None:
+    """The first run of candidate lines separated by nothing but blank lines.
+
+    Returns the block's start and end offsets and its lines (blank ones included, so that
+    line numbers can be recovered). One regex match for the whole block keeps this cheap.
+    """
     first = _CANDIDATE.search(text, start)
     if first is None:
         return None
-    matches = [first]
-    pos = first.end()
-    n = len(text)
-    while pos < n:
-        probe = pos + 1  # skip the newline that ends the previous line
-        while True:
-            blank = _BLANK_LINE.match(text, probe)
-            if blank is None:
-                break
-            probe = blank.end()
-        nxt = _CANDIDATE.match(text, probe)
-        if nxt is None:
-            break
-        matches.append(nxt)
-        pos = nxt.end()
-    return matches, pos
+    block = _BLOCK.match(text, first.start())
+    assert block is not None  # the candidate line itself matches
+    return first.start(), block.end(), text[first.start() : block.end()].split("\n")
 
 
-def _find_later_candidate(text: str, start: int) -> tuple[list[re.Match[str]], int] | None:
-    """Ticker-like lines below the ticker; searched via the literal `/` so it stays cheap."""
+def _find_later_candidate(text: str, start: int) -> tuple[int, int] | None:
+    """Ticker-like lines below the ticker: (their count, line number of the first)."""
     for hint in _PAIR_HINT.finditer(text, start):
-        line_start = text.rfind("\n", start, hint.start()) + 1
-        if _CANDIDATE.match(text, max(line_start, start)):
-            return _find_ticker_block(text, max(line_start, start))
+        line_start = max(text.rfind("\n", start, hint.start()) + 1, start)
+        if _CANDIDATE.match(text, line_start):
+            found = _find_ticker_block(text, line_start)
+            assert found is not None
+            count = sum(1 for line in found[2] if line.strip())
+            return count, _line_no(text, line_start)
     return None
 
 
 def _read_block(
-    text: str, matches: list[re.Match[str]], source: str
+    text: str, block_start: int, lines: list[str], source: str
 ) -> tuple[list[Quote], int, bool, list[str]]:
     entries: list[tuple[str, str, str, str]] = []
-    values: dict[str, tuple[str, str]] = {}  # the copies repeat: validate each text once
-    for m in matches:
-        raw = m.group(3)
-        value = values.get(raw)
-        if value is None:
-            checked = _VALUE.fullmatch(raw)
-            if checked is None:
+    first_line = _line_no(text, block_start)
+    values: dict[str, tuple[str, str, str, str]] = {}  # the copies repeat: read each text once
+    line_numbers: list[int] = []
+    for offset, line in enumerate(lines):
+        stripped = line.strip(_STRIP)
+        if not stripped:
+            continue
+        entry = values.get(stripped)
+        if entry is None:
+            m = _CANDIDATE_LINE.fullmatch(stripped)
+            value = _VALUE.fullmatch(m.group(3)) if m else None
+            if m is None or value is None:
                 raise MalformedTickerError(
-                    f"ticker line {_line_no(text, m.start())} '{_clean_line(m.group(0))}' is "
+                    f"ticker line {first_line + offset} '{_clean_line(stripped)}' is "
                     f"garbled or truncated (expected '<pair> = <rate> <change>%' like "
                     f"'{EXAMPLE_LINE}')",
                     source,
                 )
-            value = values[raw] = (checked.group(1), checked.group(2))
-        entries.append((m.group(1), m.group(2), *value))
+            entry = values[stripped] = (m.group(1), m.group(2), value.group(1), value.group(2))
+        entries.append(entry)
+        line_numbers.append(first_line + offset)
 
     pairs = [(c, qc) for c, qc, _, _ in entries]
     seen: set[tuple[str, str]] = set()
@@ -266,7 +269,7 @@ def _read_block(
         i = next(i for i, pair in enumerate(pairs) if pair != pattern[i % period])
         expected = "/".join(pattern[i % period])
         raise MalformedTickerError(
-            f"ticker line {_line_no(text, matches[i].start())} is {'/'.join(pairs[i])} where "
+            f"ticker line {line_numbers[i]} is {'/'.join(pairs[i])} where "
             f"the repeating group ({', '.join(c for c, _ in pattern)}) expects {expected}: "
             "a pair repeated or missing inside one copy of the ticker",
             source,
@@ -339,7 +342,7 @@ def _change(text: str, currency: str, source: str) -> Decimal:
 
 def _header_date(text: str, pos: int, source: str) -> tuple[dt.date | None, int]:
     """The first non-blank line after the ticker, if it is a `DD Month YYYY` date."""
-    probe = pos + 1
+    probe = pos
     while True:
         blank = _BLANK_LINE.match(text, probe)
         if blank is None:

@@ -20,7 +20,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from .errors import DatabaseBusyError, DatabaseMissingError, StoreError
+from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError
+from .raw import CODEC, decompress
 
 DEFAULT_DB = Path("data/tracker.duckdb")
 SCHEMA_VERSION = 1
@@ -64,6 +65,11 @@ MIGRATIONS: tuple[str, ...] = (
         change_pct      {CHANGE_TYPE} NOT NULL,
         change_text     VARCHAR NOT NULL,
         change_decimals TINYINT NOT NULL
+    );
+    CREATE TABLE raw_snapshots (
+        snapshot_id VARCHAR NOT NULL,
+        codec       VARCHAR NOT NULL,
+        data        BLOB NOT NULL
     );
     CREATE TABLE input_errors (
         source      VARCHAR NOT NULL,
@@ -166,11 +172,6 @@ class QuoteRow:
 
 def default_db_path() -> Path:
     return Path(os.environ.get("TRACKER_DB") or DEFAULT_DB)
-
-
-def default_raw_dir(db_path: Path) -> Path:
-    """Raw snapshots live beside the database: `data/tracker.duckdb` → `data/raw/`."""
-    return Path(db_path).parent / "raw"
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -294,15 +295,43 @@ class Store:
         return {r[0] for r in rows}
 
     def add_snapshots(
-        self, snapshots: Sequence[SnapshotRow], quotes: Sequence[QuoteRow]
+        self,
+        snapshots: Sequence[SnapshotRow],
+        quotes: Sequence[QuoteRow],
+        raw: Sequence[tuple[str, bytes]],
     ) -> None:
-        """Insert snapshots and their quotes in one transaction: all of them or none."""
+        """Insert snapshots, their quotes and their compressed raw bytes in one transaction."""
         if not snapshots:
             return
         snap_table = _to_arrow(snapshots, SNAPSHOT_COLUMNS, _SNAPSHOT_SCHEMA)
         quote_table = _to_arrow(quotes, QUOTE_COLUMNS, _QUOTE_SCHEMA)
+        raw_table = pa.table(
+            {
+                "snapshot_id": pa.array([sid for sid, _ in raw], pa.string()),
+                "codec": pa.array([CODEC] * len(raw), pa.string()),
+                "data": pa.array([blob for _, blob in raw], pa.binary()),
+            }
+        )
         with self.transaction():
+            self.con.register("_raw", raw_table)
+            try:
+                self.con.execute("INSERT INTO raw_snapshots SELECT snapshot_id, codec, data FROM _raw")
+            finally:
+                self.con.unregister("_raw")
             self._insert_arrow(snap_table, quote_table)
+
+    def load_raw(self, snapshot_id: str) -> bytes:
+        """The snapshot's original bytes."""
+        rows = self.con.execute(
+            "SELECT codec, data FROM raw_snapshots WHERE snapshot_id = ?", [snapshot_id]
+        ).fetchall()
+        if not rows:
+            raise ArchiveError(
+                f"raw bytes of snapshot {snapshot_id[:12]} are missing from {self.path}; "
+                "ingest its source again to restore them"
+            )
+        codec, blob = rows[0]
+        return decompress(bytes(blob), codec, snapshot_id=snapshot_id)
 
     def replace_snapshots(
         self, snapshots: Sequence[SnapshotRow], quotes: Sequence[QuoteRow]
@@ -408,11 +437,12 @@ class Store:
                    count(*) FILTER (WHERE status = 'rejected'),
                    count(*) FILTER (WHERE status = 'ingested' AND captured_on IS NULL),
                    (SELECT count(*) FROM quotes),
+                   (SELECT count(*) FROM raw_snapshots),
                    (SELECT count(*) FROM input_errors)
             FROM snapshots
             """
         ).fetchall()[0]
-        keys = ("snapshots", "ingested", "rejected", "undated", "quotes", "input_errors")
+        keys = ("snapshots", "ingested", "rejected", "undated", "quotes", "raw", "input_errors")
         return dict(zip(keys, row, strict=True))
 
     def series(
