@@ -12,7 +12,8 @@ from tracker.dates import choose_capture_date, date_from_name
 from tracker.errors import DatabaseMissingError, SourceError
 from tracker.ingest import RawInput, discover, ingest, ingest_paths, read_input, reparse
 from tracker.models import DateEvidence
-from tracker.store import SNAPSHOT_COLUMNS, Store
+from tracker.rows import SNAPSHOT_COLUMNS
+from tracker.store import Store
 from tracker.synthetic import TickerEntry, render_text
 
 DAY = dt.date(2025, 12, 10)

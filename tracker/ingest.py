@@ -8,40 +8,42 @@ rejected snapshot, so a better parser (`tracker reparse`) can recover it.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import hashlib
+import multiprocessing
 import os
 import stat
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
-from .dates import archive_timestamp, choose_capture_date, date_from_name
-from .errors import ParseError, SourceError
-from .models import DateEvidence, IngestOutcome, IngestSummary, ParsedPage
-from .parse import PARSER_VERSION, parse
-from .raw import compress
-from .store import QuoteRow, SnapshotRow, Store, default_db_path, utcnow
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .models import IngestOutcome, IngestSummary
+from .prepare import (
+    MAX_BYTES,
+    PreparedChunk,
+    RawInput,
+    build_rows,
+    evidence_for,
+    parse_content,
+    prepare_many,
+    read_input,
+)
+from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
+from .store import Store, default_db_path, utcnow
 
 SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm")
-MAX_BYTES = 5 * 1024 * 1024
 BATCH_SIZE = 1000
-_GZIP_MAGIC = b"\x1f\x8b"
+POOL_THRESHOLD = 500  # below this, worker processes cost more than they save
+_CHUNK = 200
+__all__ = [
+    "MAX_BYTES", "Discovery", "RawInput", "build_rows", "discover", "evidence_for", "ingest",
+    "ingest_paths", "parse_content", "read_input", "reparse",
+]
 
 Progress = Callable[[IngestOutcome], None]
-
-
-@dataclass(frozen=True)
-class RawInput:
-    """One thing to ingest: a file to read, or bytes already in hand (upload, fetch)."""
-
-    source: str
-    path: Path | None = None
-    data: bytes | None = None
-    captured_at: dt.datetime | None = None  # UTC, when the tracker fetched the page
-    captured_at_source: str | None = None  # "fetched" or "archive"
 
 
 @dataclass(frozen=True)
@@ -122,137 +124,6 @@ def _walk(root: Path) -> Iterator[tuple[Path, str]]:
         stack.extend(reversed(subfolders))
 
 
-def read_input(item: RawInput, max_bytes: int = MAX_BYTES) -> bytes:
-    """The input's content, decompressed if gzip, never more than `max_bytes` of it."""
-    if item.data is not None:
-        data = item.data
-        if len(data) > max_bytes:
-            raise SourceError(_too_large(len(data), max_bytes), item.source)
-    else:
-        assert item.path is not None
-        try:
-            with open(item.path, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                if stat.S_ISDIR(st.st_mode):
-                    raise SourceError("is a folder, not a file", item.source)
-                if st.st_size > max_bytes:
-                    raise SourceError(_too_large(st.st_size, max_bytes), item.source)
-                data = fh.read(max_bytes + 1)
-        except IsADirectoryError:
-            raise SourceError("is a folder, not a file", item.source) from None
-        except OSError as exc:
-            raise SourceError(f"cannot be read ({exc.strerror or exc})", item.source) from None
-        if len(data) > max_bytes:
-            raise SourceError(_too_large(len(data), max_bytes), item.source)
-    if data.startswith(_GZIP_MAGIC):
-        data = _gunzip(data, max_bytes, item.source)
-    return data
-
-
-def _too_large(size: int, limit: int) -> str:
-    return (
-        f"is {size:,} bytes, over the {limit:,}-byte limit for one snapshot; "
-        "is it really a page snapshot? (raise the limit with --max-bytes)"
-    )
-
-
-def _gunzip(data: bytes, max_bytes: int, source: str) -> bytes:
-    out = bytearray()
-    rest = data
-    try:
-        while rest:  # a .gz may hold several members
-            d = zlib.decompressobj(wbits=31)
-            out += d.decompress(rest, max_bytes + 1 - len(out))
-            if len(out) > max_bytes or d.unconsumed_tail:
-                raise SourceError(
-                    f"decompresses to more than the {max_bytes:,}-byte limit", source
-                )
-            if not d.eof:
-                raise SourceError("gzip data is truncated; re-download or re-compress it", source)
-            rest = d.unused_data.lstrip(b"\x00")
-    except (zlib.error, gzip.BadGzipFile) as exc:
-        raise SourceError(f"corrupt gzip data ({exc}); re-compress the file", source) from None
-    return bytes(out)
-
-
-def evidence_for(item: RawInput, page: ParsedPage | None, user_date: dt.date | None) -> DateEvidence:
-    """Every date the input carries: header, fetch/archive time, file name, the user's."""
-    captured_at, at_source = item.captured_at, item.captured_at_source
-    if captured_at is None:
-        stamp = archive_timestamp(item.source)
-        if stamp is not None:
-            captured_at, at_source = stamp, "archive"
-    name_date, name_stamp = date_from_name(item.source.split("?")[0].rstrip("/"))
-    if captured_at is None and name_stamp is not None:
-        captured_at, at_source = name_stamp, "archive"
-    return DateEvidence(
-        header=page.header_date if page else None,
-        captured_at=captured_at,
-        captured_at_source=at_source,
-        filename=name_date,
-        user=user_date,
-    )
-
-
-def build_rows(
-    snapshot_id: str,
-    item: RawInput,
-    data: bytes,
-    page: ParsedPage | None,
-    error: ParseError | None,
-    *,
-    user_date: dt.date | None,
-    ingested_at: dt.datetime,
-) -> tuple[SnapshotRow, list[QuoteRow]]:
-    """The store rows for one parsed (or rejected) snapshot."""
-    evidence = evidence_for(item, page, user_date)
-    chosen = choose_capture_date(evidence)
-    snap = SnapshotRow(
-        snapshot_id=snapshot_id,
-        source=item.source,
-        captured_on=chosen.captured_on if page else None,
-        date_source=chosen.date_source if page else "none",
-        captured_at=evidence.captured_at,
-        captured_at_source=evidence.captured_at_source,
-        ingested_at=ingested_at,
-        status="ingested" if page else "rejected",
-        reason=error.reason if error else None,
-        ticker_copies=page.ticker_copies if page else None,
-        copies_agree=page.copies_agree if page else None,
-        parser_version=PARSER_VERSION,
-        header_date=evidence.header,
-        filename_date=evidence.filename,
-        user_date=user_date,
-        date_note=chosen.disagreement if page else None,
-        content_type=page.meta.content_type if page else None,
-        size_bytes=len(data),
-        listing=page.meta.listing.text if page and page.meta.listing else None,
-        title=page.meta.title if page else None,
-        warnings=page.warnings if page else (),
-    )
-    quotes = [
-        QuoteRow(
-            snapshot_id=snapshot_id,
-            position=i,
-            currency=q.currency,
-            quote_currency=q.quote_currency,
-            rate_text=q.rate_text,
-            rate_decimals=q.rate_decimals,
-            change_text=q.change_text,
-            change_decimals=q.change_decimals,
-        )
-        for i, q in enumerate(page.quotes if page else ())
-    ]
-    return snap, quotes
-
-
-def parse_content(data: bytes, source: str) -> tuple[ParsedPage | None, ParseError | None]:
-    try:
-        return parse(data, source=source), None
-    except ParseError as exc:
-        return None, exc
-
-
 def ingest(
     inputs: Iterable[RawInput],
     *,
@@ -262,7 +133,7 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     store: Store | None = None,
-    workers: int = 2,
+    workers: int = os.cpu_count() or 1,
 ) -> IngestSummary:
     """Ingest inputs idempotently; each batch of snapshots is committed atomically.
 
@@ -285,92 +156,89 @@ def ingest(
         if progress is not None:
             progress(outcome)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for batch in _chunks(inputs, batch_size):
-            _ingest_batch(batch, store, captured_on, max_bytes, pool, seen, report)
+    items = list(inputs)
+    now = utcnow()
+    chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+    if workers > 1 and len(items) >= POOL_THRESHOLD:
+        # spawn: the parent holds a DuckDB connection and threads; workers need neither
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            results = pool.map(
+                prepare_many, chunks, repeat(max_bytes), repeat(captured_on), repeat(now)
+            )
+            _store_all(results, store, captured_on, seen, report, batch_size)
+    else:
+        results = (prepare_many(c, max_bytes, captured_on, now) for c in chunks)
+        _store_all(results, store, captured_on, seen, report, batch_size)
     return IngestSummary(outcomes=tuple(outcomes))
 
 
-_Loaded = tuple[bytes | None, str | None, bytes | None, SourceError | None]
-
-
-def _load(item: RawInput, max_bytes: int) -> _Loaded:
-    """Read, hash and compress: the GIL-free part of ingest, run on worker threads."""
-    try:
-        data = read_input(item, max_bytes)
-    except SourceError as exc:
-        return None, None, None, exc
-    return data, hashlib.sha256(data).hexdigest(), compress(data), None
-
-
-def _ingest_batch(
-    batch: Sequence[RawInput],
+def _store_all(
+    results: Iterable[PreparedChunk],
     store: Store,
     user_date: dt.date | None,
-    max_bytes: int,
-    pool: ThreadPoolExecutor,
+    seen: set[str],
+    report: Progress,
+    batch_size: int,
+) -> None:
+    pending: list[PreparedChunk] = []
+    size = 0
+    for chunk in results:
+        pending.append(chunk)
+        size += len(chunk.sources)
+        if size >= batch_size:
+            _store_batch(pending, store, user_date, seen, report)
+            pending, size = [], 0
+    if pending:
+        _store_batch(pending, store, user_date, seen, report)
+
+
+def _store_batch(
+    chunks: Sequence[PreparedChunk],
+    store: Store,
+    user_date: dt.date | None,
     seen: set[str],
     report: Progress,
 ) -> None:
-    loaded = list(pool.map(lambda item: _load(item, max_bytes), batch))
-    existing = store.existing_ids([sid for _, sid, _, _ in loaded if sid and sid not in seen])
-    fresh: list[tuple[RawInput, bytes, str]] = []
-    raw: list[tuple[str, bytes]] = []
-    results: list[IngestOutcome | None] = []
-    input_errors: list[tuple[str, str]] = []
-    for item, (data, sid, blob, err) in zip(batch, loaded, strict=True):
-        if err is not None:
-            input_errors.append((item.source, err.reason))
-            results.append(IngestOutcome(item.source, "rejected", reason=err.reason))
-        elif sid in seen or sid in existing:
-            results.append(IngestOutcome(item.source, "present", snapshot_id=sid))
-        else:
-            seen.add(sid)
-            fresh.append((item, data, sid))
-            raw.append((sid, blob))
-            results.append(None)
-
-    now = utcnow()
-    snaps: list[SnapshotRow] = []
-    quotes: list[QuoteRow] = []
-    for item, data, sid in fresh:
-        page, error = parse_content(data, item.source)
-        snap, rows = build_rows(sid, item, data, page, error, user_date=user_date, ingested_at=now)
-        snaps.append(snap)
-        quotes.extend(rows)
-    try:
-        store.add_snapshots(snaps, quotes, raw)
-    except BaseException:
-        seen.difference_update(sid for _, _, sid in fresh)
-        raise
-    store.record_input_errors(input_errors)
-    if user_date is not None:
-        store.date_undated([o.snapshot_id for o in results if o and o.status == "present"], user_date)
-
-    fresh_outcomes = iter(
-        IngestOutcome(
-            s.source,
-            s.status,
-            snapshot_id=s.snapshot_id,
-            reason=s.reason,
-            captured_on=s.captured_on,
-            date_source=s.date_source,
-        )
-        for s in snaps
+    """Write one batch of prepared chunks in one transaction and report each input's fate."""
+    snaps = pa.concat_tables([c.snapshots for c in chunks])
+    blobs = [b for c in chunks for b in c.blobs]
+    ids: list[str] = snaps.column("snapshot_id").to_pylist()
+    existing = store.existing_ids([sid for sid in ids if sid not in seen])
+    keep: list[bool] = []
+    fresh: set[str] = set()
+    for sid in ids:
+        new = sid not in seen and sid not in existing and sid not in fresh
+        keep.append(new)
+        if new:
+            fresh.add(sid)
+    fresh_snaps = snaps.filter(pa.array(keep, pa.bool_()))
+    quotes = pa.concat_tables([c.quotes for c in chunks])
+    fresh_quotes = quotes.filter(
+        pc.is_in(quotes.column("snapshot_id"), value_set=pa.array(list(fresh), pa.string()))
     )
-    for outcome in results:
-        report(outcome if outcome is not None else next(fresh_outcomes))
+    raw = [(sid, b) for sid, b, k in zip(ids, blobs, keep, strict=True) if k]
+    store.add_snapshots(fresh_snaps, fresh_quotes, raw)
+    seen.update(fresh)
+    store.record_input_errors(
+        [(src, err) for c in chunks for src, err in zip(c.sources, c.errors, strict=True) if err]
+    )
+    if user_date is not None:
+        store.date_undated([sid for sid, k in zip(ids, keep, strict=True) if not k], user_date)
 
-
-def _chunks(items: Iterable[RawInput], size: int) -> Iterator[list[RawInput]]:
-    batch: list[RawInput] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    columns = ["status", "reason", "captured_on", "date_source"]
+    written = iter(fresh_snaps.select(columns).to_pylist())
+    kept = iter(keep)
+    for chunk in chunks:
+        for source, sid, err in zip(chunk.sources, chunk.snapshot_ids, chunk.errors, strict=True):
+            if err is not None:
+                report(IngestOutcome(source, "rejected", reason=err))
+            elif next(kept):
+                row = next(written)
+                report(IngestOutcome(source, row["status"], snapshot_id=sid, reason=row["reason"],
+                                     captured_on=row["captured_on"], date_source=row["date_source"]))
+            else:
+                report(IngestOutcome(source, "present", snapshot_id=sid))
 
 
 def ingest_paths(
@@ -438,5 +306,5 @@ def reparse(
                 quotes.extend(rows)
                 if progress:
                     progress(old.source, snap.status)
-            store.replace_snapshots(snaps, quotes)
+            store.replace_snapshots(snapshot_table(snaps), quote_table(quotes))
     return counts

@@ -15,6 +15,7 @@ import datetime as dt
 import html
 import re
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from .errors import DecodeError, InvalidDateError, MalformedTickerError, NoTickerError
@@ -107,8 +108,9 @@ def parse(data: bytes | str, *, source: str = "<input>", content_type: str = "au
         text = data
         if text.startswith("\ufeff"):
             text, had_bom = text[1:], True
-    newline = "\r\n" if "\r\n" in text else "\n"
-    if "\r" in text:
+    newline = "\n"
+    if "\r" in text:  # (a two-character search over the page costs more than this test)
+        newline = "\r\n" if "\r\n" in text else "\r"
         text = text.replace("\r\n", "\n").replace("\r", "\n")
 
     title = None
@@ -234,27 +236,16 @@ def _read_block(
     text: str, block_start: int, lines: list[str], source: str
 ) -> tuple[list[Quote], int, bool, list[str]]:
     entries: list[tuple[str, str, str, str]] = []
-    first_line = _line_no(text, block_start)
-    values: dict[str, tuple[str, str, str, str]] = {}  # the copies repeat: read each text once
-    line_numbers: list[int] = []
+    offsets: list[int] = []
+    values: dict[str, tuple[str, str, str, str] | None] = {}  # copies repeat: read each once
     for offset, line in enumerate(lines):
-        stripped = line.strip(_STRIP)
-        if not stripped:
-            continue
-        entry = values.get(stripped)
-        if entry is None:
-            m = _CANDIDATE_LINE.fullmatch(stripped)
-            value = _VALUE.fullmatch(m.group(3)) if m else None
-            if m is None or value is None:
-                raise MalformedTickerError(
-                    f"ticker line {first_line + offset} '{_clean_line(stripped)}' is "
-                    f"garbled or truncated (expected '<pair> = <rate> <change>%' like "
-                    f"'{EXAMPLE_LINE}')",
-                    source,
-                )
-            entry = values[stripped] = (m.group(1), m.group(2), value.group(1), value.group(2))
-        entries.append(entry)
-        line_numbers.append(first_line + offset)
+        entry = values.get(line, _UNSEEN)
+        if entry is _UNSEEN:
+            entry = values[line] = _entry(line, lambda o=offset: _line_no(text, block_start) + o, source)
+        if entry is not None:
+            entries.append(entry)
+            offsets.append(offset)
+    line_numbers = _LazyLineNumbers(text, block_start, offsets)
 
     pairs = [(c, qc) for c, qc, _, _ in entries]
     seen: set[tuple[str, str]] = set()
@@ -283,13 +274,17 @@ def _read_block(
         copies += 1
 
     quotes: list[Quote] = []
-    agree = True
+    groups = [entries[i : i + period] for i in range(0, len(entries), period)]
+    agree = all(g == groups[0][: len(g)] for g in groups)
     for j, (currency, quote_currency) in enumerate(pattern):
+        if agree:
+            _, _, rate_text, change_text = groups[0][j]
+            quotes.append(_quote(currency, quote_currency, rate_text, change_text, source))
+            continue
         printed = [(e[2], e[3]) for e in entries[j::period]]
         tally = Counter(printed)
         rate_text, change_text = max(tally, key=lambda v: (tally[v], -printed.index(v)))
         if len(tally) > 1:
-            agree = False
             variants = "; ".join(
                 f"{r} {c}% in copies {', '.join(str(k + 1) for k, v in enumerate(printed) if v == (r, c))}"
                 for (r, c) in tally
@@ -298,17 +293,50 @@ def _read_block(
                 f"copies disagree on {currency}/{quote_currency}: {variants}; "
                 f"kept {rate_text} {change_text}% (most copies)"
             )
-        quotes.append(
-            Quote(
-                currency=currency,
-                quote_currency=quote_currency,
-                rate=_rate(rate_text, currency, source),
-                rate_text=rate_text,
-                change_pct=_change(change_text, currency, source),
-                change_text=change_text,
-            )
-        )
+        quotes.append(_quote(currency, quote_currency, rate_text, change_text, source))
     return quotes, copies, agree, warnings
+
+
+_UNSEEN = object()
+
+
+class _LazyLineNumbers:
+    """Line numbers of ticker entries, computed only when an error message needs one."""
+
+    def __init__(self, text: str, block_start: int, offsets: list[int]) -> None:
+        self.text, self.block_start, self.offsets = text, block_start, offsets
+
+    def __getitem__(self, i: int) -> int:
+        return _line_no(self.text, self.block_start) + self.offsets[i]
+
+
+def _entry(
+    line: str, line_no: Callable[[], int], source: str
+) -> tuple[str, str, str, str] | None:
+    """(currency, quote currency, rate text, change text) of one ticker line; None if blank."""
+    stripped = line.strip(_STRIP)
+    if not stripped:
+        return None
+    m = _CANDIDATE_LINE.fullmatch(stripped)
+    value = _VALUE.fullmatch(m.group(3)) if m else None
+    if m is None or value is None:
+        raise MalformedTickerError(
+            f"ticker line {line_no()} '{_clean_line(stripped)}' is garbled or truncated "
+            f"(expected '<pair> = <rate> <change>%' like '{EXAMPLE_LINE}')",
+            source,
+        )
+    return m.group(1), m.group(2), value.group(1), value.group(2)
+
+
+def _quote(currency: str, quote_currency: str, rate_text: str, change_text: str, source: str) -> Quote:
+    return Quote(
+        currency=currency,
+        quote_currency=quote_currency,
+        rate=_rate(rate_text, currency, source),
+        rate_text=rate_text,
+        change_pct=_change(change_text, currency, source),
+        change_text=change_text,
+    )
 
 
 def _rate(text: str, currency: str, source: str) -> Decimal:

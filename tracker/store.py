@@ -13,7 +13,6 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -21,10 +20,11 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError
-from .raw import CODEC, decompress
+from .raw import CODEC, decompress, read_blob, write_pack
+from .rows import SNAPSHOT_COLUMNS, SnapshotRow
 
 DEFAULT_DB = Path("data/tracker.duckdb")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RATE_TYPE = "DECIMAL(18,10)"
 CHANGE_TYPE = "DECIMAL(18,6)"
 
@@ -69,7 +69,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE raw_snapshots (
         snapshot_id VARCHAR NOT NULL,
         codec       VARCHAR NOT NULL,
-        data        BLOB NOT NULL
+        pack        VARCHAR NOT NULL,
+        "offset"    BIGINT NOT NULL,
+        length      BIGINT NOT NULL
     );
     CREATE TABLE input_errors (
         source      VARCHAR NOT NULL,
@@ -100,78 +102,39 @@ MIGRATIONS: tuple[str, ...] = (
                                ORDER BY rate_votes DESC, captured_at DESC NULLS LAST,
                                         ingested_at DESC, snapshot_id DESC) = 1;
     """,
+    # 2: scheduled ingestion. `runs` is one row per scheduled job run (finished is NULL while
+    # it runs, or forever if the process died); `watch_state` remembers each watched file's
+    # size and mtime so unchanged files are skipped without being read.
+    """
+    CREATE SEQUENCE run_ids START 1;
+    CREATE TABLE runs (
+        run_id      BIGINT PRIMARY KEY DEFAULT nextval('run_ids'),
+        job         VARCHAR NOT NULL,
+        started     TIMESTAMP NOT NULL,
+        finished    TIMESTAMP,
+        files_seen  INTEGER NOT NULL DEFAULT 0,
+        ingested    INTEGER NOT NULL DEFAULT 0,
+        present     INTEGER NOT NULL DEFAULT 0,
+        rejected    INTEGER NOT NULL DEFAULT 0,
+        error       VARCHAR
+    );
+    CREATE TABLE watch_state (
+        path        VARCHAR PRIMARY KEY,
+        size        BIGINT NOT NULL,
+        mtime_ns    BIGINT NOT NULL,
+        snapshot_id VARCHAR,
+        seen_at     TIMESTAMP NOT NULL
+    );
+    """,
 )
-
-SNAPSHOT_COLUMNS = (
-    "snapshot_id", "source", "captured_on", "date_source", "captured_at", "captured_at_source",
-    "ingested_at",
-    "status", "reason", "ticker_copies", "copies_agree", "parser_version", "header_date",
-    "filename_date", "user_date", "date_note", "content_type", "size_bytes", "listing",
-    "title", "warnings",
-)
-QUOTE_COLUMNS = (
-    "snapshot_id", "position", "currency", "quote_currency", "rate_text", "rate_decimals",
-    "change_text", "change_decimals",
-)
-_SNAPSHOT_SCHEMA = pa.schema([
-    ("snapshot_id", pa.string()), ("source", pa.string()), ("captured_on", pa.date32()),
-    ("date_source", pa.string()), ("captured_at", pa.timestamp("us")),
-    ("captured_at_source", pa.string()),
-    ("ingested_at", pa.timestamp("us")), ("status", pa.string()), ("reason", pa.string()),
-    ("ticker_copies", pa.int32()), ("copies_agree", pa.bool_()),
-    ("parser_version", pa.string()), ("header_date", pa.date32()),
-    ("filename_date", pa.date32()), ("user_date", pa.date32()), ("date_note", pa.string()),
-    ("content_type", pa.string()), ("size_bytes", pa.int64()), ("listing", pa.string()),
-    ("title", pa.string()), ("warnings", pa.list_(pa.string())),
-])
-_QUOTE_SCHEMA = pa.schema([
-    ("snapshot_id", pa.string()), ("position", pa.int16()), ("currency", pa.string()),
-    ("quote_currency", pa.string()), ("rate_text", pa.string()), ("rate_decimals", pa.int8()),
-    ("change_text", pa.string()), ("change_decimals", pa.int8()),
-])
-
-
-@dataclass(frozen=True)
-class SnapshotRow:
-    """One row of `snapshots`, as the ingest layer hands it over."""
-
-    snapshot_id: str
-    source: str
-    captured_on: dt.date | None
-    date_source: str
-    captured_at: dt.datetime | None
-    captured_at_source: str | None
-    ingested_at: dt.datetime
-    status: str
-    reason: str | None
-    ticker_copies: int | None
-    copies_agree: bool | None
-    parser_version: str
-    header_date: dt.date | None
-    filename_date: dt.date | None
-    user_date: dt.date | None
-    date_note: str | None
-    content_type: str | None
-    size_bytes: int
-    listing: str | None
-    title: str | None
-    warnings: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class QuoteRow:
-    snapshot_id: str
-    position: int
-    currency: str
-    quote_currency: str
-    rate_text: str
-    rate_decimals: int
-    change_text: str
-    change_decimals: int
-
 
 def default_db_path() -> Path:
     return Path(os.environ.get("TRACKER_DB") or DEFAULT_DB)
+
+
+def default_raw_dir(db_path: Path | str) -> Path:
+    """Raw snapshots live beside the database: `data/tracker.duckdb` → `data/raw/`."""
+    return Path(db_path).parent / "raw"
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -210,20 +173,33 @@ def connect(
 class Store:
     """A connection plus the named queries. Use `Store.open(...)` as a context manager."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        path: Path,
+        read_only: bool,
+        raw_dir: Path | None = None,
+    ) -> None:
         self.con = con
         self.path = path
         self.read_only = read_only
+        self.raw_dir = raw_dir if raw_dir is not None else default_raw_dir(path)
 
     @classmethod
     @contextmanager
     def open(
-        cls, db_path: Path | str | None = None, *, read_only: bool = False, timeout: float = 10.0
+        cls,
+        db_path: Path | str | None = None,
+        *,
+        read_only: bool = False,
+        timeout: float = 10.0,
+        raw_dir: Path | str | None = None,
     ) -> Iterator[Store]:
+        """Open (creating and migrating when writable); raw packs go to `raw_dir`."""
         path = Path(db_path) if db_path is not None else default_db_path()
         con = connect(path, read_only=read_only, timeout=timeout)
         try:
-            store = cls(con, path, read_only)
+            store = cls(con, path, read_only, Path(raw_dir) if raw_dir is not None else None)
             if read_only:
                 store._check_version()
             else:
@@ -295,27 +271,31 @@ class Store:
         return {r[0] for r in rows}
 
     def add_snapshots(
-        self,
-        snapshots: Sequence[SnapshotRow],
-        quotes: Sequence[QuoteRow],
-        raw: Sequence[tuple[str, bytes]],
+        self, snap_table: pa.Table, quote_table: pa.Table, raw: Sequence[tuple[str, bytes]]
     ) -> None:
-        """Insert snapshots, their quotes and their compressed raw bytes in one transaction."""
-        if not snapshots:
+        """Insert snapshots, their quotes and their compressed raw bytes in one transaction.
+
+        The tables have the columns of `tracker.rows` (see `snapshot_table`, `quote_table`).
+        """
+        if snap_table.num_rows == 0:
             return
-        snap_table = _to_arrow(snapshots, SNAPSHOT_COLUMNS, _SNAPSHOT_SCHEMA)
-        quote_table = _to_arrow(quotes, QUOTE_COLUMNS, _QUOTE_SCHEMA)
+        index = write_pack(self.raw_dir, raw)  # on disk before the rows that point at it
         raw_table = pa.table(
             {
-                "snapshot_id": pa.array([sid for sid, _ in raw], pa.string()),
-                "codec": pa.array([CODEC] * len(raw), pa.string()),
-                "data": pa.array([blob for _, blob in raw], pa.binary()),
+                "snapshot_id": pa.array([r[0] for r in index], pa.string()),
+                "codec": pa.array([CODEC] * len(index), pa.string()),
+                "pack": pa.array([r[1] for r in index], pa.string()),
+                "offset": pa.array([r[2] for r in index], pa.int64()),
+                "length": pa.array([r[3] for r in index], pa.int64()),
             }
         )
         with self.transaction():
             self.con.register("_raw", raw_table)
             try:
-                self.con.execute("INSERT INTO raw_snapshots SELECT snapshot_id, codec, data FROM _raw")
+                self.con.execute(
+                    'INSERT INTO raw_snapshots SELECT snapshot_id, codec, pack, "offset", length '
+                    "FROM _raw"
+                )
             finally:
                 self.con.unregister("_raw")
             self._insert_arrow(snap_table, quote_table)
@@ -323,24 +303,23 @@ class Store:
     def load_raw(self, snapshot_id: str) -> bytes:
         """The snapshot's original bytes."""
         rows = self.con.execute(
-            "SELECT codec, data FROM raw_snapshots WHERE snapshot_id = ?", [snapshot_id]
+            'SELECT codec, pack, "offset", length FROM raw_snapshots WHERE snapshot_id = ? '
+            "ORDER BY pack DESC LIMIT 1",
+            [snapshot_id],
         ).fetchall()
         if not rows:
             raise ArchiveError(
-                f"raw bytes of snapshot {snapshot_id[:12]} are missing from {self.path}; "
+                f"raw bytes of snapshot {snapshot_id[:12]} are not recorded in {self.path}; "
                 "ingest its source again to restore them"
             )
-        codec, blob = rows[0]
-        return decompress(bytes(blob), codec, snapshot_id=snapshot_id)
+        codec, pack, offset, length = rows[0]
+        blob = read_blob(self.raw_dir, pack, offset, length, snapshot_id=snapshot_id)
+        return decompress(blob, codec, snapshot_id=snapshot_id)
 
-    def replace_snapshots(
-        self, snapshots: Sequence[SnapshotRow], quotes: Sequence[QuoteRow]
-    ) -> None:
+    def replace_snapshots(self, snap_table: pa.Table, quote_table: pa.Table) -> None:
         """Rewrite snapshots (reparse): their rows and quotes are replaced atomically."""
-        if not snapshots:
+        if snap_table.num_rows == 0:
             return
-        snap_table = _to_arrow(snapshots, SNAPSHOT_COLUMNS, _SNAPSHOT_SCHEMA)
-        quote_table = _to_arrow(quotes, QUOTE_COLUMNS, _QUOTE_SCHEMA)
         with self.transaction():
             self.con.register("_old", snap_table)
             try:
@@ -365,7 +344,7 @@ class Store:
             self.con.execute(
                 "INSERT INTO quotes (snapshot_id, position, currency, quote_currency, rate, "
                 "rate_text, rate_decimals, change_pct, change_text, change_decimals) "
-                f"SELECT snapshot_id, position, currency, quote_currency, "
+                f"SELECT DISTINCT snapshot_id, position, currency, quote_currency, "
                 f"CAST(rate_text AS {RATE_TYPE}), rate_text, rate_decimals, "
                 f"CAST(change_text AS {CHANGE_TYPE}), change_text, change_decimals FROM _quote"
             )
@@ -495,6 +474,108 @@ class Store:
     def input_errors(self) -> pd.DataFrame:
         return self._df("SELECT source, reason, seen_at FROM input_errors ORDER BY seen_at DESC")
 
+    # -- scheduled runs and watched files (schema version 2) -----------------------------
+
+    def start_run(self, job: str, started: dt.datetime) -> int:
+        """A `runs` row for a job that has just started; `finish_run` completes it."""
+        return self.con.execute(
+            "INSERT INTO runs (job, started) VALUES (?, ?) RETURNING run_id", [job, started]
+        ).fetchall()[0][0]
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        finished: dt.datetime,
+        files_seen: int,
+        ingested: int,
+        present: int,
+        rejected: int,
+        error: str | None,
+    ) -> None:
+        self.con.execute(
+            "UPDATE runs SET finished = ?, files_seen = ?, ingested = ?, present = ?, "
+            "rejected = ?, error = ? WHERE run_id = ?",
+            [finished, files_seen, ingested, present, rejected, error, run_id],
+        )
+
+    def record_run(
+        self,
+        job: str,
+        *,
+        started: dt.datetime,
+        finished: dt.datetime,
+        files_seen: int,
+        ingested: int,
+        present: int,
+        rejected: int,
+        error: str | None,
+    ) -> int:
+        """A complete `runs` row at once (when the start could not be recorded)."""
+        return self.con.execute(
+            "INSERT INTO runs (job, started, finished, files_seen, ingested, present, rejected, "
+            "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING run_id",
+            [job, started, finished, files_seen, ingested, present, rejected, error],
+        ).fetchall()[0][0]
+
+    def runs(self, *, job: str | None = None, limit: int | None = None) -> pd.DataFrame:
+        """Scheduled runs, newest first; `finished` is missing for a run in progress or lost."""
+        sql = (
+            "SELECT run_id, job, started, finished, files_seen, ingested, present, rejected, "
+            "error FROM runs"
+        )
+        params: list[object] = []
+        if job:
+            sql += " WHERE job = ?"
+            params.append(job)
+        sql += " ORDER BY run_id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return self._df(sql, params)
+
+    def watch_state(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """`path -> (size, mtime_ns)` as last ingested, for the given paths that have a state."""
+        if not paths:
+            return {}
+        table = pa.table({"path": pa.array(list(paths), pa.string())})
+        self.con.register("_paths", table)
+        try:
+            rows = self.con.execute(
+                "SELECT path, size, mtime_ns FROM watch_state "
+                "WHERE path IN (SELECT path FROM _paths)"
+            ).fetchall()
+        finally:
+            self.con.unregister("_paths")
+        return {path: (size, mtime_ns) for path, size, mtime_ns in rows}
+
+    def update_watch_state(
+        self, rows: Sequence[tuple[str, int, int, str | None]], seen_at: dt.datetime | None = None
+    ) -> None:
+        """Remember `(path, size, mtime_ns, snapshot_id)` of files just ingested (or rejected)."""
+        if not rows:
+            return
+        table = pa.table(
+            {
+                "path": pa.array([r[0] for r in rows], pa.string()),
+                "size": pa.array([r[1] for r in rows], pa.int64()),
+                "mtime_ns": pa.array([r[2] for r in rows], pa.int64()),
+                "snapshot_id": pa.array([r[3] for r in rows], pa.string()),
+                "seen_at": pa.array([seen_at or utcnow()] * len(rows), pa.timestamp("us")),
+            }
+        )
+        with self.transaction():
+            self.con.register("_ws", table)
+            try:
+                self.con.execute(
+                    "INSERT INTO watch_state SELECT path, size, mtime_ns, snapshot_id, seen_at "
+                    "FROM _ws ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
+                    "mtime_ns = excluded.mtime_ns, snapshot_id = excluded.snapshot_id, "
+                    "seen_at = excluded.seen_at"
+                )
+            finally:
+                self.con.unregister("_ws")
+
 
 def _filters(
     currencies: Sequence[str] | None,
@@ -516,11 +597,6 @@ def _filters(
         conds.append(f"{date_col} <= ?")
         params.append(end)
     return (f"WHERE {' AND '.join(conds)}" if conds else ""), params
-
-
-def _to_arrow(rows: Sequence[object], columns: Sequence[str], schema: pa.Schema) -> pa.Table:
-    data = {c: [getattr(r, c) for r in rows] for c in columns}
-    return pa.table(data, schema=schema)
 
 
 def utcnow() -> dt.datetime:

@@ -1,0 +1,224 @@
+"""Turning one input into store rows: read, hash, parse, date, compress.
+
+Pure of the database, light to import: ingestion runs this in worker processes for big
+batches and in-process for small ones, so there is one code path either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import os
+import stat
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from .dates import archive_timestamp, choose_capture_date, date_from_name
+from .errors import ParseError, SourceError
+from .models import DateEvidence, ParsedPage
+from .parse import PARSER_VERSION, parse
+from .raw import compress
+from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
+
+MAX_BYTES = 5 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class RawInput:
+    """One thing to ingest: a file to read, or bytes already in hand (upload, fetch)."""
+
+    source: str
+    path: Path | None = None
+    data: bytes | None = None
+    captured_at: dt.datetime | None = None  # UTC, when the tracker fetched the page
+    captured_at_source: str | None = None  # "fetched" or "archive"
+
+
+def read_input(item: RawInput, max_bytes: int = MAX_BYTES) -> bytes:
+    """The input's content, decompressed if gzip, never more than `max_bytes` of it."""
+    if item.data is not None:
+        data = item.data
+        if len(data) > max_bytes:
+            raise SourceError(_too_large(len(data), max_bytes), item.source)
+    else:
+        assert item.path is not None
+        try:
+            with open(item.path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if stat.S_ISDIR(st.st_mode):
+                    raise SourceError("is a folder, not a file", item.source)
+                if st.st_size > max_bytes:
+                    raise SourceError(_too_large(st.st_size, max_bytes), item.source)
+                data = fh.read(max_bytes + 1)
+        except IsADirectoryError:
+            raise SourceError("is a folder, not a file", item.source) from None
+        except OSError as exc:
+            raise SourceError(f"cannot be read ({exc.strerror or exc})", item.source) from None
+        if len(data) > max_bytes:
+            raise SourceError(_too_large(len(data), max_bytes), item.source)
+    if data.startswith(_GZIP_MAGIC):
+        data = _gunzip(data, max_bytes, item.source)
+    return data
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"is {size:,} bytes, over the {limit:,}-byte limit for one snapshot; "
+        "is it really a page snapshot? (raise the limit with --max-bytes)"
+    )
+
+
+def _gunzip(data: bytes, max_bytes: int, source: str) -> bytes:
+    out = bytearray()
+    rest = data
+    try:
+        while rest:  # a .gz may hold several members
+            d = zlib.decompressobj(wbits=31)
+            out += d.decompress(rest, max_bytes + 1 - len(out))
+            if len(out) > max_bytes or d.unconsumed_tail:
+                raise SourceError(
+                    f"decompresses to more than the {max_bytes:,}-byte limit", source
+                )
+            if not d.eof:
+                raise SourceError("gzip data is truncated; re-download or re-compress it", source)
+            rest = d.unused_data.lstrip(b"\x00")
+    except (zlib.error, gzip.BadGzipFile) as exc:
+        raise SourceError(f"corrupt gzip data ({exc}); re-compress the file", source) from None
+    return bytes(out)
+
+
+def evidence_for(item: RawInput, page: ParsedPage | None, user_date: dt.date | None) -> DateEvidence:
+    """Every date the input carries: header, fetch/archive time, file name, the user's."""
+    captured_at, at_source = item.captured_at, item.captured_at_source
+    if captured_at is None:
+        stamp = archive_timestamp(item.source)
+        if stamp is not None:
+            captured_at, at_source = stamp, "archive"
+    name_date, name_stamp = date_from_name(item.source.split("?")[0].rstrip("/"))
+    if captured_at is None and name_stamp is not None:
+        captured_at, at_source = name_stamp, "archive"
+    return DateEvidence(
+        header=page.header_date if page else None,
+        captured_at=captured_at,
+        captured_at_source=at_source,
+        filename=name_date,
+        user=user_date,
+    )
+
+
+def build_rows(
+    snapshot_id: str,
+    item: RawInput,
+    data: bytes,
+    page: ParsedPage | None,
+    error: ParseError | None,
+    *,
+    user_date: dt.date | None,
+    ingested_at: dt.datetime,
+) -> tuple[SnapshotRow, list[QuoteRow]]:
+    """The store rows for one parsed (or rejected) snapshot."""
+    evidence = evidence_for(item, page, user_date)
+    chosen = choose_capture_date(evidence)
+    snap = SnapshotRow(
+        snapshot_id=snapshot_id,
+        source=item.source,
+        captured_on=chosen.captured_on if page else None,
+        date_source=chosen.date_source if page else "none",
+        captured_at=evidence.captured_at,
+        captured_at_source=evidence.captured_at_source,
+        ingested_at=ingested_at,
+        status="ingested" if page else "rejected",
+        reason=error.reason if error else None,
+        ticker_copies=page.ticker_copies if page else None,
+        copies_agree=page.copies_agree if page else None,
+        parser_version=PARSER_VERSION,
+        header_date=evidence.header,
+        filename_date=evidence.filename,
+        user_date=user_date,
+        date_note=chosen.disagreement if page else None,
+        content_type=page.meta.content_type if page else None,
+        size_bytes=len(data),
+        listing=page.meta.listing.text if page and page.meta.listing else None,
+        title=page.meta.title if page else None,
+        warnings=page.warnings if page else (),
+    )
+    quotes = [
+        QuoteRow(
+            snapshot_id=snapshot_id,
+            position=i,
+            currency=q.currency,
+            quote_currency=q.quote_currency,
+            rate_text=q.rate_text,
+            rate_decimals=q.rate_decimals,
+            change_text=q.change_text,
+            change_decimals=q.change_decimals,
+        )
+        for i, q in enumerate(page.quotes if page else ())
+    ]
+    return snap, quotes
+
+
+def parse_content(data: bytes, source: str) -> tuple[ParsedPage | None, ParseError | None]:
+    try:
+        return parse(data, source=source), None
+    except ParseError as exc:
+        return None, exc
+
+
+@dataclass(frozen=True)
+class PreparedChunk:
+    """A chunk of inputs ready for the store, in input order.
+
+    `sources`, `snapshot_ids` and `errors` have one entry per input (an input that could not
+    be read has no id and an error); `snapshots` and `blobs` one per readable input; `quotes`
+    one per quote. Arrow tables travel cheaply from worker processes.
+    """
+
+    sources: list[str]
+    snapshot_ids: list[str | None]
+    errors: list[str | None]
+    snapshots: pa.Table
+    quotes: pa.Table
+    blobs: list[bytes]
+
+
+def prepare_many(
+    items: Sequence[RawInput], max_bytes: int, user_date: dt.date | None, ingested_at: dt.datetime
+) -> PreparedChunk:
+    """Read, hash, parse, date and compress a chunk of inputs: the unit of work of a worker."""
+    ids: list[str | None] = []
+    errors: list[str | None] = []
+    snaps: list[SnapshotRow] = []
+    quotes: list[QuoteRow] = []
+    blobs: list[bytes] = []
+    for item in items:
+        try:
+            data = read_input(item, max_bytes)
+        except SourceError as exc:
+            ids.append(None)
+            errors.append(exc.reason)
+            continue
+        sid = hashlib.sha256(data).hexdigest()
+        page, error = parse_content(data, item.source)
+        snap, rows = build_rows(
+            sid, item, data, page, error, user_date=user_date, ingested_at=ingested_at
+        )
+        ids.append(sid)
+        errors.append(None)
+        snaps.append(snap)
+        quotes.extend(rows)
+        blobs.append(compress(data))
+    return PreparedChunk(
+        sources=[i.source for i in items],
+        snapshot_ids=ids,
+        errors=errors,
+        snapshots=snapshot_table(snaps),
+        quotes=quote_table(quotes),
+        blobs=blobs,
+    )
