@@ -232,3 +232,27 @@ def test_reading_a_missing_database_says_how_to_create_it(tmp_path):
     with pytest.raises(DatabaseMissingError, match="tracker ingest"), \
             Store.open(tmp_path / "nope.duckdb", read_only=True):
         pass
+
+
+def test_worker_processes_give_the_same_result_as_in_process(tmp_path, monkeypatch):
+    folder = tmp_path / "many"
+    for i in range(40):
+        day = dt.date(2025, 1, 1) + dt.timedelta(days=i % 20)  # every page twice
+        write(folder, f"p{i:02d}.txt", page(day=day, kgs=f"0.011{40 + i % 20:02d}"))
+    write(folder, "bad.txt", b"no ticker\n")
+    write(folder, "dup.txt", page(day=dt.date(2025, 1, 1), kgs="0.01140"))
+
+    serial = ingest_paths([folder], db_path=tmp_path / "serial.duckdb", workers=1)
+    monkeypatch.setattr("tracker.ingest.POOL_THRESHOLD", 5)
+    monkeypatch.setattr("tracker.ingest._CHUNK", 7)
+    pooled = ingest_paths([folder], db_path=tmp_path / "pooled.duckdb", workers=2, batch_size=10)
+
+    def key(summary):
+        return [(o.source, o.status, o.snapshot_id, o.captured_on) for o in summary.outcomes]
+
+    assert key(pooled) == key(serial)
+    assert (pooled.ingested, pooled.present, pooled.rejected) == (20, 21, 1)
+    for name in ("serial", "pooled"):
+        with Store.open(tmp_path / f"{name}.duckdb", read_only=True) as store:
+            counts = store.counts()
+            assert (counts["snapshots"], counts["quotes"], counts["raw"]) == (21, 100, 21)
