@@ -7,6 +7,7 @@ raw archive not writable).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 import click
 
+from . import checks as checks_mod
 from . import export as export_mod
 from .dates import parse_user_date
 from .errors import TrackerError, UsageError
@@ -276,6 +278,191 @@ def show(
         f"{len(rows)} capture dates from {counts['ingested']} snapshots "
         f"({counts['undated']} undated, {counts['rejected']} rejected)"
     )
+
+
+@main.command()
+@db_option
+@click.option("--watch", "folders", multiple=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Ingest new or changed snapshot files under this folder (repeatable).")
+@click.option("--url", "urls", multiple=True, metavar="URL",
+              help="Fetch and ingest this http(s) page (repeatable).")
+@click.option("--every", metavar="INTERVAL",
+              help="How often: 15m, 1h, 1d, 30s or plain seconds (default 1h).")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML file with a [schedule] table (every, watch, url, db); "
+                   "command-line options win.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=20.0, show_default=True,
+              help="Seconds before a fetch attempt gives up.")
+@click.option("--settle", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Leave files modified less than this many seconds ago for the next run.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Files per transaction; a stop request waits for at most one batch.")
+def schedule(
+    db_path: Path | None,
+    folders: tuple[Path, ...],
+    urls: tuple[str, ...],
+    every: str | None,
+    config: Path | None,
+    timeout: float,
+    settle: float,
+    batch_size: int,
+) -> None:
+    """Keep ingesting: watch folders and fetch pages on an interval, until stopped.
+
+    Runs in the foreground; each run prints one line and is recorded in the `runs` table.
+    Unchanged files are skipped without being read; the same bytes are never stored twice.
+    Ctrl-C or SIGTERM stops after the batch in progress (exit status 0). Readers (dashboard,
+    notebooks) can query the database meanwhile: it is only held while a batch is written.
+
+    \b
+    Example:
+      tracker schedule --watch ~/snapshots --every 15m
+      tracker schedule --url https://timesca.com/ --every 1h --db data/tracker.duckdb
+      tracker schedule --config tracker.toml
+    """
+    import logging
+
+    from .schedule import resolve_settings, run_scheduler
+
+    settings = resolve_settings(
+        db=db_path, folders=folders, urls=urls, every=every, config=config
+    )
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # its skips are reported by us
+    run_scheduler(
+        settings, echo=err,
+        watch_options={"settle": settle, "batch_size": batch_size},
+        fetch_options={"timeout": timeout},
+    )
+    sys.exit(EXIT_OK)
+
+
+def _jump_thresholds(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value in values:
+        code, sep, pct = value.partition("=")
+        try:
+            number = float(pct.strip().rstrip("%"))
+        except ValueError:
+            number = float("nan")
+        if not sep or not code.strip() or not number > 0 or number == float("inf"):
+            raise click.BadParameter(
+                f"'{value}' is not CCY=PCT with a positive PCT; write e.g. "
+                "--jump-threshold TMT=0.5 (or default=3 for currencies not named)"
+            )
+        out[code.strip()] = number
+    return out
+
+
+@main.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(checks_mod.FORMATS), default="table",
+              show_default=True, help="Findings to stdout as a table, CSV or JSON.")
+@click.option("--severity", type=click.Choice(checks_mod.SEVERITIES),
+              help="Only findings at least this severe.")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              type=click.Choice(list(checks_mod.KINDS)),
+              help="Only this kind (repeatable), e.g. --kind change_mismatch --kind jump; "
+                   f"one of {', '.join(checks_mod.KINDS)}.")
+@filter_options
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="TRACKER_CHECKS_CONFIG",
+              help="TOML file with a [checks] table of thresholds (see docs/checks.md).")
+@click.option("--jump-threshold", "jumps", multiple=True, metavar="CCY=PCT",
+              callback=_jump_thresholds,
+              help="Largest plausible move in % per day of gap, e.g. TMT=0.5 or default=3 "
+                   "(repeatable; defaults " + ", ".join(
+                       f"{c} {v:g}" for c, v in checks_mod.DEFAULT_JUMP_PCT_PER_DAY.items())
+                   + f", others {checks_mod.DEFAULT_JUMP_PCT:g}).")
+@click.option("--stale-min-gap-days", metavar="DAYS", type=click.IntRange(min=1),
+              help="Identical tickers this many days apart are stale "
+                   f"[default {checks_mod.CheckConfig.stale_min_gap_days}].")
+@click.option("--missing-window-days", metavar="DAYS", type=click.IntRange(min=0),
+              help="Compare a snapshot's currencies with snapshots ± this many days "
+                   f"[default {checks_mod.CheckConfig.missing_window_days}].")
+@click.option("--future-tolerance-days", metavar="DAYS", type=click.IntRange(min=0),
+              help="Capture dates up to today + this many days are not in the future "
+                   f"[default {checks_mod.CheckConfig.future_tolerance_days}].")
+@click.option("--date-tolerance-days", metavar="DAYS", type=click.IntRange(min=0),
+              help="Header date may differ from other date evidence by this many days "
+                   f"[default {checks_mod.CheckConfig.date_tolerance_days}].")
+@click.option("--min-significant-digits", metavar="N", type=click.IntRange(min=1),
+              help="Rates printed with fewer significant digits are coarse "
+                   f"[default {checks_mod.CheckConfig.min_significant_digits}].")
+def check(
+    db_path: Path | None,
+    fmt: str,
+    severity: str | None,
+    kinds: tuple[str, ...],
+    currencies: tuple[str, ...],
+    start: dt.date | None,
+    end: dt.date | None,
+    config_path: Path | None,
+    jumps: dict[str, float],
+    **thresholds: int | None,
+) -> None:
+    """Find where snapshots contradict each other, beyond the ticker's own rounding.
+
+    Findings go to stdout newest first; a summary per currency and kind goes to stderr.
+    Thresholds: defaults, then --config FILE, then these options. Exit status 0 when no
+    error-severity finding is shown, 1 when one is (like a linter), 2 for usage errors,
+    3 when the database cannot be read. The kinds and rules are in docs/checks.md.
+
+    \b
+    Example:
+      tracker check
+      tracker check --severity error --currency TMT --from 2025-12-01
+      tracker check --kind jump --jump-threshold TJS=5 --format csv > jumps.csv
+    """
+    config = checks_mod.CheckConfig()
+    if config_path is not None:
+        config = checks_mod.load_config(config_path, config)
+    config = dataclasses.replace(
+        config, **{k: v for k, v in thresholds.items() if v is not None}
+    ).with_jump_thresholds(jumps)
+    findings = checks_mod.filter_findings(
+        checks_mod.run_checks(db_path, config=config), severity=severity, kinds=kinds,
+        currencies=currencies, start=start, end=end,
+    )
+    checks_mod.write_findings(findings, fmt, sys.stdout)
+    sys.stdout.flush()
+    for line in checks_mod.summary_lines(findings):
+        err(line)
+    sys.exit(EXIT_REJECTED if checks_mod.has_errors(findings) else EXIT_OK)
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; 0.0.0.0 exposes the dashboard (and its upload) to "
+                   "the network.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
+@click.option("--refresh", "refresh_seconds", type=click.FloatRange(min=1), default=10.0,
+              show_default=True, metavar="SECONDS",
+              help="How often the page looks for newly ingested data.")
+@click.option("--debug", is_flag=True,
+              help="Dash debug mode (auto-reload, error pop-ups); for development only.")
+def dashboard(
+    db_path: Path | None, host: str, port: int, refresh_seconds: float, debug: bool
+) -> None:
+    """Serve the dashboard: movements, findings, snapshots, upload.
+
+    Works on an empty or missing database (the page says how to fill it) and picks up data
+    that other processes ingest, without a restart. Stop it with Ctrl-C.
+
+    \b
+    Example:
+      tracker dashboard
+      tracker dashboard --db data/tracker.duckdb --port 8060
+    """
+    from dashboards.app import create_app  # Dash is slow to import: only for this command
+
+    db = db_path or default_db_path()
+    app = create_app(db, refresh_seconds=refresh_seconds)
+    err(f"dashboard for {db} on http://{host}:{port}/ (Ctrl-C to stop)")
+    app.run(host=host, port=port, debug=debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -167,7 +167,8 @@ def connect(
                     f"(waited {timeout:.0f} s); try again when it has finished"
                 ) from None
             time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 0.5)
+            # readers poll briskly so they get in between a scheduler's batches
+            delay = min(delay * 2, 0.05 if read_only else 0.5)
 
 
 class Store:
@@ -474,6 +475,111 @@ class Store:
     def input_errors(self) -> pd.DataFrame:
         return self._df("SELECT source, reason, seen_at FROM input_errors ORDER BY seen_at DESC")
 
+    # -- inputs of the inconsistency checks (tracker/checks.py) -----------------------------
+
+    def check_snapshots(self) -> pa.Table:
+        """One row per ingested snapshot: its date evidence and a digest of its ticker.
+
+        `ticker_key` is equal for snapshots whose tickers print the same pairs, rates and
+        changes in the same order; `pairs` lists its pairs and `moving` its non-zero changes
+        (both in no particular order: ordered aggregates would triple the cost); `warnings`
+        is only filled when the ticker's copies disagree.
+        """
+        return self._arrow(
+            """
+            WITH per_snapshot AS (
+                SELECT snapshot_id,
+                       bit_xor(hash(position, currency, quote_currency, rate_text, change_text))
+                           AS ticker_key,
+                       CAST(count(*) FILTER (WHERE change_pct <> 0) AS INTEGER)
+                           AS nonzero_changes,
+                       string_agg(currency || '/' || quote_currency, ' ') AS pairs,
+                       string_agg(currency || ' ' || change_text || '%', ', ')
+                           FILTER (WHERE change_pct <> 0) AS moving
+                FROM quotes GROUP BY snapshot_id
+            )
+            SELECT s.snapshot_id, s.source, s.captured_on, s.date_source, s.captured_at,
+                   s.captured_at_source, s.header_date, s.filename_date, s.user_date,
+                   s.copies_agree, CASE WHEN s.copies_agree THEN NULL ELSE s.warnings END
+                       AS warnings,
+                   p.ticker_key, coalesce(p.nonzero_changes, 0) AS nonzero_changes, p.pairs,
+                   p.moving
+            FROM snapshots s LEFT JOIN per_snapshot p USING (snapshot_id)
+            WHERE s.status = 'ingested'
+            """
+        )
+
+    def check_day_rates(self) -> pa.Table:
+        """Distinct printed rates per capture date and pair, for days that print more than one.
+
+        Days with a single printed rate cannot conflict, so only the others are listed, each
+        rate with how many snapshots printed it and their ids.
+        """
+        return self._arrow(
+            """
+            WITH dated AS (
+                SELECT s.captured_on, q.currency, q.quote_currency, q.rate_text, q.snapshot_id
+                FROM quotes q JOIN snapshots s USING (snapshot_id)
+                WHERE s.status = 'ingested' AND s.captured_on IS NOT NULL
+            ), several AS (
+                SELECT captured_on, currency, quote_currency FROM dated
+                GROUP BY ALL HAVING min(rate_text) <> max(rate_text)
+            )
+            SELECT captured_on, currency, quote_currency, rate_text,
+                   CAST(count(*) AS INTEGER) AS snapshots,
+                   list(snapshot_id ORDER BY snapshot_id) AS snapshot_ids
+            FROM dated SEMI JOIN several USING (captured_on, currency, quote_currency)
+            GROUP BY ALL
+            ORDER BY captured_on, currency, quote_currency, rate_text
+            """
+        )
+
+    def check_series(self) -> pa.Table:
+        """The rows of the `series` view, with the printed texts the checks need.
+
+        Same rule as the view (per day and pair: the rate most snapshots printed, ties to the
+        latest capture; each rate represented by its latest snapshot) written as two hash
+        aggregations instead of window sorts: three times faster on a million quotes.
+        tests/test_checks.py asserts that both give the same rows.
+        """
+        return self._arrow(
+            """
+            WITH per_rate AS (
+                SELECT s.captured_on, q.currency, q.quote_currency, q.rate_text,
+                       count(*) AS votes,
+                       max({'at': coalesce(s.captured_at, TIMESTAMP '-infinity'),
+                            'ingested': s.ingested_at, 'id': s.snapshot_id}) AS newest,
+                       arg_max(q.change_text, {'at': coalesce(s.captured_at, TIMESTAMP '-infinity'),
+                                               'ingested': s.ingested_at, 'id': s.snapshot_id})
+                           AS change_text
+                FROM quotes q JOIN snapshots s USING (snapshot_id)
+                WHERE s.status = 'ingested' AND s.captured_on IS NOT NULL
+                GROUP BY s.captured_on, q.currency, q.quote_currency, q.rate_text
+            )
+            SELECT captured_on, currency, quote_currency,
+                   arg_max(rate_text, {'votes': votes, 'newest': newest}) AS rate_text,
+                   arg_max(change_text, {'votes': votes, 'newest': newest}) AS change_text,
+                   arg_max(newest.id, {'votes': votes, 'newest': newest}) AS snapshot_id
+            FROM per_rate
+            GROUP BY captured_on, currency, quote_currency
+            ORDER BY currency, quote_currency, captured_on
+            """
+        )
+
+    def series_view_rows(self) -> pa.Table:
+        """The `series` view itself, in `check_series` order (to compare the two)."""
+        return self._arrow(
+            "SELECT captured_on, currency, quote_currency, rate_text, change_text, snapshot_id "
+            "FROM series ORDER BY currency, quote_currency, captured_on"
+        )
+
+    def check_frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """(snapshots, day rates, series) for `tracker.checks`, read in one transaction."""
+        with self.transaction():
+            tables = (self.check_snapshots(), self.check_day_rates(), self.check_series())
+        snapshots, day_rates, series = (t.to_pandas(date_as_object=False) for t in tables)
+        return snapshots, day_rates, series
+
     # -- scheduled runs and watched files (schema version 2) -----------------------------
 
     def start_run(self, job: str, started: dt.datetime) -> int:
@@ -575,6 +681,29 @@ class Store:
                 )
             finally:
                 self.con.unregister("_ws")
+
+    # -- reads for the dashboard (dashboards/) ---------------------------------------------
+
+    def snapshot_quotes(self, ids: Sequence[str]) -> pa.Table:
+        """The quotes of the given snapshots as printed, in ticker order (the detail panel)."""
+        table = pa.table({"snapshot_id": pa.array(list(ids), pa.string())})
+        self.con.register("_qids", table)
+        try:
+            return self._arrow(
+                "SELECT snapshot_id, position, currency, quote_currency, rate_text, change_text "
+                "FROM quotes WHERE snapshot_id IN (SELECT snapshot_id FROM _qids) "
+                "ORDER BY snapshot_id, position"
+            )
+        finally:
+            self.con.unregister("_qids")
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Distinct (currency, quote currency) pairs of ingested, dated snapshots."""
+        rows = self.con.execute(
+            "SELECT DISTINCT q.currency, q.quote_currency FROM quotes q JOIN snapshots s "
+            "USING (snapshot_id) WHERE s.status = 'ingested' AND s.captured_on IS NOT NULL"
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
 
 
 def _filters(
