@@ -579,28 +579,29 @@ def test_missing_config_file(tmp_path):
 # -- the bundled samples -----------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not (SAMPLES / "README.md").exists(), reason="data/samples not written yet")
 def test_bundled_samples_show_what_they_were_written_to_show(tmp_path):
+    """data/samples/README.md names the finding each sample was written to show: exactly those."""
     from tracker.ingest import ingest_paths
 
     db = tmp_path / "samples.duckdb"
     ingest_paths([SAMPLES], db_path=db)
     findings = run_checks(db, today=dt.date(2026, 1, 1))
-    got = {(f.kind, f.currency, f.captured_on) for f in findings}
-    expected = {
-        ("same_day_conflict", "TJS", dt.date(2025, 11, 21)),
-        ("change_mismatch", "TMT", dt.date(2025, 11, 20)),
-        ("change_mismatch", "TMT", dt.date(2025, 12, 10)),
-        ("copies_disagree", None, dt.date(2025, 12, 15)),
-        ("coarse_resolution", "UZS", None),
-    }
-    for kind, currency, on in expected:
-        assert any(k == kind and (currency is None or c == currency) and (on is None or d == on)
-                   for k, c, d in got), (kind, currency, on, sorted(got, key=str))
-    stale = of(findings, "stale_ticker")
-    assert any(f.captured_on == dt.date(2025, 11, 28) and "25 Nov 2025" in f.message
-               for f in stale)
-    assert any("2025-12-01_" in f.message and "03 Dec 2025" in f.message
-               for f in of(findings, "date_disagreement"))
-    assert any("undated-opinion.txt" in f.message for f in of(findings, "undated"))
-    assert "TMT" in [f.currency for f in of(findings, "missing_currency")]
+    assert sorted((f.kind, f.currency or "-", str(f.captured_on)) for f in findings) == [
+        ("change_mismatch", "TMT", "2025-11-20"),
+        ("change_mismatch", "TMT", "2025-12-10"),
+        ("coarse_resolution", "UZS", "2025-12-22"),
+        ("copies_disagree", "KGS", "2025-12-15"),
+        ("date_disagreement", "-", "2025-12-03"),
+        ("missing_currency", "TMT", "2025-11-24"),
+        ("same_day_conflict", "TJS", "2025-11-21"),
+        ("stale_ticker", "-", "2025-11-28"),
+        ("undated", "-", "None"),
+    ]
+    text = {f.kind: f.message for f in findings}
+    assert "printed on 25 Nov 2025 and 28 Nov 2025" in text["stale_ticker"]
+    assert "2025-12-01_tca-society.txt" in text["date_disagreement"]
+    assert "header date 03 Dec 2025" in text["date_disagreement"]
+    assert "undated-opinion.txt" in text["undated"]
+    assert "old-layout-20251124.txt" in text["missing_currency"]
+    assert "0.10811 (1 snapshot), 0.10895 (1 snapshot)" in text["same_day_conflict"]
+    assert "2025-12-15_tca-agriculture.txt" in text["copies_disagree"]
