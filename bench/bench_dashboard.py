@@ -1,0 +1,230 @@
+"""Dashboard benchmark: the movements view over five years of hourly captures.
+
+    .venv/bin/python bench/bench_dashboard.py [--years 5] [--workdir DIR] [--runs 3]
+
+Builds a database directly in SQL (a random walk per currency, printed with the ticker's
+rounding, one snapshot an hour: about 44,000 snapshots and 220,000 quotes for five years) with
+a sprinkling of inconsistencies (cached yesterday's tickers, TJS glitches, undated and
+old-layout snapshots, disagreeing copies, file-name dates that disagree). Then, in a fresh
+process, it starts the app and asks for the movements chart exactly as a browser's first page
+load does (`POST /_dash-update-component` through Flask's test client), timing the request and
+measuring the payload; then the same warm, zoomed to a month, in other views, and the findings
+and snapshots tables. Targets: first figure ≤ 1.5 s server-side, payload ≤ 3 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tracker.store import Store
+
+TARGET_SECONDS = 1.5
+TARGET_BYTES = 3 * 1024 * 1024
+
+BUILD = """
+CREATE TEMP TABLE walk AS
+WITH c(currency, pos, base, sigma) AS (VALUES
+    ('KGS', 0, 0.01144, 0.4), ('KZT', 1, 0.00193, 0.7), ('TJS', 2, 0.10811, 1.0),
+    ('UZS', 3, 0.0000794, 1.0), ('TMT', 4, 0.28571, 0.08)),
+steps AS (
+    SELECT d, currency, pos, base,
+           CASE WHEN d = 0 THEN 0.0 ELSE (random() * 2 - 1) * sigma END AS step
+    FROM range({days}) r(d), c
+), levels AS (
+    SELECT d, currency, pos, step,
+           base * exp(sum(ln(1 + step / 100)) OVER (PARTITION BY currency ORDER BY d)) AS r
+    FROM steps
+)
+SELECT d, currency, pos, printf('%.5f', r) AS rate_text,
+       CASE WHEN round(step, 2) = 0 AND step < 0 THEN '-0'
+            ELSE rtrim(rtrim(printf('%.2f', round(step, 2)), '0'), '.') END AS change_text
+FROM levels;
+
+CREATE TEMP TABLE ids AS
+SELECT i, sha256('bench-dashboard-' || i) AS sid, CAST(i // 24 AS INTEGER) AS d,
+       DATE '2021-01-01' + CAST(i // 24 AS INTEGER) AS day,
+       TIMESTAMP '2021-01-01' + to_hours(i) AS cap_at,
+       i % 4999 = 11 AS undated
+FROM range({n}) t(i);
+
+INSERT INTO snapshots (snapshot_id, source, captured_on, date_source, captured_at,
+    captured_at_source, ingested_at, status, reason, ticker_copies, copies_agree,
+    parser_version, header_date, filename_date, user_date, date_note, content_type,
+    size_bytes, listing, title, warnings)
+SELECT sid, 'bench/' || strftime(cap_at, '%Y%m%dT%H') || '_' || i || '.txt',
+       CASE WHEN undated THEN NULL ELSE day END,
+       CASE WHEN undated THEN 'none' ELSE 'header' END,
+       NULL, NULL, now(), 'ingested', NULL, 8, i % 9973 <> 13, '1',
+       CASE WHEN undated THEN NULL ELSE day END,
+       CASE WHEN i % 2503 = 5 THEN day - 3 ELSE NULL END,
+       NULL, NULL, 'text', 20000, NULL, NULL,
+       CASE WHEN i % 9973 = 13 THEN ['copies disagree on KGS/USD: 0.01144 0% in copies 1, 2; '
+                                     || '0.01145 0% in copies 3; kept 0.01144 0% (most copies)']
+            ELSE [] END
+FROM ids;
+
+INSERT INTO quotes
+SELECT sid, w.pos, w.currency, 'USD', CAST(rt AS DECIMAL(18,10)), rt, 5,
+       CAST(w.change_text AS DECIMAL(18,6)), w.change_text,
+       length(split_part(w.change_text, '.', 2))
+FROM (
+    SELECT ids.sid, ids.i, w.*,
+           CASE WHEN ids.i % 3001 = 19 AND w.currency = 'TJS'
+                THEN printf('%.5f', CAST(w.rate_text AS DOUBLE) + 0.001)
+                ELSE w.rate_text END AS rt
+    FROM ids JOIN walk w
+      ON w.d = CASE WHEN ids.i % 997 = 500 AND ids.d >= 1 THEN ids.d - 1 ELSE ids.d END
+) w
+WHERE NOT (w.i % 1999 = 7 AND w.currency = 'TMT');
+"""
+
+# Runs in a fresh interpreter: imports, app creation and the first request are all cold.
+CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from dashboards.app import create_app
+from dashboards import callbacks, data, ids
+t1 = time.perf_counter()
+db = sys.argv[1]
+app = create_app(db)
+client = app.server.test_client()
+assert client.get("/").status_code == 200
+assert client.get("/_dash-layout").status_code == 200
+assert client.get("/_dash-dependencies").status_code == 200
+t2 = time.perf_counter()
+version = data.data_version(db)
+labels = list(data.overview(data.Settings(db_path=db)).labels)
+
+def figure_request(view="index", options=("bands",), visible=None, currencies=labels):
+    inputs = [
+        {"id": ids.DATA_VERSION, "property": "data", "value": version},
+        {"id": ids.CURRENCIES, "property": "value", "value": list(currencies)},
+        {"id": ids.VIEW, "property": "value", "value": view},
+        {"id": ids.OPTIONS, "property": "value", "value": list(options)},
+        {"id": ids.VISIBLE_RANGE, "property": "data", "value": visible},
+        {"id": ids.SELECTED_FINDING, "property": "data", "value": None},
+    ]
+    return post(ids.GRAPH, "figure", inputs)
+
+def post(component, prop, inputs, state=()):
+    key = next(k for k in app.callback_map if f"{component}.{prop}" in k.strip(".").split("..."))
+    outs = [dict(zip(("id", "property"), o.rsplit(".", 1))) for o in key.strip(".").split("...")]
+    body = {"output": key, "outputs": outs if key.startswith("..") else outs[0],
+            "inputs": inputs, "state": list(state),
+            "changedPropIds": [f"{i['id']}.{i['property']}" for i in inputs]}
+    t = time.perf_counter()
+    r = client.post("/_dash-update-component", json=body)
+    elapsed = time.perf_counter() - t
+    assert r.status_code == 200, r.data[:500]
+    return elapsed, len(r.data), r.get_json()
+
+first_s, first_bytes, first = figure_request()
+fig = first["response"][ids.GRAPH]["figure"]
+traces = fig["data"]
+meta = fig["layout"]["meta"]
+marks = sum(len(t["x"]) if isinstance(t["x"], list) else 0 for t in traces
+            if t.get("meta", {}).get("role") == "findings")
+
+def best(fn, runs=3):
+    out = [fn() for _ in range(runs)]
+    return min(out, key=lambda r: r[0])
+
+warm = best(figure_request)
+month = best(lambda: figure_request(visible=["2025-11-01", "2025-12-01"]))
+rate_log = best(lambda: figure_request(view="rate", options=("bands", "log")))
+change = best(lambda: figure_request(view="change"))
+findings = best(lambda: post(ids.FINDINGS_TABLE, "data", [
+    {"id": ids.DATA_VERSION, "property": "data", "value": version},
+    {"id": ids.FINDINGS_KIND, "property": "value", "value": None},
+    {"id": ids.FINDINGS_SEVERITY, "property": "value", "value": None},
+    {"id": ids.FINDINGS_CURRENCY, "property": "value", "value": None},
+    {"id": ids.FINDINGS_TABLE, "property": "sort_by", "value": []},
+    {"id": ids.FINDINGS_TABLE, "property": "page_current", "value": 0}]))
+snapshots = best(lambda: post(ids.SNAPSHOTS_TABLE, "data", [
+    {"id": ids.DATA_VERSION, "property": "data", "value": version},
+    {"id": ids.SNAPSHOTS_FILTER, "property": "value", "value": []},
+    {"id": ids.SNAPSHOTS_TABLE, "property": "sort_by", "value": []},
+    {"id": ids.SNAPSHOTS_TABLE, "property": "page_current", "value": 0}]))
+print(json.dumps({
+    "import": t1 - t0, "app_and_layout": t2 - t1,
+    "first": [first_s, first_bytes], "warm": warm[:2], "month": month[:2],
+    "rate_log": rate_log[:2], "change": change[:2], "findings": findings[:2],
+    "snapshots": snapshots[:2],
+    "traces": len(traces), "drawn": meta["drawn"], "captures": meta["captures"],
+    "markers": marks,
+}))
+"""
+
+
+def build(db: Path, years: int) -> None:
+    days = int(years * 365.25)
+    with Store.open(db) as store:
+        store.con.execute("SET threads = 2")
+        store.con.execute(BUILD.format(days=days, n=days * 24))
+        counts = store.counts()
+    print(f"built {counts['snapshots']:,} snapshots, {counts['quotes']:,} quotes "
+          f"({days:,} days, one capture an hour)", file=sys.stderr)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--years", type=float, default=5)
+    ap.add_argument("--workdir", type=Path, help="keep (and reuse) the database here")
+    ap.add_argument("--runs", type=int, default=3, help="cold runs, each in a fresh process")
+    args = ap.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="tracker-bench-dashboard-"))
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "dashboard.duckdb"
+    if not db.exists():
+        t = time.perf_counter()
+        build(db, int(args.years))
+        print(f"database built in SQL in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    results = []
+    for _ in range(args.runs):
+        proc = subprocess.run([sys.executable, "-c", CHILD, str(db)], capture_output=True,
+                              text=True, env=env)
+        if proc.returncode:
+            sys.exit(f"benchmark child failed:\n{proc.stderr}")
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    r = min(results, key=lambda x: x["first"][0])
+    firsts = ", ".join(f"{x['first'][0]:.2f}" for x in results)
+
+    def line(name: str, key: str) -> str:
+        s, n = r[key]
+        return f"  {name:<44} {s * 1000:7.0f} ms  {n / 1024:8.0f} KB"
+
+    print(f"movements view, first figure (cold process, first request): {r['first'][0]:.2f} s, "
+          f"payload {r['first'][1] / 1024 / 1024:.2f} MB "
+          f"(targets ≤ {TARGET_SECONDS} s, ≤ {TARGET_BYTES / 1024 / 1024:.0f} MB); "
+          f"best of {args.runs} fresh processes: {firsts} s")
+    print(f"  {r['traces']} traces; {r['drawn']:,} of {r['captures']:,} points drawn "
+          f"(downsampled on the server); {r['markers']:,} finding markers")
+    print(f"  import {r['import']:.2f} s, create_app + layout {r['app_and_layout']:.2f} s "
+          "(before the first request, not counted)")
+    print("warm requests (best of 3):")
+    print(line("movements, index view, all dates", "warm"))
+    print(line("movements, index view, one month visible", "month"))
+    print(line("movements, rate view, log scale", "rate_log"))
+    print(line("movements, change view", "change"))
+    print(line("findings table, first page", "findings"))
+    print(line("snapshots table, first page", "snapshots"))
+    print(f"machine: {os.cpu_count()} cores")
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+    ok = r["first"][0] <= TARGET_SECONDS and r["first"][1] <= TARGET_BYTES
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,365 @@
+"""The callbacks: plain functions of (settings, inputs) → outputs, and their wiring.
+
+Each function is thin: it reads through `dashboards.data`, builds with `dashboards.figures`
+or `dashboards.views`, and turns the tracker's errors (database busy, unreadable) into a
+message on the page instead of a traceback. `register` attaches them to an app; the tests
+call them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, State, no_update
+
+from tracker.errors import DatabaseMissingError, TrackerError
+
+from . import data, figures, views
+from . import ids as I
+from .upload import ingest_uploads
+
+SHOWN = {"display": "block"}
+HIDDEN = {"display": "none"}
+FINDINGS_PAGE = 12
+SNAPSHOTS_PAGE = 15
+
+
+def _problem(exc: TrackerError) -> str:
+    return f"Cannot read the database right now: {exc}"
+
+
+# -- page-wide -----------------------------------------------------------------------------------
+
+
+def refresh_version(settings: data.Settings, _n: int | None, _uploaded: Any,
+                    current: str | None) -> str | Any:
+    """A new DATA_VERSION when the database file changed (any process), else no update."""
+    version = data.data_version(settings.db_path)
+    return no_update if version == current else version
+
+
+def update_overview(
+    settings: data.Settings, _version: str | None, value: Sequence[str] | None,
+    options: Sequence[dict[str, str]] | None, now: dt.datetime | None = None,
+) -> tuple[str, dict[str, str], list[Any], list[dict[str, str]], list[str],
+           list[dict[str, str]]]:
+    """Status line, empty state, and the currency choices (new currencies come in ticked).
+
+    Returns (status, empty-state style, empty-state children, currency options, currency
+    value, findings-currency options); the last three are `no_update` when unchanged.
+    """
+    now = now or dt.datetime.now()
+    try:
+        ov = data.overview(settings)
+    except TrackerError as exc:
+        return (_problem(exc), HIDDEN, [], no_update, no_update,  # type: ignore[return-value]
+                no_update)
+    new_options = [{"label": lab, "value": lab} for lab in ov.labels]
+    known = {o["value"] for o in options or []}
+    if value is None:
+        chosen = list(ov.labels)
+    else:
+        chosen = [lab for lab in ov.labels if lab in value or lab not in known]
+    findings_options = [*new_options, {"label": "— (no currency)", "value": "—"}]
+    empty = views.empty_state(settings.db_path) if ov.empty else []
+    same = options is not None and list(options) == new_options
+    return (views.status_line(ov, settings.db_path, now), SHOWN if ov.empty else HIDDEN,
+            empty, no_update if same else new_options,
+            no_update if value is not None and chosen == list(value) else chosen,
+            no_update if same else findings_options)  # unchanged: nothing redrawn
+
+
+# -- movements -----------------------------------------------------------------------------------
+
+
+def update_visible(relayout: dict | None, current: list[str] | None) -> list[str] | Any | None:
+    nxt = figures.visible_from_relayout(relayout, current)
+    return no_update if nxt == (list(current) if current else None) else nxt
+
+
+def movements_figure(
+    settings: data.Settings, _version: str | None, labels: Sequence[str] | None, view: str | None,
+    options: Sequence[str] | None, visible: Sequence[str] | None, selected: str | None,
+) -> go.Figure:
+    """The movements chart for the chosen currencies, view and visible range."""
+    if labels is not None and not labels:
+        return figures.empty_figure("Choose at least one currency above.")
+    try:
+        series, findings, selection = data.read(
+            settings, lambda s: _movements_inputs(s, settings, labels, selected))
+    except DatabaseMissingError:
+        return figures.empty_figure("No database yet: see above how to ingest snapshots.")
+    except TrackerError as exc:
+        return figures.empty_figure(_problem(exc))
+    if series.empty:
+        return figures.empty_figure("No dated snapshots yet: see above how to ingest some.")
+    opts = set(options or ())
+    return figures.movements_figure(
+        series, findings, view=view if view in figures.VIEWS else figures.DEFAULT_VIEW,
+        log="log" in opts, bands="bands" in opts, visible=figures.parse_visible(visible),
+        selected=selection, max_points=settings.max_points,
+    )
+
+
+def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str] | None,
+                      selected: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    series = data.series_of(store, labels)
+    findings = data.findings_of(store, settings)
+    selection = None
+    if selected:
+        hit = findings[findings["finding_id"] == selected]
+        if len(hit):
+            f = hit.iloc[0]
+            rows = store.snapshot_rows(list(f["snapshot_ids"]))
+            days = {r.captured_on for r in rows if r.captured_on is not None}
+            if f["captured_on"] is not None:
+                days.add(f["captured_on"])
+            selection = pd.DataFrame({"label": [f["currency"]] * len(days),
+                                      "captured_on": sorted(days)})
+    return series, findings, selection
+
+
+def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence[str] | None,
+                 view: str | None, visible: Sequence[str] | None) -> dict[str, Any] | Any:
+    """The visible series (every capture in the visible range, not the downsampled drawing)
+    as CSV: rates and changes exactly as printed, plus the value of the current view."""
+    if not n_clicks:
+        return no_update
+    view = view if view in figures.VIEWS else figures.DEFAULT_VIEW
+    rng = figures.parse_visible(visible)
+    start, end = (rng[0].date(), rng[1].date()) if rng else (None, None)
+    try:  # every date: the change view needs the capture before the first visible one
+        series = data.load_series(settings, labels)
+    except TrackerError:
+        return no_update  # the page already says why the database cannot be read
+    table = series_csv(series, view, rng)
+    span = f"{start}_{end}" if rng else "all"
+    return {"content": table, "filename": f"tracker-series-{view}-{span}.csv",
+            "type": "text/csv", "base64": False}
+
+
+VIEW_COLUMNS = MappingProxyType({"rate": None, "inverse": "units_per_usd", "index": "index",
+                                 "change": "change_between_captures_pct"})
+
+
+def series_csv(series: pd.DataFrame, view: str, visible: figures.Visible) -> str:
+    """The rows of `series` in the visible range, with the view's value as on the chart."""
+    column = VIEW_COLUMNS[view]
+    values = None
+    if column is not None and len(series):
+        frame = figures.view_frame(series, view, visible)
+        keyed = frame.set_index(["label", "captured_on"])["value"]
+        values = keyed.reindex(pd.MultiIndex.from_arrays([series["label"],
+                                                          series["captured_on"]])).to_numpy()
+    if visible is not None:
+        inside = ((series["captured_on"] >= visible[0]) &
+                  (series["captured_on"] <= visible[1])).to_numpy()
+        series = series[inside]
+        values = values[inside] if values is not None else None
+    out = pd.DataFrame({
+        "captured_on": series["captured_on"].dt.strftime("%Y-%m-%d"),
+        "currency": series["currency"], "quote_currency": series["quote_currency"],
+        "rate": series["rate_text"], "change_pct": series["change_text"],
+        "snapshots": series["snapshots"], "distinct_rates": series["distinct_rates"],
+        "snapshot_id": series["snapshot_id"],
+    })
+    if column is not None:
+        out[column] = values if values is not None else []
+    return out.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+
+
+# -- findings ------------------------------------------------------------------------------------
+
+
+def findings_table(
+    settings: data.Settings, _version: str | None, kinds: Sequence[str] | None,
+    severities: Sequence[str] | None, currencies: Sequence[str] | None,
+    sort_by: Sequence[dict[str, str]] | None, page_current: int | None,
+) -> tuple[list[dict[str, Any]], int, str]:
+    """(rows of the current page, page count, a count line) for the findings table."""
+    try:
+        findings = data.load_findings(settings)
+    except TrackerError as exc:
+        return [], 1, _problem(exc)
+    shown = views.filter_findings(findings, kinds, severities, currencies)
+    rows, pages = views.sort_and_page(views.finding_rows(shown), sort_by, page_current,
+                                      FINDINGS_PAGE)
+    by = shown["severity"].value_counts() if len(shown) else pd.Series(dtype=int)
+    counts = ", ".join(f"{int(by.get(s, 0))} {s}" for s in ("error", "warning", "info"))
+    line = (f"{len(shown)} of {len(findings)} findings ({counts})" if len(findings)
+            else "No findings: the snapshots agree with each other.")
+    return rows, pages, line
+
+
+def select_finding(triggered: str | None, active_cell: dict | None, click: dict | None,
+                   current: str | None) -> tuple[str | Any | None, list[dict[str, Any]] | Any]:
+    """The finding picked by a click on a table row or on a finding marker of the chart."""
+    picked: str | None = None
+    if triggered == I.FINDINGS_TABLE and active_cell:
+        picked = active_cell.get("row_id")
+    elif triggered == I.GRAPH and click:
+        for point in click.get("points", []):
+            custom = point.get("customdata")
+            if isinstance(custom, str):
+                picked = custom
+                break
+    if not picked or picked == current:
+        return no_update, no_update
+    return picked, views.severity_styles(picked)
+
+
+def finding_detail(settings: data.Settings, selected: str | None, _version: str | None) -> Any:
+    if not selected:
+        return views.finding_detail(None, [])
+    try:
+        findings = data.load_findings(settings)
+        hit = findings[findings["finding_id"] == selected]
+        if hit.empty:
+            return views.finding_detail(None, [])
+        finding = hit.iloc[0].to_dict()
+        ids = list(finding["snapshot_ids"])[: views.MAX_DETAIL_SNAPSHOTS]
+        return views.finding_detail(finding, data.load_details(settings, ids))
+    except TrackerError as exc:
+        return _problem(exc)
+
+
+# -- snapshots -----------------------------------------------------------------------------------
+
+
+def snapshots_table(
+    settings: data.Settings, _version: str | None, filters: Sequence[str] | None,
+    sort_by: Sequence[dict[str, str]] | None, page_current: int | None,
+) -> tuple[list[dict[str, Any]], int, str]:
+    chosen = [f for f in ("undated", "rejected") if f in (filters or ())]
+    try:
+        snaps = data.load_snapshots(settings)
+    except TrackerError as exc:
+        return [], 1, _problem(exc)
+    shown = views.filter_snapshots(snaps, chosen)
+    rows, pages = views.sort_and_page(views.snapshot_rows(shown), sort_by, page_current,
+                                      SNAPSHOTS_PAGE)
+    what = f"{' or '.join(chosen)} of {len(snaps):,}" if chosen else "in total"
+    return rows, pages, f"{len(shown):,} snapshots {what}"
+
+
+def snapshot_detail(settings: data.Settings, active_cell: dict | None) -> Any:
+    sid = (active_cell or {}).get("row_id")
+    if not sid:
+        return html_hint("Select a snapshot to see its detail.")
+    try:
+        details = data.load_details(settings, [sid])
+    except TrackerError as exc:
+        return _problem(exc)
+    return views.snapshot_detail(details[0]) if details else html_hint("Snapshot not found.")
+
+
+def html_hint(text: str) -> Any:
+    from dash import html
+
+    return html.P(text, className="hint")
+
+
+# -- upload --------------------------------------------------------------------------------------
+
+
+def upload(settings: data.Settings, contents: Sequence[str] | str | None,
+           filenames: Sequence[str] | str | None) -> tuple[Any, Any, Any]:
+    """Ingest dropped files: (per-file results, a fresh token that triggers a refresh, None
+    for the upload's contents, so that dropping the same file again is a new drop)."""
+    if not contents:
+        return no_update, no_update, no_update
+    if isinstance(contents, str):
+        contents, filenames = [contents], [filenames]  # type: ignore[list-item]
+    names = list(filenames or [])
+    names += [None] * (len(contents) - len(names))
+    try:
+        results = ingest_uploads(settings, list(zip(names, contents, strict=True)))
+    except TrackerError as exc:
+        return html_hint(f"Nothing was ingested: {exc}"), no_update, None
+    return views.upload_results(results), uuid.uuid4().hex, None
+
+
+# -- wiring --------------------------------------------------------------------------------------
+
+
+def register(app: Dash, settings: data.Settings) -> None:
+    """Attach every callback to `app`, each closing over `settings` (no global state)."""
+    from dash import ctx
+
+    app.callback(
+        Output(I.DATA_VERSION, "data"),
+        Input(I.REFRESH, "n_intervals"), Input(I.UPLOAD_DONE, "data"),
+        State(I.DATA_VERSION, "data"),
+    )(lambda n, up, cur: refresh_version(settings, n, up, cur))
+
+    app.callback(
+        Output(I.STATUS, "children"), Output(I.EMPTY_STATE, "style"),
+        Output(I.EMPTY_STATE, "children"), Output(I.CURRENCIES, "options"),
+        Output(I.CURRENCIES, "value"), Output(I.FINDINGS_CURRENCY, "options"),
+        Input(I.DATA_VERSION, "data"),
+        State(I.CURRENCIES, "value"), State(I.CURRENCIES, "options"),
+    )(lambda version, value, options: update_overview(settings, version, value, options))
+
+    app.callback(
+        Output(I.VISIBLE_RANGE, "data"),
+        Input(I.GRAPH, "relayoutData"), State(I.VISIBLE_RANGE, "data"),
+    )(update_visible)
+
+    app.callback(
+        Output(I.GRAPH, "figure"),
+        Input(I.DATA_VERSION, "data"), Input(I.CURRENCIES, "value"), Input(I.VIEW, "value"),
+        Input(I.OPTIONS, "value"), Input(I.VISIBLE_RANGE, "data"),
+        Input(I.SELECTED_FINDING, "data"),
+    )(lambda *args: movements_figure(settings, *args))
+
+    app.callback(
+        Output(I.DOWNLOAD, "data"),
+        Input(I.DOWNLOAD_BUTTON, "n_clicks"),
+        State(I.CURRENCIES, "value"), State(I.VIEW, "value"), State(I.VISIBLE_RANGE, "data"),
+        prevent_initial_call=True,
+    )(lambda *args: download_csv(settings, *args))
+
+    app.callback(
+        Output(I.FINDINGS_TABLE, "data"), Output(I.FINDINGS_TABLE, "page_count"),
+        Output(I.FINDINGS_COUNT, "children"),
+        Input(I.DATA_VERSION, "data"), Input(I.FINDINGS_KIND, "value"),
+        Input(I.FINDINGS_SEVERITY, "value"), Input(I.FINDINGS_CURRENCY, "value"),
+        Input(I.FINDINGS_TABLE, "sort_by"), Input(I.FINDINGS_TABLE, "page_current"),
+    )(lambda *args: findings_table(settings, *args))
+
+    app.callback(
+        Output(I.SELECTED_FINDING, "data"), Output(I.FINDINGS_TABLE, "style_data_conditional"),
+        Input(I.FINDINGS_TABLE, "active_cell"), Input(I.GRAPH, "clickData"),
+        State(I.SELECTED_FINDING, "data"),
+        prevent_initial_call=True,
+    )(lambda cell, click, cur: select_finding(ctx.triggered_id, cell, click, cur))
+
+    app.callback(
+        Output(I.FINDING_DETAIL, "children"),
+        Input(I.SELECTED_FINDING, "data"), Input(I.DATA_VERSION, "data"),
+    )(lambda sel, version: finding_detail(settings, sel, version))
+
+    app.callback(
+        Output(I.SNAPSHOTS_TABLE, "data"), Output(I.SNAPSHOTS_TABLE, "page_count"),
+        Output(I.SNAPSHOTS_COUNT, "children"),
+        Input(I.DATA_VERSION, "data"), Input(I.SNAPSHOTS_FILTER, "value"),
+        Input(I.SNAPSHOTS_TABLE, "sort_by"), Input(I.SNAPSHOTS_TABLE, "page_current"),
+    )(lambda *args: snapshots_table(settings, *args))
+
+    app.callback(
+        Output(I.SNAPSHOT_DETAIL, "children"),
+        Input(I.SNAPSHOTS_TABLE, "active_cell"),
+    )(lambda cell: snapshot_detail(settings, cell))
+
+    app.callback(
+        Output(I.UPLOAD_RESULTS, "children"), Output(I.UPLOAD_DONE, "data"),
+        Output(I.UPLOAD, "contents"),
+        Input(I.UPLOAD, "contents"), State(I.UPLOAD, "filename"),
+        prevent_initial_call=True,
+    )(lambda contents, names: upload(settings, contents, names))

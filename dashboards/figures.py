@@ -1,0 +1,468 @@
+"""Figure builders: pure functions, DataFrames in, a plotly figure out. No I/O, no Dash.
+
+The series frame is `dashboards.data.series_frame`'s (one row per capture date and
+currency, printed texts kept); the findings frame is `tracker.checks.findings_frame`'s.
+
+Every printed rate stands for an interval (±0.5 in its last printed decimal): each trace
+carries a shaded band of that interval, transformed like the trace itself, so a currency the
+ticker resolves coarsely (UZS at `0.00008`: ±6%) shows as coarse.
+
+Long ranges are downsampled on the server: per trace, at most `max_points` points, chosen
+among the real observations (the first, last, lowest and highest of each bucket), never an
+average, and never dropping a point that a finding is about.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import itertools
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .data import label_order
+
+VIEWS: Mapping[str, str] = MappingProxyType({
+    "rate": "Rate as printed (USD per unit)",
+    "inverse": "Units per USD",
+    "index": "Rebased index (100 at the first visible date)",
+    "change": "Change between captures (%)",
+})
+DEFAULT_VIEW = "index"
+AXIS_TITLES = MappingProxyType({
+    "rate": "USD per unit",
+    "inverse": "units per USD",
+    "index": "index (first visible date = 100)",
+    "change": "change since previous capture, %",
+})
+COLORS = MappingProxyType({"KGS": "#1f77b4", "KZT": "#17becf", "TJS": "#9467bd",
+                           "UZS": "#8c564b", "TMT": "#2ca02c"})
+EXTRA_COLORS = ("#e377c2", "#bcbd22", "#7f7f7f", "#393b79", "#637939")
+SEVERITY_STYLE = MappingProxyType({
+    "error": MappingProxyType({"symbol": "x", "color": "#d62728", "size": 12}),
+    "warning": MappingProxyType({"symbol": "triangle-up", "color": "#ff7f0e", "size": 12}),
+    "info": MappingProxyType({"symbol": "circle-open", "color": "#555555", "size": 11}),
+})
+STRIP_Y = 0.97  # findings about no currency sit in a strip along the top of the chart
+RANGE_BUTTONS = (
+    {"count": 1, "label": "1M", "step": "month", "stepmode": "backward"},
+    {"count": 3, "label": "3M", "step": "month", "stepmode": "backward"},
+    {"count": 6, "label": "6M", "step": "month", "stepmode": "backward"},
+    {"count": 1, "label": "YTD", "step": "year", "stepmode": "todate"},
+    {"count": 1, "label": "1Y", "step": "year", "stepmode": "backward"},
+    {"label": "All", "step": "all"},
+)
+Visible = tuple[pd.Timestamp, pd.Timestamp] | None
+
+
+def color_of(label: str, labels: Sequence[str] = ()) -> str:
+    code = label.split("/")[0]
+    if code in COLORS and "/" not in label:
+        return COLORS[code]
+    others = [lab for lab in labels if lab not in COLORS]
+    i = others.index(label) if label in others else len(others)
+    return EXTRA_COLORS[i % len(EXTRA_COLORS)]
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def parse_visible(value: Sequence[str] | None) -> Visible:
+    """`[start, end]` ISO dates (the VISIBLE_RANGE store) as timestamps; None for everything."""
+    if not value or len(value) != 2:
+        return None
+    try:
+        start, end = (pd.Timestamp(str(v)[:10]) for v in value)
+    except (ValueError, TypeError):
+        return None
+    return (start, end) if start <= end else (end, start)
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+def view_frame(series: pd.DataFrame, view: str = DEFAULT_VIEW,
+               visible: Visible = None) -> pd.DataFrame:
+    """The series with the plotted `value`, its rounding band `lo`..`hi`, and `value_text`.
+
+    rate: as printed; inverse: 1/rate (the band inverts too); index: rate / base × 100 where
+    base is each trace's first point at or after the visible start (the band is the point's
+    own interval, scaled alike); change: % change from the previous capture of the same
+    currency, banded by the extreme changes both rounding intervals allow.
+    """
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; use one of {', '.join(VIEWS)}")
+    f = series.sort_values(["label", "captured_on"], kind="stable").reset_index(drop=True)
+    rate = f["rate"].to_numpy(dtype=float)
+    half = 0.5 * np.power(10.0, -f["rate_decimals"].to_numpy(dtype=float))
+    rlo, rhi = rate - half, rate + half
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if view == "rate":
+            value, lo, hi = rate, rlo, rhi
+        elif view == "inverse":
+            value = np.where(rate > 0, 1 / rate, np.nan)
+            lo = np.where(rhi > 0, 1 / rhi, np.nan)
+            hi = np.where(rlo > 0, 1 / rlo, np.nan)
+        elif view == "index":
+            base = _index_base(f, visible)
+            scale = np.where(base > 0, 100 / base, np.nan)
+            value, lo, hi = rate * scale, rlo * scale, rhi * scale
+        else:
+            first = (f["label"] != f["label"].shift(1)).to_numpy()
+            prev, prev_lo, prev_hi = (np.where(first, np.nan, np.roll(a, 1))
+                                      for a in (rate, rlo, rhi))
+            value = np.where(prev > 0, (rate / prev - 1) * 100, np.nan)
+            lo = np.where(prev_hi > 0, (rlo / prev_hi - 1) * 100, np.nan)
+            hi = np.where(prev_lo > 0, (rhi / prev_lo - 1) * 100, np.nan)
+    f["value"], f["lo"], f["hi"] = value, lo, hi
+    f["value_text"] = _value_texts(view, f)
+    return f
+
+
+def _index_base(f: pd.DataFrame, visible: Visible) -> np.ndarray:
+    """Per row: its trace's printed rate at the first visible date (or the first date)."""
+    shown = f if visible is None else f[f["captured_on"] >= visible[0]]
+    base = shown.groupby("label", sort=False)["rate"].first()
+    fallback = f.groupby("label", sort=False)["rate"].first()
+    base = base.reindex(fallback.index).fillna(fallback)
+    return f["label"].map(base).to_numpy(dtype=float)
+
+
+def _value_texts(view: str, f: pd.DataFrame) -> list[str]:
+    if view == "rate":
+        return f["rate_text"].astype(str).tolist()
+    values = f["value"].to_numpy(dtype=float)
+    if view == "inverse":
+        return [_significant(v) for v in values]
+    if view == "index":
+        return ["—" if math.isnan(v) else f"{v:.2f}" for v in values]
+    return ["— (first capture)" if math.isnan(v) else f"{v:+.2f}%" for v in values]
+
+
+def _significant(value: float, digits: int = 5) -> str:
+    """`87.413`, `12,500`, `3.5100`: about `digits` significant digits, thousands separated."""
+    if math.isnan(value) or math.isinf(value):
+        return "—"
+    if value == 0:
+        return "0"
+    places = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{places}f}"
+
+
+# -- downsampling --------------------------------------------------------------------------------
+
+
+def downsample(frame: pd.DataFrame, keep: np.ndarray, max_points: int,
+               visible: Visible = None) -> np.ndarray:
+    """A boolean mask of the rows to draw: at most about `max_points` per trace, plus `keep`.
+
+    Within the visible range three quarters of the budget goes to the visible points; in
+    each bucket of consecutive points the first, last, lowest and highest `value` are kept.
+    `frame` must be sorted by label, then date (as `view_frame` returns it).
+    """
+    mask = np.asarray(keep, dtype=bool).copy()
+    labels = frame["label"].to_numpy()
+    values = frame["value"].to_numpy(dtype=float)
+    dates = frame["captured_on"].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1], True]) if len(frame) else []
+    for start, end in itertools.pairwise(bounds):
+        n = end - start
+        if n <= max_points:
+            mask[start:end] = True
+            continue
+        if visible is None:
+            inside = np.ones(n, dtype=bool)
+        else:
+            d = dates[start:end]
+            inside = (d >= visible[0].to_datetime64()) & (d <= visible[1].to_datetime64())
+        budget_in = max_points if inside.all() else max(4, (max_points * 3) // 4)
+        for part, budget in ((inside, budget_in), (~inside, max_points - budget_in)):
+            idx = np.flatnonzero(part) + start
+            if len(idx) <= budget:
+                mask[idx] = True
+            elif len(idx):
+                mask[idx[_bucket_extremes(values[idx], max(1, budget // 4))]] = True
+    return mask
+
+
+def _bucket_extremes(values: np.ndarray, buckets: int) -> np.ndarray:
+    """Positions of the first, last, lowest and highest value of each of `buckets` runs."""
+    n = len(values)
+    bucket = np.arange(n) * buckets // n
+    starts = np.searchsorted(bucket, np.arange(buckets))
+    ends = np.r_[starts[1:], n] - 1
+    low = np.where(np.isnan(values), np.inf, values)
+    high = np.where(np.isnan(values), -np.inf, values)
+    argmin = np.lexsort((low, bucket))[starts]
+    argmax = np.lexsort((-high, bucket))[starts]
+    return np.unique(np.concatenate([starts, ends, argmin, argmax]))
+
+
+# -- findings on the chart -----------------------------------------------------------------------
+
+
+def finding_points(findings: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Where each dated finding goes: (x, y) on its currency's trace, or the top strip.
+
+    A finding about a currency that is not charted is left out; one whose date has no point
+    of its currency takes the value of the nearest capture.
+    """
+    cols = ["finding_id", "kind", "severity", "label", "x", "y", "strip", "message",
+            "snapshot_ids"]
+    if findings.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    f = findings[findings["captured_on"].notna()].copy()
+    f["x"] = pd.to_datetime(f["captured_on"].map(lambda d: d.isoformat())).astype("datetime64[ns]")
+    f["label"] = f["currency"]
+    f["strip"] = f["label"].isna()
+    on_strip = f[f["strip"]].assign(y=STRIP_Y)
+    charted = set(frame["label"].unique())
+    mine = f[~f["strip"] & f["label"].isin(charted)].sort_values("x")
+    if len(mine):
+        mine = mine.assign(label=mine["label"].astype(object))
+        points = (frame[["label", "captured_on", "value"]].dropna(subset=["value"])
+                  .rename(columns={"captured_on": "x", "value": "y"}).sort_values("x"))
+        points = points.assign(label=points["label"].astype(object),
+                               x=points["x"].astype("datetime64[ns]"))
+        mine = pd.merge_asof(mine, points, on="x", by="label", direction="nearest")
+        mine = mine[mine["y"].notna()]
+    else:
+        mine = mine.assign(y=pd.Series(dtype=float))
+    out = pd.concat([mine, on_strip], ignore_index=True)
+    return out[cols] if len(out) else pd.DataFrame({c: [] for c in cols})
+
+
+def flagged_rows(frame: pd.DataFrame, findings: pd.DataFrame) -> np.ndarray:
+    """Rows of `frame` (label, date) that a finding is about: downsampling keeps them."""
+    if findings.empty or frame.empty:
+        return np.zeros(len(frame), dtype=bool)
+    dated = findings[findings["captured_on"].notna() & findings["currency"].notna()]
+    keys = {(c, pd.Timestamp(d.isoformat())) for c, d in
+            zip(dated["currency"], dated["captured_on"], strict=True)}
+    return np.fromiter(((lab, x) in keys for lab, x in
+                        zip(frame["label"], frame["captured_on"], strict=True)),
+                       dtype=bool, count=len(frame))
+
+
+def hover_text(text: str, width: int = 90) -> str:
+    """Snapshot-derived text for plotly's hover: HTML-escaped (plotly renders a few tags and
+    would otherwise turn `<b>` or a link into markup), wrapped with `<br>`."""
+    lines = textwrap.wrap(str(text), width=width) or [""]
+    return "<br>".join(html.escape(line, quote=True) for line in lines)
+
+
+# -- the figure ----------------------------------------------------------------------------------
+
+
+def movements_figure(
+    series: pd.DataFrame,
+    findings: pd.DataFrame | None = None,
+    *,
+    view: str = DEFAULT_VIEW,
+    log: bool = False,
+    bands: bool = True,
+    visible: Visible = None,
+    selected: pd.DataFrame | None = None,
+    max_points: int = 800,
+) -> go.Figure:
+    """The movements chart: a trace per currency, bands, findings markers, a selection ring.
+
+    `selected` has columns `label` (None: every charted currency) and `captured_on`: the
+    points of the finding picked in the table, ringed and marked by a vertical line.
+    """
+    if series.empty:
+        return empty_figure("No dated snapshots to chart yet.")
+    findings = findings if findings is not None else pd.DataFrame(
+        columns=["finding_id", "kind", "severity", "currency", "captured_on", "snapshot_ids",
+                 "message"])
+    frame = view_frame(series, view, visible)
+    labels = sorted(frame["label"].unique(), key=label_order)
+    points = finding_points(findings, frame)
+    draw = downsample(frame, flagged_rows(frame, findings), max_points, visible)
+    shown = frame[draw]
+    log_axis = log and view != "change"
+
+    fig = go.Figure()
+    for label in labels:
+        rows = shown[shown["label"] == label]
+        color = color_of(label, labels)
+        x = rows["captured_on"].to_numpy()
+        if bands:
+            band = {"x": x, "mode": "lines", "line": {"width": 0, "color": color},
+                    "hoverinfo": "skip", "showlegend": False, "legendgroup": label}
+            fig.add_trace(go.Scatter(y=rows["lo"].to_numpy(), name=f"{label} interval low",
+                                     meta={"role": "band-low", "label": label}, **band))
+            fig.add_trace(go.Scatter(y=rows["hi"].to_numpy(), name=f"{label} interval high",
+                                     fill="tonexty", fillcolor=_rgba(color, 0.2),
+                                     meta={"role": "band-high", "label": label}, **band))
+        fig.add_trace(go.Scatter(
+            x=x, y=rows["value"].to_numpy(), name=label, legendgroup=label,
+            mode="lines+markers" if len(rows) <= 150 else "lines",
+            line={"color": color, "width": 1.8}, marker={"size": 5, "color": color},
+            customdata=np.column_stack([
+                rows["value_text"].map(html.escape).to_numpy(),
+                rows["rate_text"].map(html.escape).to_numpy(),
+                rows["change_text"].map(html.escape).to_numpy(),
+                [_snapshots_text(n, k) for n, k in
+                 zip(rows["snapshots"], rows["distinct_rates"], strict=True)],
+            ]) if len(rows) else None,
+            hovertemplate=(
+                ("" if view == "rate" else "%{customdata[0]} · ")
+                + "printed %{customdata[1]} USD, change %{customdata[2]}% · %{customdata[3]}"
+                + f"<extra>{html.escape(label)}</extra>"
+            ),
+            meta={"role": "series", "label": label},
+        ))
+    _add_findings(fig, points, log_axis)
+    if selected is not None and len(selected):
+        _add_selection(fig, selected, frame)
+
+    title = VIEWS[view]
+    if view == "index":
+        first = visible[0] if visible else frame["captured_on"].min()
+        title = f"Rebased index (100 at {pd.Timestamp(first):%d %b %Y} or the first capture after)"
+    dropped = len(frame) - int(draw.sum())
+    if dropped:
+        title += (f"<br><sup>{int(draw.sum()):,} of {len(frame):,} captures drawn: "
+                  "each interval's first, last, lowest, highest and every flagged one; "
+                  "zoom in for all</sup>")
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        hovermode="x unified",
+        height=560,
+        margin={"l": 70, "r": 20, "t": 80, "b": 30},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        uirevision="movements",
+        clickmode="event",
+        xaxis={
+            "type": "date", "hoverformat": "%a %d %b %Y", "uirevision": "x",
+            "rangeselector": {"buttons": list(RANGE_BUTTONS), "x": 0, "y": 1.0,
+                              "yanchor": "bottom"},
+            "rangeslider": {"visible": True, "thickness": 0.08},
+        },
+        yaxis={"title": {"text": AXIS_TITLES[view]}, "type": "log" if log_axis else "linear",
+               "uirevision": f"{view}|{log_axis}|{visible}", "zeroline": view == "change"},
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+        meta={"view": view, "log": log_axis, "drawn": int(draw.sum()), "captures": len(frame),
+              "visible": [f"{v:%Y-%m-%d}" for v in visible] if visible else None},
+    )
+    if visible is not None:
+        fig.update_xaxes(range=[visible[0].strftime("%Y-%m-%d"), visible[1].strftime("%Y-%m-%d")])
+        yrange = _y_range(frame, visible, bands, log_axis)
+        if yrange is not None:
+            fig.update_yaxes(range=yrange)
+    return fig
+
+
+def _snapshots_text(snapshots: int, distinct: int) -> str:
+    text = f"{snapshots} snapshot{'s' if snapshots != 1 else ''}"
+    if distinct > 1:
+        text += f", {distinct} different rates that day"
+    return text
+
+
+def _add_findings(fig: go.Figure, points: pd.DataFrame, log_axis: bool) -> None:
+    for severity, style in SEVERITY_STYLE.items():
+        sev = points[points["severity"] == severity]
+        for strip in (False, True):
+            part = sev[sev["strip"] == strip]
+            if part.empty:
+                continue
+            texts = [hover_text(f"{severity.upper()} {kind}: {msg}")
+                     for kind, msg in zip(part["kind"], part["message"], strict=True)]
+            fig.add_trace(go.Scatter(
+                x=pd.to_datetime(part["x"]).to_numpy(), y=part["y"].to_numpy(dtype=float),
+                mode="markers", yaxis="y2" if strip else "y",
+                name=f"{severity} findings ({len(part)})" + (" · no currency" if strip else ""),
+                legendgroup=f"findings-{severity}",
+                marker={"symbol": style["symbol"], "size": style["size"], "color": style["color"],
+                        "line": {"width": 2, "color": style["color"]}},
+                hovertext=texts, hovertemplate="%{hovertext}<extra></extra>",
+                customdata=part["finding_id"].to_numpy(dtype=object),
+                meta={"role": "findings", "severity": severity, "strip": strip},
+            ))
+
+
+def _add_selection(fig: go.Figure, selected: pd.DataFrame, frame: pd.DataFrame) -> None:
+    days = sorted({pd.Timestamp(str(d)) for d in selected["captured_on"] if d is not None})
+    for day in days:
+        fig.add_vline(x=day.to_pydatetime(), line={"color": "#111", "width": 1, "dash": "dot"})
+    wanted = {(lab, pd.Timestamp(str(d))) for lab, d in
+              zip(selected["label"], selected["captured_on"], strict=True) if d is not None}
+    any_label = {pd.Timestamp(str(d)) for lab, d in
+                 zip(selected["label"], selected["captured_on"], strict=True)
+                 if lab is None and d is not None}
+    hit = np.fromiter(((lab, x) in wanted or x in any_label for lab, x in
+                       zip(frame["label"], frame["captured_on"], strict=True)),
+                      dtype=bool, count=len(frame))
+    rows = frame[hit & frame["value"].notna().to_numpy()]
+    fig.add_trace(go.Scatter(
+        x=rows["captured_on"].to_numpy(), y=rows["value"].to_numpy(), mode="markers",
+        name="selected finding", hoverinfo="skip", showlegend=False,
+        marker={"symbol": "circle-open", "size": 22, "color": "#111", "line": {"width": 3}},
+        meta={"role": "selection"},
+    ))
+
+
+def _y_range(frame: pd.DataFrame, visible: tuple[pd.Timestamp, pd.Timestamp], bands: bool,
+             log_axis: bool) -> list[float] | None:
+    """Fit the y axis to what is visible (plotly would fit it to every point, even hidden)."""
+    inside = frame[(frame["captured_on"] >= visible[0]) & (frame["captured_on"] <= visible[1])]
+    cols = ["value", "lo", "hi"] if bands else ["value"]
+    values = inside[cols].to_numpy(dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    if log_axis:
+        values = values[values > 0]
+    if not len(values):
+        return None
+    low, high = float(values.min()), float(values.max())
+    if log_axis:
+        low, high = math.log10(low), math.log10(high)
+    pad = (high - low) * 0.06 or (abs(high) * 0.01 if high else 1.0)
+    return [low - pad, high + pad]
+
+
+def empty_figure(message: str) -> go.Figure:
+    """A blank chart that says why it is blank (no axes, no traces)."""
+    fig = go.Figure()
+    fig.update_layout(
+        template="plotly_white", height=360,
+        xaxis={"visible": False}, yaxis={"visible": False},
+        annotations=[{"text": html.escape(message), "showarrow": False, "x": 0.5, "y": 0.5,
+                      "xref": "paper", "yref": "paper", "font": {"size": 16}}],
+        meta={"empty": True},
+    )
+    return fig
+
+
+def visible_from_relayout(relayout: dict | None, current: Sequence[str] | None) -> list[str] | None:
+    """The VISIBLE_RANGE store's next value from a chart's `relayoutData` (None: all).
+
+    Range selector buttons and zooms send `xaxis.range[0]`/`[1]`, the range slider
+    `xaxis.range`, "All" and double clicks `xaxis.autorange`. Anything else (a legend click,
+    a y zoom, autosize) leaves the range as it was.
+    """
+    if not relayout:
+        return list(current) if current else None
+    if relayout.get("xaxis.autorange"):
+        return None
+    if "xaxis.range" in relayout:
+        start, end = relayout["xaxis.range"][:2]
+    elif "xaxis.range[0]" in relayout and "xaxis.range[1]" in relayout:
+        start, end = relayout["xaxis.range[0]"], relayout["xaxis.range[1]"]
+    else:
+        return list(current) if current else None
+    try:
+        days = sorted(dt.date.fromisoformat(str(v)[:10]) for v in (start, end))
+    except ValueError:
+        return list(current) if current else None
+    return [days[0].isoformat(), days[1].isoformat()]

@@ -1,0 +1,42 @@
+"""Component ids, in one place: the layout, the callbacks and the browser tests share them."""
+
+from __future__ import annotations
+
+# page-wide
+STATUS = "status-line"
+EMPTY_STATE = "empty-state"
+TABS = "tabs"
+TAB_MOVEMENTS = "tab-movements"
+TAB_SNAPSHOTS = "tab-snapshots"
+TAB_UPLOAD = "tab-upload"
+DATA_VERSION = "data-version"  # dcc.Store: changes whenever the database file was written
+REFRESH = "refresh-interval"  # dcc.Interval: how often the database is looked at
+
+# movements
+CURRENCIES = "currencies"
+VIEW = "view"
+OPTIONS = "chart-options"  # checklist: log scale, bands
+GRAPH = "movements-graph"
+VISIBLE_RANGE = "visible-range"  # dcc.Store: [start, end] ISO dates, or None for all
+DOWNLOAD_BUTTON = "download-csv-button"
+DOWNLOAD = "download-csv"
+
+# findings
+FINDINGS_KIND = "findings-kind"
+FINDINGS_SEVERITY = "findings-severity"
+FINDINGS_CURRENCY = "findings-currency"
+FINDINGS_COUNT = "findings-count"
+FINDINGS_TABLE = "findings-table"
+SELECTED_FINDING = "selected-finding"  # dcc.Store: the finding picked in the table or chart
+FINDING_DETAIL = "finding-detail"
+
+# snapshots
+SNAPSHOTS_FILTER = "snapshots-filter"  # checklist: undated, rejected
+SNAPSHOTS_COUNT = "snapshots-count"
+SNAPSHOTS_TABLE = "snapshots-table"
+SNAPSHOT_DETAIL = "snapshot-detail"
+
+# upload
+UPLOAD = "upload"
+UPLOAD_RESULTS = "upload-results"
+UPLOAD_DONE = "upload-done"  # dcc.Store: a token per finished upload (triggers a refresh)

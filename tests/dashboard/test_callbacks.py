@@ -1,0 +1,411 @@
+"""The callbacks as plain functions over a real DuckDB file (and real other processes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dash import no_update
+
+from dashboards import callbacks, data, figures, views
+from dashboards import ids as I
+from dashboards.app import create_app, layout
+from tests.dashboard import corpus
+from tracker.store import Store
+
+
+def settings(db: Path, **kw) -> data.Settings:
+    return data.Settings(db_path=db, **kw)
+
+
+def text_of(component) -> str:
+    """Every string in a component tree, as the browser would show it."""
+    if component is None:
+        return ""
+    if isinstance(component, str | int | float):
+        return str(component)
+    if isinstance(component, list | tuple):
+        return "".join(text_of(c) for c in component)
+    return text_of(getattr(component, "children", None))
+
+
+def find_all(component, kind: str) -> list:
+    out = []
+    if isinstance(component, list | tuple):
+        for c in component:
+            out += find_all(c, kind)
+    elif component is not None and not isinstance(component, str | int | float):
+        if type(component).__name__ == kind:
+            out.append(component)
+        out += find_all(getattr(component, "children", None), kind)
+    return out
+
+
+# -- page-wide -----------------------------------------------------------------------------------
+
+
+def test_layout_reads_nothing_but_the_file_stamp(tmp_path):
+    page = layout(settings(tmp_path / "missing.duckdb"))
+    assert not (tmp_path / "missing.duckdb").exists()
+    stores = {c.id: c for c in find_all(page.children, "Store")}
+    assert stores[I.DATA_VERSION].data == "-|-"
+
+
+def test_overview_of_the_corpus(corpus_db):
+    status, style, empty, options, value, finding_options = callbacks.update_overview(
+        settings(corpus_db), "v", None, None, now=dt.datetime(2025, 1, 1, 12, 0, 0))
+    assert status.startswith("63 snapshots: 62 ingested (1 undated), 1 rejected")
+    assert style == callbacks.HIDDEN and empty == []
+    assert [o["value"] for o in options] == ["KGS", "KZT", "TJS", "UZS", "TMT"]
+    assert value == ["KGS", "KZT", "TJS", "UZS", "TMT"]
+    assert finding_options[-1]["value"] == "—"
+
+
+def test_overview_keeps_the_users_choice_and_ticks_new_currencies(corpus_db):
+    old_options = [{"label": c, "value": c} for c in ("KGS", "KZT", "TJS", "UZS")]
+    *_, value, _ = callbacks.update_overview(settings(corpus_db), "v", ["KGS"], old_options)
+    assert value == ["KGS", "TMT"]  # TMT is new to the page: it comes in ticked
+    all_options = [{"label": c, "value": c} for c in ("KGS", "KZT", "TJS", "UZS", "TMT")]
+    again = callbacks.update_overview(settings(corpus_db), "v", ["KGS", "UZS"], all_options)
+    assert again[3:] == (no_update, no_update, no_update)  # nothing new: nothing redrawn
+
+
+def test_an_empty_database_explains_how_to_ingest(tmp_path):
+    missing = tmp_path / "nothing-here.duckdb"
+    status, style, empty, options, value, _ = callbacks.update_overview(
+        settings(missing), "v", None, None)
+    assert status.startswith("0 snapshots")
+    assert style == callbacks.SHOWN and options == [] and value == []
+    assert f"tracker ingest --db {missing} data/samples" in text_of(empty)
+    assert "Upload" in text_of(empty)
+    fig = callbacks.movements_figure(settings(missing), "v", None, "index", ["bands"], None, None)
+    assert fig.layout.meta["empty"] is True
+    assert callbacks.findings_table(settings(missing), "v", None, None, None, [], 0)[2] \
+        .startswith("No findings")
+    assert callbacks.snapshots_table(settings(missing), "v", [], [], 0)[0] == []
+    assert not missing.exists()  # looking never creates the database
+    with Store.open(missing):  # created but empty
+        pass
+    assert callbacks.update_overview(settings(missing), "v", None, None)[1] == callbacks.SHOWN
+
+
+def test_refresh_notices_what_another_process_ingested(writable_db, tmp_path):
+    s = settings(writable_db)
+    version = data.data_version(writable_db)
+    assert callbacks.refresh_version(s, 1, None, version) is no_update
+    page = tmp_path / "later.txt"
+    page.write_bytes(corpus.page_bytes(offset=1))
+    subprocess.run([sys.executable, "-m", "tracker", "ingest", "--db", str(writable_db),
+                    str(page)], check=True, capture_output=True)
+    new = callbacks.refresh_version(s, 2, None, version)
+    assert new not in (no_update, version)
+    assert callbacks.update_overview(s, new, None, None)[0].startswith("64 snapshots")
+
+
+def test_reads_wait_for_another_process_that_holds_the_database(writable_db):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom tracker.store import Store\n"
+         "with Store.open(sys.argv[1]):\n    print('holding', flush=True)\n    time.sleep(1.0)\n",
+         str(writable_db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        ov = data.overview(settings(writable_db, read_timeout=10))
+        assert ov.counts["ingested"] == 62
+        assert time.monotonic() - started > 0.2  # it did wait for the writer
+    finally:
+        holder.wait(10)
+
+
+def test_reads_wait_for_this_processs_own_writer(writable_db):
+    """DuckDB refuses a read-only and a writable connection in one process at once."""
+    opened = threading.Event()
+
+    def write() -> None:
+        with Store.open(writable_db):
+            opened.set()
+            time.sleep(0.5)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert opened.wait(10)
+        assert len(data.load_series(settings(writable_db), ["KGS"])) == 60
+    finally:
+        writer.join()
+
+
+def test_a_busy_database_is_a_message_not_a_traceback(writable_db):
+    done = threading.Event()
+    opened = threading.Event()
+
+    def write() -> None:
+        with Store.open(writable_db):
+            opened.set()
+            done.wait(10)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert opened.wait(10)
+        s = settings(writable_db, read_timeout=0.3)
+        status = callbacks.update_overview(s, "v", None, None)[0]
+        assert "busy" in status
+        fig = callbacks.movements_figure(s, "v", None, "rate", [], None, None)
+        assert "busy" in fig.layout.annotations[0].text
+    finally:
+        done.set()
+        writer.join()
+
+
+# -- movements -----------------------------------------------------------------------------------
+
+
+def test_movements_figure_over_the_corpus(corpus_db):
+    fig = callbacks.movements_figure(settings(corpus_db), "v", None, "index", ["bands"], None,
+                                     None)
+    roles = [(t.meta or {}).get("role") for t in fig.data]
+    assert roles.count("series") == 5 and roles.count("band-high") == 5
+    series = [t for t in fig.data if (t.meta or {}).get("role") == "series"]
+    assert all(len(t.x) == 60 for t in series)
+    marks = [t for t in fig.data if (t.meta or {}).get("role") == "findings"]
+    assert {t.meta["severity"] for t in marks} >= {"error", "info"}  # conflict, coarse UZS
+
+
+def test_movements_for_chosen_currencies_and_views(corpus_db):
+    s = settings(corpus_db)
+    fig = callbacks.movements_figure(s, "v", ["UZS"], "inverse", ["log"], None, None)
+    assert [t.name for t in fig.data if (t.meta or {}).get("role") == "series"] == ["UZS"]
+    assert fig.layout.yaxis.type == "log" and fig.layout.meta["view"] == "inverse"
+    uzs = next(t for t in fig.data if t.name == "UZS")
+    assert min(uzs.y) == pytest.approx(12500)
+    nothing = callbacks.movements_figure(s, "v", [], "rate", [], None, None)
+    assert "Choose at least one currency" in nothing.layout.annotations[0].text
+    odd = callbacks.movements_figure(s, "v", ["KGS"], "no-such-view", [], None, None)
+    assert odd.layout.meta["view"] == figures.DEFAULT_VIEW
+
+
+def test_selected_finding_is_highlighted(corpus_db):
+    s = settings(corpus_db)
+    found = data.load_findings(s)
+    conflict = found[found["kind"] == "same_day_conflict"].iloc[0]
+    fig = callbacks.movements_figure(s, "v", None, "rate", [], None, conflict["finding_id"])
+    ring = next(t for t in fig.data if (t.meta or {}).get("role") == "selection")
+    assert [pd.Timestamp(x).date() for x in ring.x] == [corpus.CONFLICT_DAY]
+    assert len(fig.layout.shapes) == 1
+
+
+def test_visible_range_follows_the_chart(corpus_db):
+    assert callbacks.update_visible({"xaxis.range[0]": "2025-09-10", "xaxis.range[1]":
+                                     "2025-10-01 10:00"}, None) == ["2025-09-10", "2025-10-01"]
+    assert callbacks.update_visible({"autosize": True}, None) is no_update
+    assert callbacks.update_visible({"xaxis.autorange": True}, ["2025-09-10", "2025-10-01"]) \
+        is None
+
+
+def test_download_the_visible_series_exactly_as_printed(corpus_db):
+    s = settings(corpus_db)
+    assert callbacks.download_csv(s, None, None, "rate", None) is no_update
+    sent = callbacks.download_csv(s, 1, ["UZS", "TJS"], "inverse", ["2025-09-05", "2025-09-09"])
+    assert sent["filename"] == "tracker-series-inverse-2025-09-05_2025-09-09.csv"
+    table = pd.read_csv(io.StringIO(sent["content"]), dtype=str)
+    assert list(table.columns) == ["captured_on", "currency", "quote_currency", "rate",
+                                   "change_pct", "snapshots", "distinct_rates", "snapshot_id",
+                                   "units_per_usd"]
+    assert table["captured_on"].min() == "2025-09-05" and table["captured_on"].max() == \
+        "2025-09-09"
+    assert set(table["currency"]) == {"UZS", "TJS"} and len(table) == 10
+    uzs = table[table["currency"] == "UZS"]
+    assert set(uzs["rate"]) == {"0.00008"}  # the printed text, not 8e-05
+    assert set(uzs["units_per_usd"].astype(float)) == {12500.0}
+    change = callbacks.download_csv(s, 3, ["KGS"], "change", ["2025-09-05", "2025-09-09"])
+    table = pd.read_csv(io.StringIO(change["content"]))
+    assert table["change_between_captures_pct"].notna().all()  # 5 Sep vs 4 Sep, off screen
+    series = data.load_series(s, ["KGS"])
+    rates = series["rate"].to_numpy()
+    assert table["change_between_captures_pct"].iloc[0] == pytest.approx(
+        (rates[4] / rates[3] - 1) * 100)
+    whole = callbacks.download_csv(s, 2, None, "rate", None)
+    assert whole["filename"] == "tracker-series-rate-all.csv"
+    assert len(pd.read_csv(io.StringIO(whole["content"]))) == 300
+
+
+# -- findings ------------------------------------------------------------------------------------
+
+
+def test_findings_table_filters_sorts_and_pages(corpus_db):
+    s = settings(corpus_db)
+    rows, pages, line = callbacks.findings_table(s, "v", None, None, None, [], 0)
+    total = len(data.load_findings(s))
+    assert line.startswith(f"{total} of {total} findings")
+    rows, pages, line = callbacks.findings_table(s, "v", ["same_day_conflict"], None, None, [],
+                                                 0)
+    assert [r["kind"] for r in rows] == ["same_day_conflict"]
+    assert rows[0]["currency"] == "TJS" and rows[0]["captured_on"] == str(corpus.CONFLICT_DAY)
+    assert rows[0]["snapshots"] == 2 and "0.10999" in rows[0]["message"]
+    rows, *_ = callbacks.findings_table(s, "v", None, ["warning"], ["—"], [], 0)
+    assert rows and all(r["severity"] == "warning" and r["currency"] == "—" for r in rows)
+    assert {r["kind"] for r in rows} == {"undated"}
+    rows, *_ = callbacks.findings_table(s, "v", None, None, None,
+                                        [{"column_id": "severity", "direction": "asc"}], 0)
+    ranks = [views.SEVERITY_RANK[r["severity"]] for r in rows]
+    assert ranks == sorted(ranks)
+    rows, pages, _ = callbacks.findings_table(s, "v", None, None, None, [], 99)
+    assert rows and pages >= 1  # past the last page: the last page
+
+
+def test_select_a_finding_from_the_table_or_the_chart():
+    picked, styles = callbacks.select_finding(I.FINDINGS_TABLE, {"row": 0, "row_id": "abc123"},
+                                              None, None)
+    assert picked == "abc123"
+    assert any("abc123" in str(s["if"].get("filter_query")) for s in styles)
+    click = {"points": [{"curveNumber": 2, "customdata": ["0.01", "0.01", "0", "1"]},
+                        {"curveNumber": 16, "customdata": "def456"}]}
+    assert callbacks.select_finding(I.GRAPH, None, click, "abc123")[0] == "def456"
+    line_only = {"points": [{"curveNumber": 2, "customdata": ["0.01", "0.01", "0", "1"]}]}
+    assert callbacks.select_finding(I.GRAPH, None, line_only, "abc123") == (no_update, no_update)
+    assert callbacks.select_finding(I.FINDINGS_TABLE, {"row": 0, "row_id": "abc123"}, None,
+                                    "abc123") == (no_update, no_update)
+
+
+def test_finding_detail_shows_every_snapshot_behind_it(corpus_db):
+    s = settings(corpus_db)
+    found = data.load_findings(s)
+    conflict = found[found["kind"] == "same_day_conflict"].iloc[0]
+    detail = callbacks.finding_detail(s, conflict["finding_id"], "v")
+    text = text_of(detail)
+    assert "same_day_conflict" in text and conflict["message"] in text
+    assert len(find_all(detail, "Pre")) == 2  # the raw ticker lines of both snapshots
+    assert "conflict.txt" in text and "2 copies, all agree" in text
+    assert "TJS/USD = 0.10999" in text  # a raw ticker line
+    assert "header date 2025-09-21" in text
+    assert "Select a finding" in text_of(callbacks.finding_detail(s, None, "v"))
+    assert "Select a finding" in text_of(callbacks.finding_detail(s, "not-a-finding", "v"))
+
+
+# -- snapshots -----------------------------------------------------------------------------------
+
+
+def test_snapshots_table_and_its_filters(corpus_db):
+    s = settings(corpus_db)
+    rows, pages, line = callbacks.snapshots_table(s, "v", [], [], 0)
+    assert line == "63 snapshots in total" and pages == 5 and len(rows) == 15
+    rows, _, line = callbacks.snapshots_table(s, "v", ["rejected"], [], 0)
+    assert line == "1 snapshots rejected of 63" and rows[0]["status"] == "rejected"
+    assert rows[0]["reason"].startswith("no ticker found")
+    rows, _, line = callbacks.snapshots_table(s, "v", ["undated"], [], 0)
+    assert [(r["captured_on"], r["status"], r["date_source"]) for r in rows] == [
+        ("undated", "ingested", "none")]
+    rows, _, line = callbacks.snapshots_table(s, "v", ["rejected", "undated"], [], 0)
+    assert line == "2 snapshots undated or rejected of 63"
+    rows, *_ = callbacks.snapshots_table(s, "v", [], [{"column_id": "captured_on",
+                                                        "direction": "asc"}], 0)
+    assert rows[0]["captured_on"] == "2025-09-01"
+
+
+def test_snapshot_detail_of_a_rejected_snapshot_shows_why(corpus_db):
+    s = settings(corpus_db)
+    rows, *_ = callbacks.snapshots_table(s, "v", ["rejected"], [], 0)
+    detail = callbacks.snapshot_detail(s, {"row": 0, "row_id": rows[0]["id"]})
+    text = text_of(detail)
+    assert "rejected: no ticker found" in text and "notes.txt" in text
+    assert "no quotes" in text and "raw ticker lines unavailable" in text
+    assert "Select a snapshot" in text_of(callbacks.snapshot_detail(s, None))
+
+
+# -- upload --------------------------------------------------------------------------------------
+
+
+def test_upload_goes_through_ingest_with_a_result_per_file(writable_db):
+    s = settings(writable_db, max_upload_bytes=20_000)
+    new_day = corpus.START + dt.timedelta(days=corpus.DAYS + 3)
+    files = {
+        "new-page.txt": corpus.data_url(corpus.page_bytes(day=new_day)),
+        "again.txt": corpus.data_url(corpus.page_bytes(day=new_day)),
+        "../../etc/evil name.txt": corpus.data_url(b"nothing to see\n"),
+        "huge.txt": corpus.data_url(b"x" * 30_000),
+        "broken.txt": "data:text/plain;base64,@@@not-base64@@@",
+    }
+    result, token, cleared = callbacks.upload(s, list(files.values()), list(files))
+    assert token is not no_update and cleared is None
+    lines = [text_of(li) for li in find_all(result, "Li")]
+    assert lines[0] == f"new-page.txt — ingested, capture date {new_day}"
+    assert lines[1] == "again.txt — already in the database (same bytes)"
+    assert lines[2].startswith("evil_name.txt — rejected: no ticker found")
+    assert lines[3].startswith("huge.txt — rejected: is about 30,000 bytes, over the "
+                               "dashboard's 20,000-byte limit")
+    assert lines[4] == ("broken.txt — rejected: the upload is not valid base64; try dropping "
+                        "the file again")
+    snaps = data.load_snapshots(s)
+    assert {"upload/new-page.txt", "upload/evil_name.txt"} <= set(snaps["source"])
+    assert "upload/again.txt" not in set(snaps["source"])
+    # nothing was written anywhere but the database and its raw archive
+    folder = writable_db.parent
+    assert {p.name for p in folder.iterdir()} <= {writable_db.name, writable_db.name + ".wal",
+                                                   "raw"}
+    assert not (folder.parent / "etc").exists()
+    assert len(data.load_series(s, ["KGS"])) == 61
+
+
+def test_upload_of_nothing_changes_nothing(writable_db):
+    assert callbacks.upload(settings(writable_db), None, None) == (no_update,) * 3
+
+
+def test_upload_creates_a_missing_database(tmp_path):
+    db = tmp_path / "data" / "fresh.duckdb"
+    result, *_ = callbacks.upload(settings(db), corpus.data_url(corpus.page_bytes()), "p.txt")
+    assert "ingested" in text_of(result)
+    assert data.overview(settings(db)).counts["ingested"] == 1
+
+
+def test_too_many_files_in_one_drop(writable_db):
+    s = settings(writable_db, max_upload_files=2)
+    urls = [corpus.data_url(corpus.page_bytes(offset=i + 10)) for i in range(3)]
+    result, *_ = callbacks.upload(s, urls, ["a.txt", "b.txt", "c.txt"])
+    lines = [text_of(li) for li in find_all(result, "Li")]
+    assert "ingested" in lines[0] and "ingested" in lines[1]
+    assert "over the limit of 2 files per drop" in lines[2]
+
+
+# -- hostile content ------------------------------------------------------------------------------
+
+
+def test_hostile_snapshot_content_stays_text(hostile_db):
+    s = settings(hostile_db)
+    snaps = data.load_snapshots(s)
+    hostile = snaps[snaps["source"].str.contains("evil")]
+    assert len(hostile) == 3
+    for sid in hostile["snapshot_id"]:
+        detail = callbacks.snapshot_detail(s, {"row_id": sid})
+        assert not find_all(detail, "Markdown")
+        assert not any(getattr(c, "dangerously_allow_html", False)
+                       for c in find_all(detail, "Iframe"))
+    text = " ".join(text_of(callbacks.snapshot_detail(s, {"row_id": sid}))
+                    for sid in hostile["snapshot_id"])
+    assert text.count(corpus.HOSTILE) >= 3  # source, title, rejection reason, warning
+    found = data.load_findings(s)
+    copies = found[found["kind"] == "copies_disagree"]
+    assert len(copies) == 1 and corpus.HOSTILE in copies.iloc[0]["message"]
+    fig = callbacks.movements_figure(s, "v", None, "rate", [], None, None)
+    hover = [h for t in fig.data if (t.meta or {}).get("role") == "findings"
+             for h in t.hovertext]
+    assert any("&lt;script&gt;window.__pwned=1&lt;/script&gt;" in h for h in hover)
+    assert not any("<script" in h for h in hover)
+
+
+def test_the_app_factory_loads_nothing_and_serves(tmp_path):
+    app = create_app(tmp_path / "none.duckdb", refresh_seconds=1)
+    client = app.server.test_client()
+    page = client.get("/")
+    assert page.status_code == 200 and b"tracker" in page.data
+    layout_json = client.get("/_dash-layout").get_json()
+    assert I.GRAPH in str(layout_json)
+    assert not (tmp_path / "none.duckdb").exists()
