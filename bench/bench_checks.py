@@ -21,30 +21,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import walk_sql
+
 from tracker.store import Store
 
 TARGET_SECONDS = 2.0
 DAYS = 2000
 
+SIGMAS = {"KGS": 0.5, "KZT": 0.8, "TJS": 1.2, "UZS": 1.2, "TMT": 0.1}
 BUILD = """
-CREATE TEMP TABLE walk AS
-WITH c(currency, pos, base, sigma) AS (VALUES
-    ('KGS', 0, 0.01144, 0.5), ('KZT', 1, 0.00193, 0.8), ('TJS', 2, 0.10811, 1.2),
-    ('UZS', 3, 0.0000794, 1.2), ('TMT', 4, 0.28571, 0.1)),
-steps AS (
-    SELECT d, currency, pos, base,
-           CASE WHEN d = 0 THEN 0.0 ELSE (random() * 2 - 1) * sigma END AS step
-    FROM range({days}) r(d), c
-), levels AS (
-    SELECT d, currency, pos, step,
-           base * exp(sum(ln(1 + step / 100)) OVER (PARTITION BY currency ORDER BY d)) AS r
-    FROM steps
-)
-SELECT d, currency, pos, printf('%.5f', r) AS rate_text,
-       CASE WHEN round(step, 2) = 0 AND step < 0 THEN '-0'
-            ELSE rtrim(rtrim(printf('%.2f', round(step, 2)), '0'), '.') END AS change_text
-FROM levels;
-
 CREATE TEMP TABLE ids AS
 SELECT i, sha256(CAST(i AS VARCHAR)) AS sid, CAST(i // {per_day} AS INTEGER) AS d,
        DATE '2020-01-01' + CAST(i // {per_day} AS INTEGER) AS day
@@ -96,7 +81,8 @@ print(json.dumps({"import": t1 - t0, "checks": t2 - t1, "frame": t3 - t2,
 def build(db: Path, n: int) -> None:
     with Store.open(db) as store:
         store.con.execute("SET threads = 2")
-        store.con.execute(BUILD.format(days=DAYS, n=n, per_day=max(1, n // DAYS)))
+        store.con.execute(walk_sql(DAYS, SIGMAS))
+        store.con.execute(BUILD.format(n=n, per_day=max(1, n // DAYS)))
         counts = store.counts()
     print(f"built {counts['snapshots']:,} snapshots, {counts['quotes']:,} quotes "
           f"({DAYS:,} days)", file=sys.stderr)

@@ -24,30 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import walk_sql
+
 from tracker.store import Store
 
 TARGET_SECONDS = 1.5
 TARGET_BYTES = 3 * 1024 * 1024
 
+SIGMAS = {"KGS": 0.4, "KZT": 0.7, "TJS": 1.0, "UZS": 1.0, "TMT": 0.08}
 BUILD = """
-CREATE TEMP TABLE walk AS
-WITH c(currency, pos, base, sigma) AS (VALUES
-    ('KGS', 0, 0.01144, 0.4), ('KZT', 1, 0.00193, 0.7), ('TJS', 2, 0.10811, 1.0),
-    ('UZS', 3, 0.0000794, 1.0), ('TMT', 4, 0.28571, 0.08)),
-steps AS (
-    SELECT d, currency, pos, base,
-           CASE WHEN d = 0 THEN 0.0 ELSE (random() * 2 - 1) * sigma END AS step
-    FROM range({days}) r(d), c
-), levels AS (
-    SELECT d, currency, pos, step,
-           base * exp(sum(ln(1 + step / 100)) OVER (PARTITION BY currency ORDER BY d)) AS r
-    FROM steps
-)
-SELECT d, currency, pos, printf('%.5f', r) AS rate_text,
-       CASE WHEN round(step, 2) = 0 AND step < 0 THEN '-0'
-            ELSE rtrim(rtrim(printf('%.2f', round(step, 2)), '0'), '.') END AS change_text
-FROM levels;
-
 CREATE TEMP TABLE ids AS
 SELECT i, sha256('bench-dashboard-' || i) AS sid, CAST(i // 24 AS INTEGER) AS d,
        DATE '2021-01-01' + CAST(i // 24 AS INTEGER) AS day,
@@ -168,7 +153,8 @@ def build(db: Path, years: int) -> None:
     days = int(years * 365.25)
     with Store.open(db) as store:
         store.con.execute("SET threads = 2")
-        store.con.execute(BUILD.format(days=days, n=days * 24))
+        store.con.execute(walk_sql(days, SIGMAS))
+        store.con.execute(BUILD.format(n=days * 24))
         counts = store.counts()
     print(f"built {counts['snapshots']:,} snapshots, {counts['quotes']:,} quotes "
           f"({days:,} days, one capture an hour)", file=sys.stderr)
