@@ -91,7 +91,6 @@ _BLOCK_TAG = re.compile(
     rf"</?(?:{_BLOCK_TAGS})\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE
 )
 _ANY_TAG = re.compile(r"<[A-Za-z/!?](?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def parse(data: bytes | str, *, source: str = "<input>", content_type: str = "auto") -> ParsedPage:
@@ -199,7 +198,7 @@ def html_to_text(markup: str) -> str:
     markup = _BLOCK_TAG.sub("\n", markup)
     markup = _ANY_TAG.sub("", markup)
     text = html.unescape(markup)
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def looks_like_html(text: str) -> bool:
