@@ -1,3 +1,4 @@
 from .cli import main
 
-main(prog_name="tracker")
+if __name__ == "__main__":  # worker processes re-import this module: never rerun the CLI there
+    main(prog_name="tracker")
