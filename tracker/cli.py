@@ -21,7 +21,7 @@ from . import checks as checks_mod
 from . import export as export_mod
 from .dates import parse_user_date
 from .errors import TrackerError, UsageError
-from .ingest import MAX_BYTES, ingest_paths
+from .ingest import BATCH_SIZE, MAX_BYTES, ingest_paths
 from .ingest import reparse as reparse_snapshots
 from .models import EXPECTED_CURRENCIES, IngestOutcome, IngestSummary
 from .store import Store, default_db_path
@@ -121,6 +121,9 @@ class _Progress:
 def print_summary(summary: IngestSummary, seconds: float) -> None:
     for outcome in summary.rejections:
         err(f"rejected: {outcome.source}: {outcome.reason}")
+    for outcome in summary.warned:
+        for note in outcome.warnings:
+            err(f"warning: {outcome.source}: {note}")
     for outcome in summary.undated:
         err(
             f"undated: {outcome.source}: no header date, archive time or date in the file "
@@ -131,6 +134,7 @@ def print_summary(summary: IngestSummary, seconds: float) -> None:
         f"ingested {summary.ingested}, already present {summary.present}, "
         f"rejected {summary.rejected}"
         + (f", undated {len(summary.undated)}" if summary.undated else "")
+        + (f", {len(summary.warned)} with warnings" if summary.warned else "")
         + (f", skipped {len(summary.skipped)} non-snapshot file(s)" if summary.skipped else "")
         + f" in {seconds:.1f} s ({rate:,.0f}/s)"
     )
@@ -143,11 +147,14 @@ def print_summary(summary: IngestSummary, seconds: float) -> None:
               help="Capture date for snapshots that carry no date of their own.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, show_default=True,
               help="Largest snapshot accepted, in bytes.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=BATCH_SIZE, show_default=True,
+              help="Snapshots committed per transaction (an interrupted run keeps whole batches).")
 def ingest(
     paths: tuple[Path, ...],
     db_path: Path | None,
     captured_on: dt.date | None,
     max_bytes: int,
+    batch_size: int,
 ) -> None:
     """Ingest snapshot files or folders (.txt, .html, .htm, and .gz of them).
 
@@ -167,7 +174,7 @@ def ingest(
     try:
         summary = ingest_paths(
             paths, db_path=db_path, progress=progress,
-            captured_on=captured_on, max_bytes=max_bytes,
+            captured_on=captured_on, max_bytes=max_bytes, batch_size=batch_size,
         )
     finally:
         progress.close()

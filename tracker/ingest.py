@@ -158,7 +158,8 @@ def ingest(
 
     items = list(inputs)
     now = utcnow()
-    chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+    step = max(1, min(_CHUNK, batch_size))
+    chunks = [items[i : i + step] for i in range(0, len(items), step)]
     if workers > 1 and len(items) >= POOL_THRESHOLD:
         # spawn: the parent holds a DuckDB connection and threads; workers need neither
         ctx = multiprocessing.get_context("spawn")
@@ -226,7 +227,7 @@ def _store_batch(
     if user_date is not None:
         store.date_undated([sid for sid, k in zip(ids, keep, strict=True) if not k], user_date)
 
-    columns = ["status", "reason", "captured_on", "date_source"]
+    columns = ["status", "reason", "captured_on", "date_source", "date_note", "warnings", "ingested_at"]
     written = iter(fresh_snaps.select(columns).to_pylist())
     kept = iter(keep)
     for chunk in chunks:
@@ -236,9 +237,24 @@ def _store_batch(
             elif next(kept):
                 row = next(written)
                 report(IngestOutcome(source, row["status"], snapshot_id=sid, reason=row["reason"],
-                                     captured_on=row["captured_on"], date_source=row["date_source"]))
+                                     captured_on=row["captured_on"], date_source=row["date_source"],
+                                     warnings=_warnings(row)))
             else:
                 report(IngestOutcome(source, "present", snapshot_id=sid))
+
+
+def _warnings(row: dict) -> tuple[str, ...]:
+    """What a person should hear about a snapshot that was kept as it is."""
+    notes = list(row["warnings"] or ())
+    if row["date_note"]:
+        notes.append(f"dates disagree: {row['date_note']} (the header date is kept)")
+    day = row["captured_on"]
+    if day is not None and day > row["ingested_at"].date() + dt.timedelta(days=1):
+        notes.append(
+            f"capture date {day.isoformat()} is in the future; kept, and `tracker check` "
+            "reports it as future_date"
+        )
+    return tuple(notes)
 
 
 def ingest_paths(

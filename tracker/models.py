@@ -123,6 +123,7 @@ class IngestOutcome:
     reason: str | None = None
     captured_on: dt.date | None = None
     date_source: str | None = None
+    warnings: tuple[str, ...] = ()  # kept, but worth a look: odd pairs, dates that disagree
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,10 @@ class IngestSummary:
     @property
     def rejections(self) -> tuple[IngestOutcome, ...]:
         return tuple(o for o in self.outcomes if o.status == "rejected")
+
+    @property
+    def warned(self) -> tuple[IngestOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.warnings)
 
     @property
     def undated(self) -> tuple[IngestOutcome, ...]:

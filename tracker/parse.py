@@ -171,6 +171,12 @@ def decode(data: bytes, *, source: str = "<input>") -> tuple[str, bool]:
     had_bom = data.startswith(b"\xef\xbb\xbf")
     if had_bom:
         data = data[3:]
+    if not data.strip():
+        raise NoTickerError("the file is empty (no text at all); was the download cut off?", source)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DecodeError(
+            "UTF-16 text, not UTF-8; save the page as UTF-8 and ingest it again", source
+        )
     nul = data.find(b"\x00", 0, 65536)
     if nul != -1:
         raise DecodeError(

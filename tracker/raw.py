@@ -10,6 +10,7 @@ ingestion fast (thousands of snapshots a second).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import threading
@@ -63,10 +64,12 @@ def write_pack(raw_dir: Path, blobs: Sequence[tuple[str, bytes]]) -> list[tuple[
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise ArchiveError(
             f"cannot keep raw snapshots in {path.parent} ({exc.strerror or exc}); make the raw "
-            "folder writable (or free space) and ingest again — nothing was recorded"
+            "folder writable (or free space) and ingest again — the snapshots of this batch "
+            "were not recorded, those committed before it are kept"
         ) from None
     return index
 

@@ -19,11 +19,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError
+from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError, UsageError
 from .raw import CODEC, decompress, read_blob, write_pack
 from .rows import SNAPSHOT_COLUMNS, SnapshotRow
 
 DEFAULT_DB = Path("data/tracker.duckdb")
+DEFAULT_LOCK_TIMEOUT = 10.0
 SCHEMA_VERSION = 2
 RATE_TYPE = "DECIMAL(18,10)"
 CHANGE_TYPE = "DECIMAL(18,6)"
@@ -142,10 +143,27 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflicting" in text or "being used by another process" in text
 
 
+def lock_timeout() -> float:
+    """How long to wait for a busy database: `$TRACKER_LOCK_TIMEOUT` seconds, default 10."""
+    value = os.environ.get("TRACKER_LOCK_TIMEOUT", "")
+    try:
+        seconds = float(value) if value else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        raise UsageError(
+            f"TRACKER_LOCK_TIMEOUT={value!r} is not a number of seconds; set it like "
+            "TRACKER_LOCK_TIMEOUT=30"
+        ) from None
+    return max(seconds, 0.0)
+
+
 def connect(
-    db_path: Path | str, *, read_only: bool = False, timeout: float = 10.0
+    db_path: Path | str, *, read_only: bool = False, timeout: float | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """Open the database, retrying with jittered backoff while another process holds it."""
+    """Open the database, retrying with jittered backoff while another process holds it.
+
+    A bounded wait, then `DatabaseBusyError`: DuckDB admits one writing process at a time.
+    """
+    timeout = lock_timeout() if timeout is None else timeout
     path = Path(db_path)
     if read_only and not path.exists():
         raise DatabaseMissingError(
@@ -160,11 +178,15 @@ def connect(
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as exc:
             if not _is_lock_error(exc):
-                raise StoreError(f"cannot open database {path}: {exc}") from None
+                raise StoreError(
+                    f"cannot open database {path}: {exc}; check that the path is a DuckDB "
+                    "file (or a new file) in a folder you may write, or pass another --db"
+                ) from None
             if time.monotonic() >= deadline:
                 raise DatabaseBusyError(
                     f"database {path} is busy: another process is writing to it "
-                    f"(waited {timeout:.0f} s); try again when it has finished"
+                    f"(waited {timeout:g} s); try again when it has finished, or wait "
+                    "longer with TRACKER_LOCK_TIMEOUT=<seconds>"
                 ) from None
             time.sleep(delay * (0.5 + random.random()))
             # readers poll briskly so they get in between a scheduler's batches
@@ -193,7 +215,7 @@ class Store:
         db_path: Path | str | None = None,
         *,
         read_only: bool = False,
-        timeout: float = 10.0,
+        timeout: float | None = None,
         raw_dir: Path | str | None = None,
     ) -> Iterator[Store]:
         """Open (creating and migrating when writable); raw packs go to `raw_dir`."""
