@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -195,8 +196,39 @@ def test_zero_rate_is_rejected(rate):
 def test_currency_repeated_inside_one_copy_is_rejected():
     lines = ticker_lines(FIVE, copies=2)
     lines.insert(2, "  • KZT/USD = 0.00199 0%")
-    with pytest.raises(MalformedTickerError, match="repeated or missing inside one copy"):
+    with pytest.raises(MalformedTickerError, match=re.escape(
+        "KZT/USD appears twice in one copy of the ticker (lines 2 and 3) with different values "
+        "(0.00193 -0% and 0.00199 0%); a copy lists each pair once"
+    )):
         parse("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda ls: ls.insert(1, ls[0]),  # the first pair printed twice in a row, same value
+     "KGS/USD appears twice in one copy of the ticker (lines 1 and 2) with the same value"),
+    (lambda ls: ls.__setitem__(1, "  • KGS/USD = 0.01150 0%"),
+     "KGS/USD appears twice in one copy of the ticker (lines 1 and 2) with different values"),
+    (lambda ls: ls.pop(2),  # TJS missing from the first copy: the group restarts, a pair is missing
+     "ticker line 7 is TJS/USD where the repeating group (KGS, KZT, UZS, TMT) expects UZS/USD: "
+     "a pair repeated or missing inside one copy"),
+])
+def test_broken_copy_structure_is_named(edit, message):
+    lines = ticker_lines(FIVE, copies=2)
+    edit(lines)
+    with pytest.raises(MalformedTickerError, match=re.escape(message)):
+        parse("\n".join(lines) + "\n")
+
+
+def test_negative_rate_and_cut_off_files_get_their_own_reason():
+    with pytest.raises(MalformedTickerError, match=re.escape("rate -0.01144 for KGS is negative")):
+        parse(b"\xe2\x80\xa2 KGS/USD = -0.01144 0%\n")
+    with pytest.raises(DecodeError, match="ends in the middle of a UTF-8 character"):
+        parse("• KGS/USD = 0.01144 0%\n  •".encode()[:-1])
+    with pytest.raises(DecodeError, match="UTF-16 text, not UTF-8"):
+        parse("• KGS/USD = 0.01144 0%\n".encode("utf-16"))
+    for empty in (b"", b"\xef\xbb\xbf", b" \r\n\t"):
+        with pytest.raises(NoTickerError, match="the file is empty"):
+            parse(empty)
 
 
 def test_impossible_header_date_is_rejected():

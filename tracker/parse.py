@@ -188,6 +188,12 @@ def decode(data: bytes, *, source: str = "<input>") -> tuple[str, bool]:
         return data.decode("utf-8"), had_bom
     except UnicodeDecodeError as exc:
         bad = data[exc.start : exc.start + 1].hex()
+        if exc.reason == "unexpected end of data":
+            raise DecodeError(
+                f"ends in the middle of a UTF-8 character (offset {exc.start}): the file is "
+                "cut short; download or save it again",
+                source,
+            ) from None
         raise DecodeError(
             f"not UTF-8 text (byte 0x{bad} at offset {exc.start}); "
             "save the page as UTF-8 and ingest it again",
@@ -262,6 +268,7 @@ def _read_block(
         seen.add(pair)
     pattern = pairs[:period]
     if pairs != pattern * (len(pairs) // period) + pattern[: len(pairs) % period]:
+        _raise_if_repeated_in_copy(entries, pairs, period, line_numbers, source)
         i = next(i for i, pair in enumerate(pairs) if pair != pattern[i % period])
         expected = "/".join(pattern[i % period])
         raise MalformedTickerError(
@@ -290,19 +297,54 @@ def _read_block(
         tally = Counter(printed)
         rate_text, change_text = max(tally, key=lambda v: (tally[v], -printed.index(v)))
         if len(tally) > 1:
+            tie = sum(1 for n in tally.values() if n == tally[rate_text, change_text]) > 1
+            why = "the earliest copy: no value is in most copies" if tie else "most copies"
             variants = "; ".join(
                 f"{r} {c}% in copies {', '.join(str(k + 1) for k, v in enumerate(printed) if v == (r, c))}"
                 for (r, c) in tally
             )
             warnings.append(
                 f"copies disagree on {currency}/{quote_currency}: {variants}; "
-                f"kept {rate_text} {change_text}% (most copies)"
+                f"kept {rate_text} {change_text}% ({why})"
             )
         quotes.append(_quote(currency, quote_currency, rate_text, change_text, source))
     return quotes, copies, agree, warnings
 
 
 _UNSEEN = object()
+
+
+def _raise_if_repeated_in_copy(
+    entries: list[tuple[str, str, str, str]],
+    pairs: list[tuple[str, str]],
+    period: int,
+    line_numbers: _LazyLineNumbers,
+    source: str,
+) -> None:
+    """Name a pair printed twice inside one copy, rather than a confusing repeating group.
+
+    The group is cut at the first repeated pair. When the lines after the repeat do not start
+    the group over (`KGS KZT KZT TJS`, or `KGS KGS TJS`), the repeat is inside one copy.
+    """
+    if period >= len(pairs):
+        return
+    restarts = pairs[period] == pairs[0] and (
+        period + 1 >= len(pairs) or pairs[period + 1] == pairs[1 % period]
+    )
+    if restarts and period > 1:
+        return
+    first = pairs.index(pairs[period])
+    a, b = entries[first], entries[period]
+    values = (
+        "the same value" if a[2:] == b[2:]
+        else f"different values ({a[2]} {a[3]}% and {b[2]} {b[3]}%)"
+    )
+    raise MalformedTickerError(
+        f"{'/'.join(pairs[period])} appears twice in one copy of the ticker (lines "
+        f"{line_numbers[first]} and {line_numbers[period]}) with {values}; "
+        "a copy lists each pair once",
+        source,
+    )
 
 
 class _LazyLineNumbers:
@@ -324,6 +366,14 @@ def _entry(
         return None
     m = _CANDIDATE_LINE.fullmatch(stripped)
     value = _VALUE.fullmatch(m.group(3)) if m else None
+    if m is not None and value is None:
+        negative = _VALUE.fullmatch(m.group(3).replace("-", "", 1))
+        if negative is not None and m.group(3).lstrip(_STRIP).startswith("-"):
+            raise MalformedTickerError(
+                f"ticker line {line_no()}: rate -{negative.group(1)} for {m.group(1)} is "
+                "negative; a rate must be above zero",
+                source,
+            )
     if m is None or value is None:
         raise MalformedTickerError(
             f"ticker line {line_no()} '{_clean_line(stripped)}' is garbled or truncated "
