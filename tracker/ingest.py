@@ -1,8 +1,9 @@
 """Sources → parse → store: the one ingest path used by the CLI, the scheduler and uploads.
 
-Every input ends as exactly one outcome: `ingested`, `present` (same bytes seen before) or
-`rejected` (with its reason). Content that cannot be parsed is still kept and recorded as a
-rejected snapshot, so a better parser (`tracker reparse`) can recover it.
+Every input ends as exactly one outcome: `ingested`, `present` (the same bytes were ingested
+before) or `rejected` (with its reason, also when the same bytes were rejected before).
+Content that cannot be parsed is still kept and recorded as a rejected snapshot, so a better
+parser (`tracker reparse`) can recover it.
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ def ingest(
                 store=opened, workers=workers,
             )
     outcomes: list[IngestOutcome] = []
-    seen: set[str] = set()
+    seen: dict[str, str | None] = {}  # stored this run → its rejection reason, None if ingested
 
     def report(outcome: IngestOutcome) -> None:
         outcomes.append(outcome)
@@ -178,7 +179,7 @@ def _store_all(
     results: Iterable[PreparedChunk],
     store: Store,
     user_date: dt.date | None,
-    seen: set[str],
+    seen: dict[str, str | None],
     report: Progress,
     batch_size: int,
 ) -> None:
@@ -198,14 +199,18 @@ def _store_batch(
     chunks: Sequence[PreparedChunk],
     store: Store,
     user_date: dt.date | None,
-    seen: set[str],
+    seen: dict[str, str | None],
     report: Progress,
 ) -> None:
-    """Write one batch of prepared chunks in one transaction and report each input's fate."""
+    """Write one batch of prepared chunks in one transaction and report each input's fate.
+
+    Bytes stored before are `present` when they were ingested, and `rejected` again, with
+    the recorded reason, when they were rejected: a rejection never passes for data.
+    """
     snaps = pa.concat_tables([c.snapshots for c in chunks])
     blobs = [b for c in chunks for b in c.blobs]
     ids: list[str] = snaps.column("snapshot_id").to_pylist()
-    existing = store.existing_ids([sid for sid in ids if sid not in seen])
+    existing = store.known_snapshots([sid for sid in ids if sid not in seen])
     keep: list[bool] = []
     fresh: set[str] = set()
     for sid in ids:
@@ -220,7 +225,10 @@ def _store_batch(
     )
     raw = [(sid, b) for sid, b, k in zip(ids, blobs, keep, strict=True) if k]
     store.add_snapshots(fresh_snaps, fresh_quotes, raw)
-    seen.update(fresh)
+    for sid, status, reason in zip(
+        *fresh_snaps.select(["snapshot_id", "status", "reason"]).to_pydict().values(), strict=True
+    ):
+        seen[sid] = (reason or "") if status == "rejected" else None
     store.record_input_errors(
         [(src, err) for c in chunks for src, err in zip(c.sources, c.errors, strict=True) if err]
     )
@@ -240,7 +248,12 @@ def _store_batch(
                                      captured_on=row["captured_on"], date_source=row["date_source"],
                                      warnings=_warnings(row)))
             else:
-                report(IngestOutcome(source, "present", snapshot_id=sid))
+                known = existing.get(sid, seen.get(sid))
+                if known is None:
+                    report(IngestOutcome(source, "present", snapshot_id=sid))
+                else:
+                    report(IngestOutcome(source, "rejected", snapshot_id=sid,
+                                         reason=f"{known} (as before)"))
 
 
 def _warnings(row: dict) -> tuple[str, ...]:

@@ -99,20 +99,11 @@ class RunReport:
     problems: list[str] = field(default_factory=list)  # "source: reason" of rejected inputs
     error: str | None = None  # what kept the run from finishing its work
 
-    def add(self, summary: IngestSummary, store: Store) -> None:
-        """Count a batch. Bytes already stored as a rejected snapshot (a page still without
-        a ticker) count as rejected again, not as `present`: a failure is never hidden."""
-        known = [o.snapshot_id for o in summary.outcomes if o.status == "present"]
-        earlier = {
-            row.snapshot_id: row.reason
-            for row in (store.snapshot_rows(known) if known else ())  # type: ignore[arg-type]
-            if row.status == "rejected"
-        }
+    def add(self, summary: IngestSummary) -> None:
+        """Count a batch. Bytes stored before as a rejected snapshot (a page still without a
+        ticker) come back from ingest as rejected again, never as `present`."""
         for o in summary.outcomes:
-            if o.status == "present" and o.snapshot_id in earlier:
-                self.rejected += 1
-                self.problems.append(f"{o.source}: {earlier[o.snapshot_id]} (as before)")
-            elif o.status == "present":
+            if o.status == "present":
                 self.present += 1
             elif o.status == "ingested":
                 self.ingested += 1
@@ -248,7 +239,7 @@ def watch_once(
                     (item.source, size, mtime_ns, outcome.snapshot_id)
                     for (item, size, mtime_ns), outcome in zip(batch, summary.outcomes, strict=True)
                 ])
-                report.add(summary, store)
+                report.add(summary)
     except TrackerError as exc:
         report.fail(str(exc))
     except Exception as exc:
@@ -301,7 +292,7 @@ def fetch_once(
                 continue
             with _writer(db, db_timeout) as store:
                 summary = ingest([page.as_input()], store=store, max_bytes=max_bytes, workers=1)
-                report.add(summary, store)
+                report.add(summary)
     except TrackerError as exc:
         report.fail(str(exc))
     except Exception as exc:

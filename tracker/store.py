@@ -280,18 +280,20 @@ class Store:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+    def known_snapshots(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """The ids already stored, each with its rejection reason (None when ingested)."""
         if not ids:
-            return set()
+            return {}
         table = pa.table({"snapshot_id": pa.array(list(ids), pa.string())})
         self.con.register("_ids", table)
         try:
             rows = self.con.execute(
-                "SELECT snapshot_id FROM snapshots WHERE snapshot_id IN (SELECT snapshot_id FROM _ids)"
+                "SELECT snapshot_id, CASE WHEN status = 'rejected' THEN coalesce(reason, '') END "
+                "FROM snapshots WHERE snapshot_id IN (SELECT snapshot_id FROM _ids)"
             ).fetchall()
         finally:
             self.con.unregister("_ids")
-        return {r[0] for r in rows}
+        return dict(rows)
 
     def add_snapshots(
         self, snap_table: pa.Table, quote_table: pa.Table, raw: Sequence[tuple[str, bytes]]
