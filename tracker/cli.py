@@ -141,7 +141,7 @@ def print_summary(summary: IngestSummary, seconds: float) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @db_option
 @click.option("--captured-on", callback=_date, metavar="DATE",
               help="Capture date for snapshots that carry no date of their own.")
