@@ -74,6 +74,24 @@ def write_pack(raw_dir: Path, blobs: Sequence[tuple[str, bytes]]) -> list[tuple[
     return index
 
 
+def remove_partial_packs(raw_dir: Path) -> int:
+    """Delete packs a killed writer left half-written (never referenced by the database).
+
+    Only the process holding DuckDB's write lock writes packs, so the writer that calls this
+    on opening knows no other writer is mid-pack.
+    """
+    removed = 0
+    try:
+        leftovers = [p for p in Path(raw_dir).glob(".*.pack.tmp") if p.is_file()]
+    except OSError:
+        return 0
+    for path in leftovers:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed
+
+
 def read_blob(raw_dir: Path, pack: str, offset: int, length: int, *, snapshot_id: str) -> bytes:
     path = Path(raw_dir) / pack
     try:

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError, UsageError
-from .raw import CODEC, decompress, read_blob, write_pack
+from .raw import CODEC, decompress, read_blob, remove_partial_packs, write_pack
 from .rows import SNAPSHOT_COLUMNS, SnapshotRow
 
 DEFAULT_DB = Path("data/tracker.duckdb")
@@ -227,6 +227,7 @@ class Store:
                 store._check_version()
             else:
                 store.migrate()
+                remove_partial_packs(store.raw_dir)
             yield store
         finally:
             con.close()
