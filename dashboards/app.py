@@ -15,7 +15,7 @@ from dash import Dash, dcc, html
 from tracker.prepare import MAX_BYTES
 from tracker.store import default_db_path
 
-from . import callbacks, data, figures, views
+from . import callbacks, data, figures, upload, views
 from . import ids as I
 
 TITLE = "tracker · Central Asian exchange rates"
@@ -179,13 +179,14 @@ def _snapshots_tab() -> list[Any]:
 
 def _upload_tab(settings: data.Settings) -> list[Any]:
     return [html.Div(className="card", children=[
-        dcc.Upload(id=I.UPLOAD, multiple=True, className="dropzone", children=html.Div([
-            "Drag and drop snapshot files here, or click to choose them ",
-            html.Br(),
-            html.Small(f".txt, .html, .htm (optionally .gz); up to "
-                       f"{settings.max_upload_bytes:,} bytes each, "
-                       f"{settings.max_upload_files} files at once"),
-        ])),
+        dcc.Upload(id=I.UPLOAD, multiple=True, accept=upload.ACCEPT, className="dropzone",
+                   children=html.Div([
+                       "Drag and drop snapshot files here, or click to choose them ",
+                       html.Br(),
+                       html.Small(f".txt, .html, .htm (optionally .gz); up to "
+                                  f"{settings.max_upload_bytes:,} bytes each, "
+                                  f"{settings.max_upload_files} files at once"),
+                   ])),
         html.P("Uploads go through the same ingest path as `tracker ingest`: the same bytes "
                "are never stored twice, rejected files are kept with their reason.",
                className="hint"),

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tracker.ingest import RawInput, ingest
+from tracker.ingest import SNAPSHOT_SUFFIXES, RawInput, ingest, is_snapshot_name
 
 from .data import Settings, with_retry
 
@@ -22,6 +22,11 @@ SOURCE_PREFIX = "upload/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_NAME = 120
 UPLOAD_TIMEOUT = 30.0
+# what the file chooser offers; the server checks again, since a drop ignores it
+ACCEPT = ",".join([*SNAPSHOT_SUFFIXES, *(s + ".gz" for s in SNAPSHOT_SUFFIXES), ".gz"])
+# the types browsers give snapshot files (octet-stream or nothing when they do not know)
+_MEDIA_TYPES = ("text/", "application/gzip", "application/x-gzip", "application/octet-stream",
+                "application/xhtml+xml")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,16 @@ def safe_name(name: str | None) -> str:
     base = re.split(r"[\\/]", str(name or ""))[-1]
     base = _UNSAFE.sub("_", base).strip("._") or "upload"
     return base[-MAX_NAME:]
+
+
+def check_kind(name: str, content: str | None) -> None:
+    """Only page snapshots: a snapshot file name and a text, HTML or gzip media type."""
+    media = (content or "").partition(",")[0].removeprefix("data:").partition(";")[0].lower()
+    if not is_snapshot_name(name) or (media and not media.startswith(_MEDIA_TYPES)):
+        raise ValueError(
+            f"not a page snapshot ({media or 'unknown type'}); the dashboard takes "
+            ".txt, .html and .htm files, optionally gzipped (.gz)"
+        )
 
 
 def decode_upload(content: str | None, limit: int) -> bytes:
@@ -74,6 +89,7 @@ def ingest_uploads(settings: Settings, files: Sequence[tuple[str | None, str | N
                 "drop the rest separately (or use `tracker ingest FOLDER`)"))
             continue
         try:
+            check_kind(clean, content)
             data = decode_upload(content, settings.max_upload_bytes)
         except ValueError as exc:
             results[i] = UploadResult(clean, "rejected", str(exc))

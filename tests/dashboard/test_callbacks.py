@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import io
 import subprocess
 import sys
@@ -373,6 +374,33 @@ def test_too_many_files_in_one_drop(writable_db):
     lines = [text_of(li) for li in find_all(result, "Li")]
     assert "ingested" in lines[0] and "ingested" in lines[1]
     assert "over the limit of 2 files per drop" in lines[2]
+
+
+def test_only_snapshot_files_are_taken_and_nothing_lands_outside_the_data_folder(writable_db):
+    s = settings(writable_db)
+    page = corpus.page_bytes(offset=20)
+    files = [
+        ("photo.png", corpus.data_url(b"\x89PNG\r\n", mime="image/png")),
+        ("page.txt", corpus.data_url(page, mime="application/pdf")),  # a snapshot name, wrong type
+        ("notes.md", corpus.data_url(b"# notes", mime="text/markdown")),
+        ("..", corpus.data_url(page)),
+        ("/etc/cron.d/x.txt.gz", corpus.data_url(gzip.compress(page, mtime=0),
+                                                 mime="application/gzip")),
+        ("C:\\Windows\\page.HTM", corpus.data_url(b"<p>no ticker</p>", mime="")),
+    ]
+    result, *_ = callbacks.upload(s, [c for _, c in files], [n for n, _ in files])
+    lines = [text_of(li) for li in find_all(result, "Li")]
+    assert lines[0] == ("photo.png — rejected: not a page snapshot (image/png); the dashboard "
+                        "takes .txt, .html and .htm files, optionally gzipped (.gz)")
+    assert lines[1].startswith("page.txt — rejected: not a page snapshot (application/pdf)")
+    assert lines[2].startswith("notes.md — rejected: not a page snapshot (text/markdown)")
+    assert lines[3].startswith("upload — rejected: not a page snapshot")
+    assert lines[4].startswith("x.txt.gz — ingested")
+    assert lines[5].startswith("page.HTM — rejected: no ticker found")
+    assert {p.name for p in writable_db.parent.iterdir()} <= {
+        writable_db.name, writable_db.name + ".wal", "raw"}
+    chooser = next(c for c in find_all(layout(s), "Upload") if c.id == I.UPLOAD)
+    assert chooser.accept == ".txt,.html,.htm,.txt.gz,.html.gz,.htm.gz,.gz"
 
 
 # -- hostile content ------------------------------------------------------------------------------
