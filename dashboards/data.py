@@ -51,6 +51,22 @@ class Settings:
     check_config: object | None = field(default=None)  # a tracker.checks.CheckConfig
 
 
+# C0 controls (but tab and newline) and DEL as their visible pictures (U+2400…); bidirectional
+# overrides and isolates, which could reorder what a reader sees, as their code point.
+_INVISIBLE_CHARS = {c: chr(0x2400 + c) for c in range(32) if chr(c) not in "\t\n"} | {
+    0x7F: "\u2421"} | {c: f"<U+{c:04X}>" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                                  0x200E, 0x200F)}
+
+
+def printable(text: object) -> str:
+    """Snapshot-derived text as the dashboard shows it: control characters made visible.
+
+    Dash renders strings as text (never markup); this also keeps an escape sequence, a bell
+    or a right-to-left override in a page's title or file name from hiding or reordering text.
+    """
+    return str(text).translate(_INVISIBLE_CHARS)
+
+
 def label_of(currency: str, quote_currency: str) -> str:
     """`KGS` for KGS/USD (the ticker's only quote currency so far), `KGS/EUR` otherwise."""
     return currency if quote_currency in (QUOTE_CURRENCY, "") else f"{currency}/{quote_currency}"

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .data import label_order
+from .data import label_order, printable
 
 VIEWS: Mapping[str, str] = MappingProxyType({
     "rate": "Rate as printed (USD per unit)",
@@ -255,7 +255,7 @@ def flagged_rows(frame: pd.DataFrame, findings: pd.DataFrame) -> np.ndarray:
 def hover_text(text: str, width: int = 90) -> str:
     """Snapshot-derived text for plotly's hover: HTML-escaped (plotly renders a few tags and
     would otherwise turn `<b>` or a link into markup), wrapped with `<br>`."""
-    lines = textwrap.wrap(str(text), width=width) or [""]
+    lines = textwrap.wrap(printable(text), width=width) or [""]
     return "<br>".join(html.escape(line, quote=True) for line in lines)
 
 

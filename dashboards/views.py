@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from dash import dash_table, html
 
-from .data import Overview, SnapshotDetail
+from .data import Overview, SnapshotDetail, printable
 
 SEVERITY_COLORS = MappingProxyType({"error": "#d62728", "warning": "#e07000", "info": "#555555"})
 SEVERITY_RANK = MappingProxyType({"error": 0, "warning": 1, "info": 2})
@@ -83,7 +83,7 @@ def finding_rows(findings: pd.DataFrame) -> pd.DataFrame:
         "currency": [c if c is not None else "—" for c in findings["currency"]],
         "captured_on": [_day(d) for d in findings["captured_on"]],
         "snapshots": [len(ids) for ids in findings["snapshot_ids"]],
-        "message": findings["message"].astype(str).to_numpy(),
+        "message": [printable(m) for m in findings["message"]],
     })
 
 
@@ -162,10 +162,10 @@ def snapshot_rows(snapshots: pd.DataFrame) -> pd.DataFrame:
         "captured_on": [_day(d) for d in snapshots["captured_on"]],
         "date_source": snapshots["date_source"].astype(str).to_numpy(),
         "status": snapshots["status"].astype(str).to_numpy(),
-        "reason": [r if isinstance(r, str) else "" for r in snapshots["reason"]],
+        "reason": [printable(r) if isinstance(r, str) else "" for r in snapshots["reason"]],
         "copies": [copies(n, a) for n, a in
                    zip(snapshots["ticker_copies"], snapshots["copies_agree"], strict=True)],
-        "source": snapshots["source"].astype(str).to_numpy(),
+        "source": [printable(s) for s in snapshots["source"]],
         "snapshot": snapshots["snapshot_id"].astype(str).str[:12].to_numpy(),
     })
 
@@ -182,7 +182,7 @@ def _field(name: str, value: Any) -> html.Tr:
 def _text(value: Any) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "—"
-    return str(value)
+    return printable(value)
 
 
 def snapshot_detail(detail: SnapshotDetail) -> html.Div:
@@ -207,7 +207,8 @@ def snapshot_detail(detail: SnapshotDetail) -> html.Div:
         *([_field("date note", _text(row.date_note))] if row.date_note else []),
         _field("status", status),
         _field("copies", copies),
-        _field("warnings", html.Ul([html.Li(w) for w in row.warnings]) if row.warnings else "none"),
+        _field("warnings", html.Ul([html.Li(printable(w)) for w in row.warnings])
+               if row.warnings else "none"),
         _field("content", f"{_text(row.content_type)}, {row.size_bytes:,} bytes, parser "
                           f"{row.parser_version}, ingested {_text(row.ingested_at)} UTC"),
         *([_field("title", _text(row.title))] if row.title else []),
@@ -222,7 +223,7 @@ def snapshot_detail(detail: SnapshotDetail) -> html.Div:
         [head, body],
         className="quotes",
     ) if detail.quotes else html.P("no quotes (the snapshot was rejected)")
-    raw = (html.Pre("\n".join(detail.ticker_lines), className="ticker-lines")
+    raw = (html.Pre(printable("\n".join(detail.ticker_lines)), className="ticker-lines")
            if detail.ticker_lines is not None
            else html.P(f"raw ticker lines unavailable: {detail.raw_note}"))
     return html.Div([
@@ -245,7 +246,7 @@ def finding_detail(finding: dict[str, Any] | None, details: Sequence[SnapshotDet
         html.H4([html.Span(severity.upper(), style={"color": SEVERITY_COLORS.get(severity)}),
                  f" {finding['kind']} · {finding['currency'] or 'no currency'} · "
                  f"{_day(finding['captured_on'])}"]),
-        html.P(str(finding["message"]), className="finding-message"),
+        html.P(printable(finding["message"]), className="finding-message"),
         *[snapshot_detail(d) for d in details],
         *([html.P(f"… and {more} more snapshot(s): "
                   + ", ".join(i[:12] for i in ids[len(details):][:MAX_LISTED])
@@ -291,7 +292,7 @@ def upload_results(results: Iterable[Any]) -> html.Div:
         elif r.status == "present":
             note = "already in the database (same bytes)"
         else:
-            note = f"rejected: {r.reason}"
+            note = f"rejected: {printable(r.reason)}"
         items.append(html.Li([html.Code(r.name), f" — {note}"],
                              className=f"upload-{r.status}"))
     return html.Div(html.Ul(items), className="upload-results")

@@ -20,6 +20,8 @@ DAYS = 60
 CONFLICT_DAY = START + dt.timedelta(days=20)  # TJS printed twice that day, differently
 CONFLICT_RATE = "0.10999"
 HOSTILE = "<script>window.__pwned=1</script> **bold** [x](javascript:alert(1))"
+CONTROL = "\x1b[31m\x07\u202e"  # an ANSI colour, a bell, a right-to-left override
+CONTROL_SHOWN = "\u241b[31m\u2407<U+202E>"  # as the dashboard shows them
 
 
 def walk() -> list[tuple[dt.date, list[TickerEntry]]]:
@@ -61,6 +63,7 @@ def add_hostile(db: Path) -> None:
     """Snapshots that carry markup and markdown where a careless page would render it.
 
     - a page whose source name and HTML title are hostile (ingested normally),
+    - one whose source name and title carry control characters (ingested normally),
     - a page whose ticker line is hostile (rejected: the reason quotes the line),
     - a page whose parser warnings are hostile and whose copies disagree (written through
       `Store.add_snapshots`, as a future parser's warnings could read): the checks then
@@ -71,6 +74,9 @@ def add_hostile(db: Path) -> None:
     ingest([
         RawInput(source=f"evil {HOSTILE}.html",
                  data=render_html(entries, day=day, title=HOSTILE, body=[HOSTILE]).encode()),
+        RawInput(source=f"evil-control-{CONTROL}.txt",
+                 data=render_html(entries, day=day, title=f"title {CONTROL}",
+                                  body=[CONTROL]).encode()),
         RawInput(source="evil-ticker.txt",
                  data=(f"• KGS/USD = 0.01144 0%\n  • KZT/USD = {HOSTILE} 0%\n"
                        f"10 December 2025\n").encode()),

@@ -410,7 +410,7 @@ def test_hostile_snapshot_content_stays_text(hostile_db):
     s = settings(hostile_db)
     snaps = data.load_snapshots(s)
     hostile = snaps[snaps["source"].str.contains("evil")]
-    assert len(hostile) == 3
+    assert len(hostile) == 4
     for sid in hostile["snapshot_id"]:
         detail = callbacks.snapshot_detail(s, {"row_id": sid})
         assert not find_all(detail, "Markdown")
@@ -427,6 +427,17 @@ def test_hostile_snapshot_content_stays_text(hostile_db):
              for h in t.hovertext]
     assert any("&lt;script&gt;window.__pwned=1&lt;/script&gt;" in h for h in hover)
     assert not any("<script" in h for h in hover)
+    # control characters are shown as visible pictures, never passed to the page raw
+    assert corpus.CONTROL_SHOWN in text and "\x1b" not in text and "\u202e" not in text
+    rows = views.snapshot_rows(snaps)
+    assert any(corpus.CONTROL_SHOWN in source for source in rows["source"])
+
+
+def test_printable_makes_control_characters_visible_and_keeps_the_rest():
+    assert data.printable("a\tb\nc") == "a\tb\nc"
+    assert data.printable("\x00\x07\x1b\x7f") == "\u2400\u2407\u241b\u2421"
+    assert data.printable("abc\u202edef\u2066") == "abc<U+202E>def<U+2066>"
+    assert data.printable("Алматы — курс • 0.01144%") == "Алматы — курс • 0.01144%"
 
 
 def test_the_app_factory_loads_nothing_and_serves(tmp_path):

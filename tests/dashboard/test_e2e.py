@@ -278,6 +278,10 @@ def test_hostile_snapshot_content_is_rendered_inert(dash_duo, hostile_db, free_p
         click_cell(dash_duo, I.SNAPSHOTS_TABLE, "source", shown_sources.index(source))
         shown = wait_text(dash_duo, f"#{I.SNAPSHOT_DETAIL}", source)
         assert corpus.HOSTILE in shown
+    control = next(s for s in shown_sources if s.startswith("evil-control-"))
+    assert corpus.CONTROL_SHOWN in control  # escape, bell, RTL override: visible, inert
+    click_cell(dash_duo, I.SNAPSHOTS_TABLE, "source", shown_sources.index(control))
+    assert corpus.CONTROL_SHOWN in wait_text(dash_duo, f"#{I.SNAPSHOT_DETAIL}", "evil-control-")
     for selector in ("script", "strong", "b", "a[href^='javascript']"):
         assert count(dash_duo, f"#react-entry-point {selector}") == 0, selector
     assert dash_duo.driver.execute_script("return window.__pwned") is None
