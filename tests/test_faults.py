@@ -105,19 +105,28 @@ def kill_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     return folder, state(root / "ref" / "t.duckdb"), took
 
 
+def packs(db: Path) -> int:
+    return len(list((db.parent / "raw").glob("*.pack")))
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_leaves_a_partial_snapshot(kill_corpus, tmp_path):
-    folder, reference, took = kill_corpus
+    """Each kill waits for a random number of batches to reach the raw archive (one pack per
+    batch), then a random fraction of a batch more: it lands while reading, parsing, writing a
+    pack or committing, whatever the machine's speed."""
+    folder, reference, _ = kill_corpus
     seed = int(os.environ.get("TRACKER_KILL_SEED", "0")) or random.randrange(1 << 30)
     rng = random.Random(seed)
     partial = 0
-    for round_ in range(4):
+    for round_ in range(3):
         db = tmp_path / f"round-{round_}" / "t.duckdb"
         for kill in range(3):
+            target = packs(db) + rng.randrange(0, 5)
             proc = subprocess.Popen(ingest_cmd(db, folder), stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, start_new_session=True)
-            at = rng.uniform(0.15, 1.0) * took
-            time.sleep(at)
+            while proc.poll() is None and packs(db) < target:
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0, 0.15))
             os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker processes
             proc.wait()
             if not db.exists():
@@ -125,12 +134,12 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_snapshot(kill_corpus, 
             got = state(db)  # opens, and holds no partial snapshot
             n = len(got["snapshots"])  # type: ignore[arg-type]
             partial += 0 < n < len(reference["snapshots"])  # type: ignore[arg-type]
-            print(f"seed {seed}: round {round_} kill {kill} at {at:.2f} s: {n} snapshots")
+            print(f"seed {seed}: round {round_} kill {kill} after {target} packs: {n} snapshots")
         finished = subprocess.run(ingest_cmd(db, folder), capture_output=True, text=True)
         assert finished.returncode == 1 and "Traceback" not in finished.stderr, finished.stderr
         assert same_state(state(db), reference), f"round {round_} (TRACKER_KILL_SEED={seed})"
         assert not list((db.parent / "raw").glob(".*.tmp"))  # half-written packs are cleared
-    assert partial >= 3, f"only {partial} kills landed mid-run (TRACKER_KILL_SEED={seed})"
+    assert partial >= 4, f"only {partial} kills landed mid-run (TRACKER_KILL_SEED={seed})"
 
 
 HOLDER = r"""
