@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -451,25 +453,59 @@ def check(
               help="How often the page looks for newly ingested data.")
 @click.option("--debug", is_flag=True,
               help="Dash debug mode (auto-reload, error pop-ups); for development only.")
+@click.option("--watch", "folders", multiple=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Also run `tracker schedule` on this folder, in its own process (repeatable).")
+@click.option("--url", "urls", multiple=True, metavar="URL",
+              help="Also fetch this page on a schedule, in the same companion process.")
+@click.option("--every", metavar="INTERVAL",
+              help="The companion scheduler's interval (15m, 1h, 1d, 30s; default 1h).")
 def dashboard(
-    db_path: Path | None, host: str, port: int, refresh_seconds: float, debug: bool
+    db_path: Path | None, host: str, port: int, refresh_seconds: float, debug: bool,
+    folders: tuple[Path, ...], urls: tuple[str, ...], every: str | None,
 ) -> None:
     """Serve the dashboard: movements, findings, snapshots, upload.
 
     Works on an empty or missing database (the page says how to fill it) and picks up data
-    that other processes ingest, without a restart. Stop it with Ctrl-C.
+    that other processes ingest, without a restart. With --watch or --url it also runs the
+    scheduler, in a process of its own that stops with the dashboard. Stop it with Ctrl-C.
 
     \b
     Example:
       tracker dashboard
       tracker dashboard --db data/tracker.duckdb --port 8060
+      tracker dashboard --watch ~/snapshots --every 15m
     """
     from dashboards.app import create_app  # Dash is slow to import: only for this command
 
+    from .schedule import resolve_settings, spawn_scheduler, stop_spawned
+
     db = db_path or default_db_path()
+    companion = None
+    if (folders or urls) and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+        # not in the debug reloader's serving child: one scheduler, however often it reloads
+        settings = resolve_settings(db=db, folders=folders, urls=urls, every=every, config=None)
+        companion = spawn_scheduler(settings)
+        err(f"scheduler (pid {companion.pid}) every {settings.every} s: "
+            + ", ".join([*map(str, settings.folders), *settings.urls]))
+    elif every and not (folders or urls):
+        raise click.UsageError("--every needs --watch DIR or --url URL")
     app = create_app(db, refresh_seconds=refresh_seconds)
     err(f"dashboard for {db} on http://{host}:{port}/ (Ctrl-C to stop)")
-    app.run(host=host, port=port, debug=debug)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        app.run(host=host, port=port, debug=debug)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if companion is not None:
+            err("stopping the scheduler after its batch in progress…")
+            stop_spawned(companion)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":  # pragma: no cover

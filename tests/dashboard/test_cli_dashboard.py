@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -13,6 +14,8 @@ import psutil
 import pytest
 
 from dashboards import ids as I
+from tests.dashboard import corpus
+from tests.test_schedule import drop, read, wait_for
 
 
 def get(url: str) -> tuple[int, str]:
@@ -70,3 +73,38 @@ def test_a_bad_port_is_a_usage_error():
     proc = subprocess.run([sys.executable, "-m", "tracker", "dashboard", "--port", "0"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "--port" in proc.stderr
+
+
+def schedulers(proc: subprocess.Popen) -> list[psutil.Process]:
+    return [p for p in psutil.Process(proc.pid).children(recursive=True)
+            if "schedule" in p.cmdline()]
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug-reloader"])
+def test_the_dashboard_can_run_one_scheduler_beside_it(tmp_path, free_port, debug):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    db = tmp_path / "db" / "tracker.duckdb"
+    drop(inbox, "first.txt", corpus.page_bytes(offset=1), age=10)
+    proc = serve("--db", str(db), "--port", str(free_port), "--watch", str(inbox),
+                 "--every", "1s", *(["--debug"] if debug else []))
+    try:
+        wait_up(proc, f"http://127.0.0.1:{free_port}/")
+        ingested = lambda: read(db, lambda s: s.counts()["ingested"])  # noqa: E731
+        wait_for(lambda: ingested() == 1, what="the first file ingested")
+        drop(inbox, "second.txt", corpus.page_bytes(offset=2), age=10)
+        wait_for(lambda: ingested() == 2, what="a file dropped later ingested")
+        running = schedulers(proc)
+        assert len(running) == 1  # one scheduler, also under the debug reloader
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=40)
+    assert not running[0].is_running()  # it stopped with the dashboard
+    assert "stopping the scheduler after its batch in progress" in err
+    assert proc.returncode == 0, err
+
+
+def test_every_without_a_source_is_a_usage_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "tracker", "dashboard", "--every", "5s",
+                           "--db", str(tmp_path / "x.duckdb")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--every needs --watch DIR or --url URL" in proc.stderr
