@@ -290,7 +290,7 @@ class Tracker:
         >>> side.columns.tolist()
         ['tca-region-21nov.txt', 'tca-world-2025-11-21.txt', 'differs']
         >>> side.index[side["differs"]].tolist()
-        ['snapshot_id', 'source', 'TJS']
+        ['snapshot_id', 'source', 'filename_date', 'TJS']
         >>> side.loc["TJS"].iloc[:2].tolist()
         ['0.10895 0.78%', '0.10811 0%']
         """
@@ -329,7 +329,7 @@ class Tracker:
                 f"{q['rate_text']} {q['change_text']}%")
         side = pd.DataFrame(table, index=pd.Index([*fields, *pair_rows], name="field"),
                             dtype=object)
-        side["differs"] = side[names].astype(str).nunique(axis=1) > 1
+        side["differs"] = side[names].nunique(axis=1, dropna=False) > 1
         return side
 
     def raw(self, snapshot_id: str) -> bytes:

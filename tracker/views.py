@@ -63,19 +63,23 @@ def view_frame(
     check_view(view)
     f = series.sort_values(["label", "captured_on"], kind="stable").reset_index(drop=True)
     rate = np.asarray(f["rate"].astype("float64"), dtype=float)
-    half = 0.5 * np.power(10.0, -f["rate_decimals"].to_numpy(dtype=float))
+    scale = np.power(10.0, f["rate_decimals"].to_numpy(dtype=float))
+    half = 0.5 / scale
     rlo, rhi = rate - half, rate + half
     with np.errstate(divide="ignore", invalid="ignore"):
         if view == "rate":
             value, lo, hi = rate, rlo, rhi
         elif view == "per_usd":
-            value = np.where(rate > 0, 1 / rate, np.nan)
-            lo = np.where(rhi > 0, 1 / rhi, np.nan)
-            hi = np.where(rlo > 0, 1 / rlo, np.nan)
+            # in whole units of the last printed decimal both sides are exact floats, so each
+            # value is one correctly rounded division: 1/0.00008 is 12500.0, not 12499.999…
+            units = np.round(rate * scale)
+            value = np.where(units > 0, scale / units, np.nan)
+            lo = np.where(units > 0, 2 * scale / (2 * units + 1), np.nan)
+            hi = np.where(units > 0.5, 2 * scale / (2 * units - 1), np.nan)
         elif view == "index":
             base = _index_base(f, rate, base_from)
-            scale = np.where(base > 0, 100 / base, np.nan)
-            value, lo, hi = rate * scale, rlo * scale, rhi * scale
+            ok = base > 0
+            value, lo, hi = (np.where(ok, r / base * 100, np.nan) for r in (rate, rlo, rhi))
         else:
             first = (f["label"] != f["label"].shift(1)).to_numpy()
             prev, prev_lo, prev_hi = (np.where(first, np.nan, np.roll(a, 1))
