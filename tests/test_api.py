@@ -208,6 +208,7 @@ def test_series_of_a_pair_against_another_currency_is_labelled_with_the_pair(tmp
     (lambda t: t.series("KG"), "'KG' is not a currency; write its three-letter code"),
     (lambda t: t.series(["KGS", "KGS-EUR"]), "'KGS-EUR' is not a currency"),
     (lambda t: t.series([42]), "42 is not a currency"),
+    (lambda t: t.series([]), "no currencies given; name some"),
     (lambda t: t.series("KZS"), "no series for KZS in .*; known: KGS, KZT, TJS, UZS, TMT"),
     (lambda t: t.series(start="2025-12-10", end="2025-12-01"),
      "start 2025-12-10 is after end 2025-12-01; swap them"),

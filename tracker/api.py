@@ -64,8 +64,7 @@ _NULLABLE_INTS = {
     pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
     pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(),
 }
-RATE_DTYPE = pd.ArrowDtype(pa.decimal128(18, 10))  # the store's DECIMAL(18,10)
-CHANGE_DTYPE = pd.ArrowDtype(pa.decimal128(18, 6))  # the store's DECIMAL(18,6)
+RATE_DTYPE = pd.ArrowDtype(pa.decimal128(18, 10))  # the store's DECIMAL(18,10), for empty columns
 
 
 def open(  # `tracker.open(path)`: shadows the builtin inside this module only
@@ -489,6 +488,9 @@ def _labels(currencies: Currencies) -> list[str] | None:
     if currencies is None:
         return None
     given = [currencies] if isinstance(currencies, str) else list(currencies)
+    if not given:
+        raise UsageError("no currencies given; name some, e.g. ['KGS', 'TJS'], or leave the "
+                         "argument out for every currency")
     labels: list[str] = []
     for item in given:
         text = item.strip().upper() if isinstance(item, str) else ""
@@ -500,7 +502,7 @@ def _labels(currencies: Currencies) -> list[str] | None:
         label = label_of(match.group(1), match.group(2) or "USD")
         if label not in labels:
             labels.append(label)
-    return labels or None
+    return labels
 
 
 def _known(labels: Sequence[str], store: Store) -> None:
@@ -552,8 +554,9 @@ def _frame(table: pa.Table) -> pd.DataFrame:
 
 def _with_labels(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with `label` (as in `label_of`) before `currency`."""
-    labels = [label_of(c, q) for c, q in zip(frame["currency"], frame["quote_currency"],
-                                              strict=True)]
+    pairs = pd.MultiIndex.from_frame(frame[["currency", "quote_currency"]])
+    distinct = pairs.unique()
+    labels = pd.Series([label_of(c, q) for c, q in distinct], index=distinct, dtype="str")
     frame.insert(int(frame.columns.get_loc("currency")), "label",
-                 pd.Series(labels, dtype=frame["currency"].dtype, index=frame.index))
+                 pd.Series(labels.reindex(pairs).to_numpy(), index=frame.index, dtype="str"))
     return frame
