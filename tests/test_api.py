@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import doctest
+import importlib
 import inspect
 import subprocess
 import sys
@@ -88,7 +89,8 @@ def test_docstring_examples_run_against_the_samples(db, tmp_path):
     """The examples are doctests: they run, and print what the docstrings say."""
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     ran = 0
-    for module in (tracker.api, tracker.views, tracker.models):
+    parse_module = importlib.import_module("tracker.parse")  # `tracker.parse` is the function
+    for module in (tracker.api, tracker.views, tracker.models, parse_module):
         runner = doctest.DocTestRunner(optionflags=flags)
         for test in doctest.DocTestFinder().find(
             module, extraglobs={"tracker": tracker, "db": db, "tmp": tmp_path}
