@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracker.errors import DatabaseBusyError, DatabaseMissingError, StoreError, TrackerError
-from tracker.models import EXPECTED_CURRENCIES, QUOTE_CURRENCY
+from tracker.models import label_of, label_order
 from tracker.prepare import MAX_BYTES
 from tracker.rows import SnapshotRow
 from tracker.store import Store
@@ -65,17 +65,6 @@ def printable(text: object) -> str:
     or a right-to-left override in a page's title or file name from hiding or reordering text.
     """
     return str(text).translate(_INVISIBLE_CHARS)
-
-
-def label_of(currency: str, quote_currency: str) -> str:
-    """`KGS` for KGS/USD (the ticker's only quote currency so far), `KGS/EUR` otherwise."""
-    return currency if quote_currency in (QUOTE_CURRENCY, "") else f"{currency}/{quote_currency}"
-
-
-def label_order(label: str) -> tuple[int, str]:
-    """The ticker's order (KGS, KZT, TJS, UZS, TMT), then any other pair alphabetically."""
-    code = label.split("/")[0]
-    return (EXPECTED_CURRENCIES.index(code) if code in EXPECTED_CURRENCIES else 99, label)
 
 
 def data_version(db_path: Path | str) -> str:

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tracker import views as tracker_views
+
 from .data import label_order, printable
 
 VIEWS: Mapping[str, str] = MappingProxyType({
@@ -35,6 +37,9 @@ VIEWS: Mapping[str, str] = MappingProxyType({
     "change": "Change between captures (%)",
 })
 DEFAULT_VIEW = "index"
+# the dashboard's view names (kept for its URLs, CSV file names and tests) → tracker.views'
+TRACKER_VIEWS = MappingProxyType({"rate": "rate", "inverse": "per_usd", "index": "index",
+                                  "change": "change"})
 AXIS_TITLES = MappingProxyType({
     "rate": "USD per unit",
     "inverse": "units per USD",
@@ -93,47 +98,19 @@ def view_frame(series: pd.DataFrame, view: str = DEFAULT_VIEW,
                visible: Visible = None) -> pd.DataFrame:
     """The series with the plotted `value`, its rounding band `lo`..`hi`, and `value_text`.
 
-    rate: as printed; inverse: 1/rate (the band inverts too); index: rate / base × 100 where
-    base is each trace's first point at or after the visible start (the band is the point's
-    own interval, scaled alike); change: % change from the previous capture of the same
-    currency, banded by the extreme changes both rounding intervals allow.
+    The math is `tracker.views.view_frame` (shared with the notebook API); `inverse` is its
+    `per_usd`, and the index is rebased at the first visible date. rate: as printed;
+    inverse: 1/rate (the band inverts too); index: rate / base × 100 where base is each
+    trace's first point at or after the visible start (the band is the point's own interval,
+    scaled alike); change: % change from the previous capture of the same currency, banded by
+    the extreme changes both rounding intervals allow.
     """
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; use one of {', '.join(VIEWS)}")
-    f = series.sort_values(["label", "captured_on"], kind="stable").reset_index(drop=True)
-    rate = f["rate"].to_numpy(dtype=float)
-    half = 0.5 * np.power(10.0, -f["rate_decimals"].to_numpy(dtype=float))
-    rlo, rhi = rate - half, rate + half
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if view == "rate":
-            value, lo, hi = rate, rlo, rhi
-        elif view == "inverse":
-            value = np.where(rate > 0, 1 / rate, np.nan)
-            lo = np.where(rhi > 0, 1 / rhi, np.nan)
-            hi = np.where(rlo > 0, 1 / rlo, np.nan)
-        elif view == "index":
-            base = _index_base(f, visible)
-            scale = np.where(base > 0, 100 / base, np.nan)
-            value, lo, hi = rate * scale, rlo * scale, rhi * scale
-        else:
-            first = (f["label"] != f["label"].shift(1)).to_numpy()
-            prev, prev_lo, prev_hi = (np.where(first, np.nan, np.roll(a, 1))
-                                      for a in (rate, rlo, rhi))
-            value = np.where(prev > 0, (rate / prev - 1) * 100, np.nan)
-            lo = np.where(prev_hi > 0, (rlo / prev_hi - 1) * 100, np.nan)
-            hi = np.where(prev_lo > 0, (rhi / prev_lo - 1) * 100, np.nan)
-    f["value"], f["lo"], f["hi"] = value, lo, hi
+    f = tracker_views.view_frame(series, TRACKER_VIEWS[view],
+                                 base_from=visible[0] if visible else None)
     f["value_text"] = _value_texts(view, f)
     return f
-
-
-def _index_base(f: pd.DataFrame, visible: Visible) -> np.ndarray:
-    """Per row: its trace's printed rate at the first visible date (or the first date)."""
-    shown = f if visible is None else f[f["captured_on"] >= visible[0]]
-    base = shown.groupby("label", sort=False)["rate"].first()
-    fallback = f.groupby("label", sort=False)["rate"].first()
-    base = base.reindex(fallback.index).fillna(fallback)
-    return f["label"].map(base).to_numpy(dtype=float)
 
 
 def _value_texts(view: str, f: pd.DataFrame) -> list[str]:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UsageError
-from .models import QUOTE_CURRENCY
+from .models import label_of
 from .store import Store
 
 # kind -> severity. The names are interface (CLI, dashboard, notebooks, config).
@@ -813,7 +813,7 @@ def _dates(days: np.ndarray) -> list[dt.date | None]:
 
 def _label_one(currency: str, quote: str) -> str:
     """The finding's currency: `KGS` for KGS/USD, the whole pair for any other quote currency."""
-    return currency if quote in (QUOTE_CURRENCY, "") else f"{currency}/{quote}"
+    return label_of(currency, quote)
 
 
 def _fmt_day(day: Any) -> str:

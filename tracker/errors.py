@@ -63,3 +63,8 @@ class ArchiveError(StoreError):
 
 class UsageError(TrackerError):
     """The caller asked for something that makes no sense (bad option value, bad date)."""
+
+
+class QueryError(UsageError):
+    """An ad-hoc SQL query failed: a syntax error, an unknown table or column, an attempt to
+    write through a read-only connection."""

@@ -10,6 +10,26 @@ EXPECTED_CURRENCIES: tuple[str, ...] = ("KGS", "KZT", "TJS", "UZS", "TMT")
 QUOTE_CURRENCY = "USD"
 
 
+def label_of(currency: str, quote_currency: str) -> str:
+    """A pair's name in series, findings and charts: `KGS` for KGS/USD (the ticker's only
+    quote currency so far), the whole pair (`KGS/EUR`) for any other quote currency.
+
+    >>> label_of("KGS", "USD"), label_of("KGS", "EUR")
+    ('KGS', 'KGS/EUR')
+    """
+    return currency if quote_currency in (QUOTE_CURRENCY, "") else f"{currency}/{quote_currency}"
+
+
+def label_order(label: str) -> tuple[int, str]:
+    """Sort key: the ticker's order (KGS, KZT, TJS, UZS, TMT), then other pairs alphabetically.
+
+    >>> sorted(["TMT", "EUR", "KGS/EUR", "KGS"], key=label_order)
+    ['KGS', 'KGS/EUR', 'TMT', 'EUR']
+    """
+    code = label.split("/")[0]
+    return (EXPECTED_CURRENCIES.index(code) if code in EXPECTED_CURRENCIES else 99, label)
+
+
 @dataclass(frozen=True)
 class Quote:
     """One ticker entry exactly as printed: `KZT/USD = 0.00193 -0%`.

@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,7 +19,14 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError, UsageError
+from .errors import (
+    ArchiveError,
+    DatabaseBusyError,
+    DatabaseMissingError,
+    QueryError,
+    StoreError,
+    UsageError,
+)
 from .raw import CODEC, decompress, read_blob, remove_partial_packs, write_pack
 from .rows import SNAPSHOT_COLUMNS, SnapshotRow
 
@@ -470,18 +477,31 @@ class Store:
         currencies: Sequence[str] | None = None,
         start: dt.date | None = None,
         end: dt.date | None = None,
+        *,
+        snapshot_ids: Sequence[str] | None = None,
     ) -> pa.Table:
-        """Every quote of every ingested snapshot, undated ones too, with provenance."""
+        """Every quote of every ingested snapshot, undated ones too, with provenance.
+
+        `snapshot_ids` (optional) keeps only the quotes of those snapshots.
+        """
         where, params = _filters(currencies, start, end, prefix="q.", date_col="s.captured_on")
         where = (where + " AND" if where else "WHERE") + " s.status = 'ingested'"
-        return self._arrow(
-            "SELECT q.snapshot_id, s.source, s.captured_on, s.date_source, s.captured_at, "
-            "q.position, q.currency, q.quote_currency, q.rate, q.rate_text, q.rate_decimals, "
-            "q.change_pct, q.change_text, q.change_decimals, s.ticker_copies, s.copies_agree "
-            f"FROM quotes q JOIN snapshots s USING (snapshot_id) {where} "
-            "ORDER BY s.captured_on NULLS LAST, s.captured_at NULLS LAST, s.source, q.position",
-            params,
-        )
+        if snapshot_ids is not None:
+            where += " AND q.snapshot_id IN (SELECT snapshot_id FROM _qids)"
+            self.con.register("_qids", pa.table({"snapshot_id": pa.array(list(snapshot_ids),
+                                                                         pa.string())}))
+        try:
+            return self._arrow(
+                "SELECT q.snapshot_id, s.source, s.captured_on, s.date_source, s.captured_at, "
+                "q.position, q.currency, q.quote_currency, q.rate, q.rate_text, q.rate_decimals, "
+                "q.change_pct, q.change_text, q.change_decimals, s.ticker_copies, s.copies_agree "
+                f"FROM quotes q JOIN snapshots s USING (snapshot_id) {where} "
+                "ORDER BY s.captured_on NULLS LAST, s.captured_at NULLS LAST, s.source, q.position",
+                params,
+            )
+        finally:
+            if snapshot_ids is not None:
+                self.con.unregister("_qids")
 
     def snapshots(self, *, status: str | None = None, undated: bool = False) -> pd.DataFrame:
         conds, params = [], []
@@ -499,6 +519,36 @@ class Store:
 
     def input_errors(self) -> pd.DataFrame:
         return self._df("SELECT source, reason, seen_at FROM input_errors ORDER BY seen_at DESC")
+
+    # -- ad-hoc reads (the notebook API's `Tracker.sql`) ------------------------------------
+
+    def query(
+        self, sql: str, params: Sequence[object] | Mapping[str, object] | None = None
+    ) -> pa.Table:
+        """An analyst's own SQL against the documented schema; only on a read-only store.
+
+        `params` fill `?` placeholders (a sequence) or `$name` ones (a mapping). DuckDB's
+        errors become a `QueryError` that says what to fix; a statement that returns no rows
+        gives an empty table.
+        """
+        if not self.read_only:
+            raise StoreError(
+                "ad-hoc queries run only on a read-only connection, so they cannot change the "
+                "database; open it with Store.open(path, read_only=True)"
+            )
+        try:
+            relation = self.con.sql(sql, params=params if params else None)
+            return relation.to_arrow_table() if relation is not None else pa.table({})
+        except duckdb.Error as exc:
+            message = str(exc).strip()
+            if "read-only mode" in message:
+                hint = ("queries only read; the database changes through `tracker ingest` "
+                        "(or Tracker.ingest on a handle opened with read_only=False)")
+            elif isinstance(exc, duckdb.CatalogException | duckdb.BinderException):
+                hint = "the tables, views and columns are documented in README.md, ## Schema"
+            else:
+                hint = "check the SQL (DuckDB's dialect) and its parameters"
+            raise QueryError(f"query failed: {message}\n{hint}") from None
 
     # -- inputs of the inconsistency checks (tracker/checks.py) -----------------------------
 
