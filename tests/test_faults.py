@@ -225,7 +225,8 @@ def test_a_raw_path_that_is_a_file_is_a_clear_error(tmp_path):
     (db.parent / "raw").write_text("not a folder")
     run = run_tracker("ingest", "--db", db, folder)
     assert run.code == 3 and "Traceback" not in run.stderr, run.stderr
-    assert run.lines[0].startswith(f"error: cannot keep raw snapshots in {db.parent / 'raw'}")
+    assert run.lines[0].startswith(f"error: cannot keep raw snapshots in {db.parent / 'raw'} "
+                                   "(a file is in the way, not a folder)")
     assert len(state(db)["snapshots"]) == 0  # type: ignore[arg-type]
 
 

@@ -66,8 +66,11 @@ def write_pack(raw_dir: Path, blobs: Sequence[tuple[str, bytes]]) -> list[tuple[
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+        why = exc.strerror or str(exc)
+        if path.parent.exists() and not path.parent.is_dir():
+            why = "a file is in the way, not a folder"
         raise ArchiveError(
-            f"cannot keep raw snapshots in {path.parent} ({exc.strerror or exc}); make the raw "
+            f"cannot keep raw snapshots in {path.parent} ({why}); make the raw "
             "folder writable (or free space) and ingest again — the snapshots of this batch "
             "were not recorded, those committed before it are kept"
         ) from None
