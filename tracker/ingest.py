@@ -11,14 +11,11 @@ import datetime as dt
 import multiprocessing
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
@@ -31,6 +28,7 @@ from .prepare import (
     prepare_many,
     read_input,
 )
+from .raw import compress
 from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
 from .store import Store, default_db_path, utcnow
 
@@ -133,12 +131,14 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     store: Store | None = None,
-    workers: int = os.cpu_count() or 1,
+    workers: int = 1,
 ) -> IngestSummary:
     """Ingest inputs idempotently; each batch of snapshots is committed atomically.
 
     Pass `store` to reuse an open writable store; otherwise the database is opened
-    for the run and closed after it.
+    for the run and closed after it. One process by default (a second thread stores while
+    the first parses); `workers` > 1 prepares big runs in that many spawned processes, which
+    only pays off with cores to spare.
     """
     db = Path(db_path) if db_path is not None else default_db_path()
     if store is None:
@@ -148,108 +148,132 @@ def ingest(
                 max_bytes=max_bytes, batch_size=batch_size, progress=progress,
                 store=opened, workers=workers,
             )
-    outcomes: list[IngestOutcome] = []
-    seen: set[str] = set()
-
-    def report(outcome: IngestOutcome) -> None:
-        outcomes.append(outcome)
-        if progress is not None:
-            progress(outcome)
-
     items = list(inputs)
     now = utcnow()
-    chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     if workers > 1 and len(items) >= POOL_THRESHOLD:
         # spawn: the parent holds a DuckDB connection and threads; workers need neither
         ctx = multiprocessing.get_context("spawn")
+        chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            results = pool.map(
+            prepared = pool.map(
                 prepare_many, chunks, repeat(max_bytes), repeat(captured_on), repeat(now)
             )
-            _store_all(results, store, captured_on, seen, report, batch_size)
+            outcomes = _store_all(prepared, store, captured_on, batch_size, progress)
     else:
-        results = (prepare_many(c, max_bytes, captured_on, now) for c in chunks)
-        _store_all(results, store, captured_on, seen, report, batch_size)
+        prepared = (
+            prepare_many(items[i : i + batch_size], max_bytes, captured_on, now)
+            for i in range(0, len(items), batch_size)
+        )
+        outcomes = _store_all(prepared, store, captured_on, batch_size, progress)
     return IngestSummary(outcomes=tuple(outcomes))
 
 
 def _store_all(
-    results: Iterable[PreparedChunk],
+    prepared: Iterable[PreparedChunk],
     store: Store,
     user_date: dt.date | None,
-    seen: set[str],
-    report: Progress,
     batch_size: int,
-) -> None:
+    progress: Progress | None,
+) -> list[IngestOutcome]:
+    """Store prepared chunks in batches of about `batch_size` inputs, one transaction each.
+
+    Preparing (parsing) holds the GIL; compressing, writing the pack and DuckDB's insert
+    mostly do not. So a second thread stores batch n while this one prepares batch n + 1:
+    two cores busy in one process. At most one batch is in flight; outcomes are reported in
+    input order.
+    """
+    outcomes: list[IngestOutcome] = []
+    seen: set[str] = set()  # ids stored by this run (used by the store thread only)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-store") as storer:
+        stored: Future[list[IngestOutcome]] | None = None
+        for batch in _batches(prepared, batch_size):
+            if stored is not None:
+                _report(stored.result(), outcomes, progress)
+            stored = storer.submit(_store_batch, batch, store, user_date, seen)
+        if stored is not None:
+            _report(stored.result(), outcomes, progress)
+    return outcomes
+
+
+def _batches(prepared: Iterable[PreparedChunk], batch_size: int) -> Iterator[PreparedChunk]:
+    """Chunks joined into batches of at least `batch_size` inputs (the last may be smaller)."""
     pending: list[PreparedChunk] = []
     size = 0
-    for chunk in results:
+    for chunk in prepared:
         pending.append(chunk)
         size += len(chunk.sources)
         if size >= batch_size:
-            _store_batch(pending, store, user_date, seen, report)
+            yield PreparedChunk.join(pending)
             pending, size = [], 0
     if pending:
-        _store_batch(pending, store, user_date, seen, report)
+        yield PreparedChunk.join(pending)
+
+
+def _report(batch: list[IngestOutcome], outcomes: list[IngestOutcome], progress: Progress | None) -> None:
+    outcomes.extend(batch)
+    if progress is not None:
+        for outcome in batch:
+            progress(outcome)
 
 
 def _store_batch(
-    chunks: Sequence[PreparedChunk],
-    store: Store,
-    user_date: dt.date | None,
-    seen: set[str],
-    report: Progress,
-) -> None:
-    """Write one batch of prepared chunks in one transaction and report each input's fate."""
-    snaps = pa.concat_tables([c.snapshots for c in chunks])
-    blobs = [b for c in chunks for b in c.blobs]
-    ids: list[str] = snaps.column("snapshot_id").to_pylist()
-    existing = store.existing_ids([sid for sid in ids if sid not in seen])
-    keep: list[bool] = []
+    chunk: PreparedChunk, store: Store, user_date: dt.date | None, seen: set[str]
+) -> list[IngestOutcome]:
+    """Store one prepared batch in one transaction; every input's outcome, in order.
+
+    Only snapshots new to the store (and to this batch) are compressed and written.
+    """
+    ids = chunk.snapshot_ids
+    existing = store.existing_ids([sid for sid in set(ids) if sid is not None and sid not in seen])
     fresh: set[str] = set()
-    for sid in ids:
-        new = sid not in seen and sid not in existing and sid not in fresh
-        keep.append(new)
-        if new:
-            fresh.add(sid)
-    fresh_snaps = snaps.filter(pa.array(keep, pa.bool_()))
-    quotes = pa.concat_tables([c.quotes for c in chunks])
-    fresh_quotes = quotes.filter(
-        pc.is_in(quotes.column("snapshot_id"), value_set=pa.array(list(fresh), pa.string()))
-    )
-    raw = [(sid, b) for sid, b, k in zip(ids, blobs, keep, strict=True) if k]
-    store.add_snapshots(fresh_snaps, fresh_quotes, raw)
+    rows: list[SnapshotRow] = []
+    quotes: list[QuoteRow] = []
+    raw: list[tuple[str, bytes]] = []
+    for row, quote_rows, data in zip(chunk.snapshots, chunk.quotes, chunk.contents, strict=True):
+        sid = row.snapshot_id
+        if sid in seen or sid in existing or sid in fresh:
+            continue
+        fresh.add(sid)
+        rows.append(row)
+        quotes.extend(quote_rows)
+        raw.append((sid, compress(data)))
+    store.add_snapshots(snapshot_table(rows), quote_table(quotes), raw)
     seen.update(fresh)
     store.record_input_errors(
-        [(src, err) for c in chunks for src, err in zip(c.sources, c.errors, strict=True) if err]
+        [(src, err) for src, err in zip(chunk.sources, chunk.errors, strict=True) if err]
     )
     if user_date is not None:
-        store.date_undated([sid for sid, k in zip(ids, keep, strict=True) if not k], user_date)
+        store.date_undated([sid for sid in ids if sid is not None and sid not in fresh], user_date)
 
-    columns = ["status", "reason", "captured_on", "date_source"]
-    written = iter(fresh_snaps.select(columns).to_pylist())
-    kept = iter(keep)
-    for chunk in chunks:
-        for source, sid, err in zip(chunk.sources, chunk.snapshot_ids, chunk.errors, strict=True):
-            if err is not None:
-                report(IngestOutcome(source, "rejected", reason=err))
-            elif next(kept):
-                row = next(written)
-                report(IngestOutcome(source, row["status"], snapshot_id=sid, reason=row["reason"],
-                                     captured_on=row["captured_on"], date_source=row["date_source"]))
-            else:
-                report(IngestOutcome(source, "present", snapshot_id=sid))
+    outcomes = []
+    written = iter(rows)
+    for source, sid, err in zip(chunk.sources, ids, chunk.errors, strict=True):
+        if err is not None:
+            outcomes.append(IngestOutcome(source, "rejected", reason=err))
+        elif sid in fresh:
+            fresh.discard(sid)  # the same bytes again later in the batch are "present"
+            row = next(written)
+            outcomes.append(IngestOutcome(
+                source, row.status, snapshot_id=sid, reason=row.reason,
+                captured_on=row.captured_on, date_source=row.date_source,
+            ))
+        else:
+            outcomes.append(IngestOutcome(source, "present", snapshot_id=sid))
+    return outcomes
 
 
 def ingest_paths(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path] | Discovery,
     *,
     db_path: Path | str | None = None,
     progress: Progress | None = None,
     **options: object,
 ) -> IngestSummary:
-    """`tracker ingest PATH...` as a function: expand the paths, ingest, record bad paths."""
-    found = discover(paths)
+    """`tracker ingest PATH...` as a function: expand the paths, ingest, record bad paths.
+
+    `paths` may also be their `discover(...)` already made (the CLI counts inputs first).
+    """
+    found = paths if isinstance(paths, Discovery) else discover(paths)
     with Store.open(db_path) as store:
         summary = ingest(found.inputs, store=store, progress=progress, **options)  # type: ignore[arg-type]
         store.record_input_errors(list(found.errors))

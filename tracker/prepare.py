@@ -1,7 +1,6 @@
-"""Turning one input into store rows: read, hash, parse, date, compress.
+"""Turning inputs into store rows: read, hash, parse, date.
 
-Pure of the database, light to import: ingestion runs this in worker processes for big
-batches and in-process for small ones, so there is one code path either way.
+Pure of the database, light to import.
 """
 
 from __future__ import annotations
@@ -13,17 +12,14 @@ import os
 import stat
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-
-import pyarrow as pa
 
 from .dates import archive_timestamp, choose_capture_date, date_from_name
 from .errors import ParseError, SourceError
 from .models import DateEvidence, ParsedPage, decimals_of
 from .parse import PARSER_VERSION, parse
-from .raw import compress
-from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
+from .rows import QuoteRow, SnapshotRow
 
 MAX_BYTES = 5 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -193,27 +189,34 @@ class PreparedChunk:
     """A chunk of inputs ready for the store, in input order.
 
     `sources`, `snapshot_ids` and `errors` have one entry per input (an input that could not
-    be read has no id and an error); `snapshots` and `blobs` one per readable input; `quotes`
-    one per quote. Arrow tables travel cheaply from worker processes.
+    be read has no id and an error); `snapshots`, `quotes` (that snapshot's quote rows) and
+    `contents` (the bytes as read) one per readable input. Contents are compressed by the
+    store step, and only those of snapshots it has not seen before.
     """
 
     sources: list[str]
     snapshot_ids: list[str | None]
     errors: list[str | None]
-    snapshots: pa.Table
-    quotes: pa.Table
-    blobs: list[bytes]
+    snapshots: list[SnapshotRow]
+    quotes: list[list[QuoteRow]]
+    contents: list[bytes]
+
+    @classmethod
+    def join(cls, chunks: Sequence[PreparedChunk]) -> PreparedChunk:
+        if len(chunks) == 1:
+            return chunks[0]
+        return cls(*([x for c in chunks for x in getattr(c, f.name)] for f in fields(cls)))
 
 
 def prepare_many(
     items: Sequence[RawInput], max_bytes: int, user_date: dt.date | None, ingested_at: dt.datetime
 ) -> PreparedChunk:
-    """Read, hash, parse, date and compress a chunk of inputs: the unit of work of a worker."""
+    """Read, hash, parse and date a chunk of inputs."""
     ids: list[str | None] = []
     errors: list[str | None] = []
     snaps: list[SnapshotRow] = []
-    quotes: list[QuoteRow] = []
-    blobs: list[bytes] = []
+    quotes: list[list[QuoteRow]] = []
+    contents: list[bytes] = []
     for item in items:
         try:
             data = read_input(item, max_bytes)
@@ -229,13 +232,13 @@ def prepare_many(
         ids.append(sid)
         errors.append(None)
         snaps.append(snap)
-        quotes.extend(rows)
-        blobs.append(compress(data))
+        quotes.append(rows)
+        contents.append(data)
     return PreparedChunk(
         sources=[i.source for i in items],
         snapshot_ids=ids,
         errors=errors,
-        snapshots=snapshot_table(snaps),
-        quotes=quote_table(quotes),
-        blobs=blobs,
+        snapshots=snaps,
+        quotes=quotes,
+        contents=contents,
     )

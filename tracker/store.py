@@ -14,14 +14,17 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError
 from .raw import CODEC, decompress, read_blob, write_pack
 from .rows import SNAPSHOT_COLUMNS, SnapshotRow
+
+if TYPE_CHECKING:  # pandas takes half a second to import; ingesting never needs it
+    import pandas as pd
 
 DEFAULT_DB = Path("data/tracker.duckdb")
 SCHEMA_VERSION = 2
@@ -382,6 +385,8 @@ class Store:
         return self.con.sql(sql, params=list(params) or None).to_arrow_table()
 
     def _df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        import pandas as pd
+
         return self._arrow(sql, params).to_pandas(types_mapper=pd.ArrowDtype)
 
     def snapshot_ids(self, *, status: str | None = None) -> list[str]:
