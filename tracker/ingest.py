@@ -28,7 +28,7 @@ from .prepare import (
     prepare_many,
     read_input,
 )
-from .raw import compress
+from .raw import compress_many
 from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
 from .store import Store, default_db_path, utcnow
 
@@ -228,7 +228,7 @@ def _store_batch(
     fresh: set[str] = set()
     rows: list[SnapshotRow] = []
     quotes: list[QuoteRow] = []
-    raw: list[tuple[str, bytes]] = []
+    contents: list[bytes] = []
     for row, quote_rows, data in zip(chunk.snapshots, chunk.quotes, chunk.contents, strict=True):
         sid = row.snapshot_id
         if sid in seen or sid in existing or sid in fresh:
@@ -236,7 +236,8 @@ def _store_batch(
         fresh.add(sid)
         rows.append(row)
         quotes.extend(quote_rows)
-        raw.append((sid, compress(data)))
+        contents.append(data)
+    raw = list(zip([r.snapshot_id for r in rows], compress_many(contents), strict=True))
     store.add_snapshots(snapshot_table(rows), quote_table(quotes), raw)
     seen.update(fresh)
     store.record_input_errors(
