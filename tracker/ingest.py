@@ -184,7 +184,8 @@ def _store_all(
     """
     outcomes: list[IngestOutcome] = []
     seen: set[str] = set()  # ids stored by this run (used by the store thread only)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-store") as storer:
+    with store.single_threaded(), \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-store") as storer:
         stored: Future[list[IngestOutcome]] | None = None
         for batch in _batches(prepared, batch_size):
             if stored is not None:

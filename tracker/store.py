@@ -259,6 +259,18 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
+    @contextmanager
+    def single_threaded(self) -> Iterator[None]:
+        """DuckDB on one thread for a while (ingest: its inserts of a thousand rows gain
+        nothing from parallelism, and DuckDB's threads would compete with the parsing thread
+        for the cores)."""
+        threads = self.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        self.con.execute("SET threads = 1")
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET threads = {int(threads)}")
+
     # -- writes ---------------------------------------------------------------------------
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
