@@ -94,7 +94,9 @@ def discover(paths: Iterable[str | Path]) -> Discovery:
     return Discovery(tuple(inputs), tuple(errors), tuple(skipped))
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, str]]:
+def _walk(root: Path) -> Iterator[tuple[Path | str, str]]:
+    """(path, "input" | "skipped" | why unreadable) under `root`; files as plain strings
+    (a `Path` per file cost more than the rest of the walk)."""
     visited: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -118,9 +120,9 @@ def _walk(root: Path) -> Iterator[tuple[Path, str]]:
             if is_dir:
                 subfolders.append(Path(entry.path))
             elif is_snapshot_name(entry.name):
-                yield Path(entry.path), "input"
+                yield entry.path, "input"
             elif not entry.name.startswith("."):
-                yield Path(entry.path), "skipped"
+                yield entry.path, "skipped"
         stack.extend(reversed(subfolders))
 
 

@@ -30,7 +30,7 @@ class RawInput:
     """One thing to ingest: a file to read, or bytes already in hand (upload, fetch)."""
 
     source: str
-    path: Path | None = None
+    path: str | Path | None = None
     data: bytes | None = None
     captured_at: dt.datetime | None = None  # UTC, when the tracker fetched the page
     captured_at_source: str | None = None  # "fetched" or "archive"
@@ -50,7 +50,7 @@ def read_input(item: RawInput, max_bytes: int = MAX_BYTES) -> bytes:
     return data
 
 
-def _read_file(path: Path, max_bytes: int, source: str) -> bytes:
+def _read_file(path: str | Path, max_bytes: int, source: str) -> bytes:
     """At most `max_bytes` + 1 bytes of a file: one `os.read` of the size `fstat` gives.
 
     (A buffered `read(max_bytes + 1)` allocates the whole limit first: 5× slower per page.)
