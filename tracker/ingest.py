@@ -12,6 +12,7 @@ import gc
 import multiprocessing
 import os
 import stat
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from .store import Store, default_db_path, utcnow
 
 SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm")
 BATCH_SIZE = 1000
+_IN_FLIGHT = 2  # batches handed to the store thread and not yet stored
 POOL_THRESHOLD = 500  # below this, worker processes cost more than they save
 _CHUNK = 200
 __all__ = [
@@ -202,22 +204,37 @@ def _store_all(
     """Store prepared chunks in batches of about `batch_size` inputs, one transaction each.
 
     Preparing (parsing) holds the GIL; compressing, writing the pack and DuckDB's insert
-    mostly do not. So a second thread stores batch n while this one prepares batch n + 1:
-    two cores busy in one process. At most one batch is in flight; outcomes are reported in
-    input order.
+    mostly do not. So a second thread stores batches while this one prepares the next: two
+    cores busy in one process. At most `_IN_FLIGHT` batches wait for the store thread (two
+    absorb an occasional slow fsync); outcomes are reported in input order, and once a batch
+    fails no later one is stored.
     """
     outcomes: list[IngestOutcome] = []
     seen: set[str] = set()  # ids stored by this run (used by the store thread only)
     with store.single_threaded(), \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-store") as storer:
-        stored: Future[list[IngestOutcome]] | None = None
+        in_flight: deque[Future[list[IngestOutcome]]] = deque()
         for batch in _batches(prepared, batch_size):
-            if stored is not None:
-                _report(stored.result(), outcomes, progress)
-            stored = storer.submit(_store_batch, batch, store, user_date, seen)
-        if stored is not None:
-            _report(stored.result(), outcomes, progress)
+            if len(in_flight) == _IN_FLIGHT:
+                _report(in_flight.popleft().result(), outcomes, progress)
+            after = in_flight[-1] if in_flight else None
+            in_flight.append(storer.submit(_store_after, after, batch, store, user_date, seen))
+        while in_flight:
+            _report(in_flight.popleft().result(), outcomes, progress)
     return outcomes
+
+
+def _store_after(
+    previous: Future[list[IngestOutcome]] | None,
+    chunk: PreparedChunk,
+    store: Store,
+    user_date: dt.date | None,
+    seen: set[str],
+) -> list[IngestOutcome]:
+    """`_store_batch`, unless the batch before it failed: then that failure, and nothing stored."""
+    if previous is not None:
+        previous.result()  # done: the store thread runs batches in order
+    return _store_batch(chunk, store, user_date, seen)
 
 
 def _batches(prepared: Iterable[PreparedChunk], batch_size: int) -> Iterator[PreparedChunk]:
