@@ -156,21 +156,21 @@ def ingest(
             )
     items = list(inputs)
     now = utcnow()
-    if workers > 1 and len(items) >= POOL_THRESHOLD:
-        # spawn: the parent holds a DuckDB connection and threads; workers need neither
-        ctx = multiprocessing.get_context("spawn")
-        chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            prepared = pool.map(
-                prepare_many, chunks, repeat(max_bytes), repeat(captured_on), repeat(now)
+    with _fewer_collections(len(items) >= batch_size):
+        if workers > 1 and len(items) >= POOL_THRESHOLD:
+            # spawn: the parent holds a DuckDB connection and threads; workers need neither
+            ctx = multiprocessing.get_context("spawn")
+            chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                prepared = pool.map(
+                    prepare_many, chunks, repeat(max_bytes), repeat(captured_on), repeat(now)
+                )
+                outcomes = _store_all(prepared, store, captured_on, batch_size, progress)
+        else:
+            prepared = (
+                prepare_many(items[i : i + batch_size], max_bytes, captured_on, now)
+                for i in range(0, len(items), batch_size)
             )
-            outcomes = _store_all(prepared, store, captured_on, batch_size, progress)
-    else:
-        prepared = (
-            prepare_many(items[i : i + batch_size], max_bytes, captured_on, now)
-            for i in range(0, len(items), batch_size)
-        )
-        with _fewer_collections(len(items) >= batch_size):
             outcomes = _store_all(prepared, store, captured_on, batch_size, progress)
     return IngestSummary(outcomes=tuple(outcomes))
 
