@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .dates import archive_timestamp, choose_capture_date, date_from_name
 from .errors import ParseError, SourceError
-from .models import DateEvidence, ParsedPage, decimals_of
+from .models import DateEvidence, ParsedPage
 from .parse import PARSER_VERSION, parse
 from .rows import QuoteRow, SnapshotRow
 
@@ -146,33 +146,34 @@ def build_rows(
 ) -> tuple[SnapshotRow, list[QuoteRow]]:
     """The store rows for one parsed (or rejected) snapshot."""
     evidence = evidence_for(item, page, user_date)
-    if page is None:
-        return SnapshotRow(
-            snapshot_id=snapshot_id, source=item.source, captured_on=None, date_source="none",
-            captured_at=evidence.captured_at, captured_at_source=evidence.captured_at_source,
-            ingested_at=ingested_at, status="rejected", reason=error.reason if error else None,
-            ticker_copies=None, copies_agree=None, parser_version=PARSER_VERSION,
-            header_date=evidence.header, filename_date=evidence.filename, user_date=user_date,
-            date_note=None, content_type=None, size_bytes=len(data), listing=None, title=None,
-            warnings=(),
-        ), []
     chosen = choose_capture_date(evidence)
-    meta = page.meta
     snap = SnapshotRow(
-        snapshot_id=snapshot_id, source=item.source, captured_on=chosen.captured_on,
-        date_source=chosen.date_source, captured_at=evidence.captured_at,
-        captured_at_source=evidence.captured_at_source, ingested_at=ingested_at,
-        status="ingested", reason=None, ticker_copies=page.ticker_copies,
-        copies_agree=page.copies_agree, parser_version=PARSER_VERSION,
-        header_date=evidence.header, filename_date=evidence.filename, user_date=user_date,
-        date_note=chosen.disagreement, content_type=meta.content_type, size_bytes=len(data),
-        listing=meta.listing.text if meta.listing else None, title=meta.title,
-        warnings=page.warnings,
+        snapshot_id=snapshot_id,
+        source=item.source,
+        captured_on=chosen.captured_on if page else None,
+        date_source=chosen.date_source if page else "none",
+        captured_at=evidence.captured_at,
+        captured_at_source=evidence.captured_at_source,
+        ingested_at=ingested_at,
+        status="ingested" if page else "rejected",
+        reason=error.reason if error else None,
+        ticker_copies=page.ticker_copies if page else None,
+        copies_agree=page.copies_agree if page else None,
+        parser_version=PARSER_VERSION,
+        header_date=evidence.header,
+        filename_date=evidence.filename,
+        user_date=user_date,
+        date_note=chosen.disagreement if page else None,
+        content_type=page.meta.content_type if page else None,
+        size_bytes=len(data),
+        listing=page.meta.listing.text if page and page.meta.listing else None,
+        title=page.meta.title if page else None,
+        warnings=page.warnings if page else (),
     )
     quotes = [
-        QuoteRow(snapshot_id, i, q.currency, q.quote_currency, q.rate_text,
-                 decimals_of(q.rate_text), q.change_text, decimals_of(q.change_text))
-        for i, q in enumerate(page.quotes)
+        QuoteRow(snapshot_id, i, q.currency, q.quote_currency, q.rate_text, q.rate_decimals,
+                 q.change_text, q.change_decimals)
+        for i, q in enumerate(page.quotes if page else ())
     ]
     return snap, quotes
 
