@@ -23,7 +23,7 @@ from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, Store
 from .raw import CODEC, decompress, read_blob, write_pack
 from .rows import SNAPSHOT_COLUMNS, SnapshotRow
 
-if TYPE_CHECKING:  # pandas takes half a second to import; ingesting never needs it
+if TYPE_CHECKING:  # pandas takes ~0.3-0.5 s to import: loaded only by methods returning frames
     import pandas as pd
 
 DEFAULT_DB = Path("data/tracker.duckdb")
