@@ -307,7 +307,6 @@ def _read_block(
     return quotes, copies, agree, warnings, tuple(printed_lines)
 
 
-
 class _LazyLineNumbers:
     """Line numbers of ticker entries, computed only when an error message needs one."""
 
