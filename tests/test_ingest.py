@@ -256,3 +256,33 @@ def test_worker_processes_give_the_same_result_as_in_process(tmp_path, monkeypat
         with Store.open(tmp_path / f"{name}.duckdb", read_only=True) as store:
             counts = store.counts()
             assert (counts["snapshots"], counts["quotes"], counts["raw"]) == (21, 100, 21)
+
+
+def test_small_batches_stored_by_the_store_thread_give_the_same_outcomes(tmp_path):
+    inputs = [RawInput(f"p{i:02d}.txt", data=page(kgs=f"0.011{40 + i % 9:02d}")) for i in range(30)]
+    inputs.append(RawInput("bad.txt", data=b"no ticker\n"))
+    one = ingest(inputs, db_path=tmp_path / "one.duckdb")
+    many = ingest(inputs, db_path=tmp_path / "many.duckdb", batch_size=4)
+    assert [(o.source, o.status, o.snapshot_id) for o in many.outcomes] == [
+        (o.source, o.status, o.snapshot_id) for o in one.outcomes
+    ]
+    assert (many.ingested, many.present, many.rejected) == (9, 21, 1)
+
+
+def test_a_failed_batch_keeps_the_ones_before_and_stops_the_ones_after(db_path, monkeypatch):
+    calls = []
+    original = Store.add_snapshots
+
+    def fail_second(self, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        return original(self, *args)
+
+    monkeypatch.setattr(Store, "add_snapshots", fail_second)
+    inputs = [RawInput(f"p{i}.txt", data=page(kgs=f"0.011{40 + i:02d}")) for i in range(12)]
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        ingest(inputs, db_path=db_path, batch_size=3)
+    with Store.open(db_path, read_only=True) as store:
+        assert store.counts()["snapshots"] == 3  # the first batch only, never the third
+    assert len(calls) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
 import re
 from decimal import Decimal
 
@@ -378,3 +379,45 @@ def test_ticker_shaped_noise_raises_only_parse_errors(lines):
         return
     assert page.quotes
     assert format_date(page.header_date) if page.header_date else True
+
+
+# -- fast paths agree with the plain definitions -----------------------------------------
+
+parse_mod = importlib.import_module("tracker.parse")  # `tracker.parse` the function shadows it
+
+
+def later_candidate_by_regex(text, start):
+    """`_find_later_candidate` as first written: a regex search for every pair hint."""
+    for hint in parse_mod._PAIR_HINT.finditer(text, start):
+        line_start = max(text.rfind("\n", start, hint.start()) + 1, start)
+        if parse_mod._CANDIDATE.match(text, line_start):
+            found = parse_mod._find_ticker_block(text, line_start)
+            return sum(1 for line in found[2] if line.strip()), parse_mod._line_no(text, line_start)
+    return None
+
+
+ticker_fragments = st.lists(st.sampled_from([
+    "• ", "  ", "\u00a0", "\t", "\n", "/", "//", "KGS", "/USD", "USD", " = ", "=", "0.01144 0%",
+    "-0.28%", "Viewing results 1 - 6 of 2", "Viewing", "prose ", "a/b", "10 December 2025",
+]), max_size=60).map("".join)
+
+
+@given(ticker_fragments, st.integers(0, 40))
+def test_later_candidates_found_by_slash_scan_as_by_regex(text, start):
+    start = min(start, len(text))
+    assert parse_mod._find_later_candidate(text, start) == later_candidate_by_regex(text, start)
+
+
+@given(ticker_fragments, st.integers(0, 40))
+def test_listing_precheck_changes_nothing(text, pos):
+    m = parse_mod._LISTING.search(text[pos : pos + 400])
+    listing = parse_mod._listing(text, pos)
+    assert (listing.text if listing else None) == (m.group(1).strip() if m else None)
+
+
+def test_a_disagreeing_incomplete_last_copy_is_noticed():
+    lines = ticker_lines(FIVE, copies=3)[:-2]
+    lines[-1] = "  • TJS/USD = 0.10812 -0.28%"
+    page = parse("\n".join(lines) + "\n")
+    assert (page.copies_agree, page.ticker_copies) == (False, 3)
+    assert any("copies disagree on TJS/USD" in w for w in page.warnings)

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from . import checks as checks_mod
+from . import check_config
 from . import export as export_mod
 from .dates import parse_user_date
 from .errors import TrackerError, UsageError
@@ -172,10 +172,11 @@ def ingest(
     from .ingest import discover
 
     started = time.monotonic()
-    progress = _Progress(total=len(discover(paths).inputs))
+    found = discover(paths)
+    progress = _Progress(total=len(found.inputs))
     try:
         summary = ingest_paths(
-            paths, db_path=db_path, progress=progress,
+            found, db_path=db_path, progress=progress,
             captured_on=captured_on, max_bytes=max_bytes, batch_size=batch_size,
         )
     finally:
@@ -367,14 +368,14 @@ def _jump_thresholds(
 
 @main.command()
 @db_option
-@click.option("--format", "fmt", type=click.Choice(checks_mod.FORMATS), default="table",
+@click.option("--format", "fmt", type=click.Choice(check_config.FORMATS), default="table",
               show_default=True, help="Findings to stdout as a table, CSV or JSON.")
-@click.option("--severity", type=click.Choice(checks_mod.SEVERITIES),
+@click.option("--severity", type=click.Choice(check_config.SEVERITIES),
               help="Only findings at least this severe.")
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",
-              type=click.Choice(list(checks_mod.KINDS)),
+              type=click.Choice(list(check_config.KINDS)),
               help="Only this kind (repeatable), e.g. --kind change_mismatch --kind jump; "
-                   f"one of {', '.join(checks_mod.KINDS)}.")
+                   f"one of {', '.join(check_config.KINDS)}.")
 @filter_options
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               envvar="TRACKER_CHECKS_CONFIG",
@@ -383,23 +384,23 @@ def _jump_thresholds(
               callback=_jump_thresholds,
               help="Largest plausible move in % per day of gap, e.g. TMT=0.5 or default=3 "
                    "(repeatable; defaults " + ", ".join(
-                       f"{c} {v:g}" for c, v in checks_mod.DEFAULT_JUMP_PCT_PER_DAY.items())
-                   + f", others {checks_mod.DEFAULT_JUMP_PCT:g}).")
+                       f"{c} {v:g}" for c, v in check_config.DEFAULT_JUMP_PCT_PER_DAY.items())
+                   + f", others {check_config.DEFAULT_JUMP_PCT:g}).")
 @click.option("--stale-min-gap-days", metavar="DAYS", type=click.IntRange(min=1),
               help="Identical tickers this many days apart are stale "
-                   f"[default {checks_mod.CheckConfig.stale_min_gap_days}].")
+                   f"[default {check_config.CheckConfig.stale_min_gap_days}].")
 @click.option("--missing-window-days", metavar="DAYS", type=click.IntRange(min=0),
               help="Compare a snapshot's currencies with snapshots ± this many days "
-                   f"[default {checks_mod.CheckConfig.missing_window_days}].")
+                   f"[default {check_config.CheckConfig.missing_window_days}].")
 @click.option("--future-tolerance-days", metavar="DAYS", type=click.IntRange(min=0),
               help="Capture dates up to today + this many days are not in the future "
-                   f"[default {checks_mod.CheckConfig.future_tolerance_days}].")
+                   f"[default {check_config.CheckConfig.future_tolerance_days}].")
 @click.option("--date-tolerance-days", metavar="DAYS", type=click.IntRange(min=0),
               help="Header date may differ from other date evidence by this many days "
-                   f"[default {checks_mod.CheckConfig.date_tolerance_days}].")
+                   f"[default {check_config.CheckConfig.date_tolerance_days}].")
 @click.option("--min-significant-digits", metavar="N", type=click.IntRange(min=1),
               help="Rates printed with fewer significant digits are coarse "
-                   f"[default {checks_mod.CheckConfig.min_significant_digits}].")
+                   f"[default {check_config.CheckConfig.min_significant_digits}].")
 def check(
     db_path: Path | None,
     fmt: str,
@@ -425,9 +426,11 @@ def check(
       tracker check --severity error --currency TMT --from 2025-12-01
       tracker check --kind jump --jump-threshold TJS=5 --format csv > jumps.csv
     """
-    config = checks_mod.CheckConfig()
+    from . import checks as checks_mod  # numpy and pandas: loaded only for this command
+
+    config = check_config.CheckConfig()
     if config_path is not None:
-        config = checks_mod.load_config(config_path, config)
+        config = check_config.load_config(config_path, config)
     config = dataclasses.replace(
         config, **{k: v for k, v in thresholds.items() if v is not None}
     ).with_jump_thresholds(jumps)

@@ -9,17 +9,17 @@ parser (`tracker reparse`) can recover it.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
@@ -32,11 +32,13 @@ from .prepare import (
     prepare_many,
     read_input,
 )
+from .raw import compress_many
 from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
 from .store import Store, default_db_path, utcnow
 
 SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm")
 BATCH_SIZE = 1000
+_IN_FLIGHT = 2  # batches handed to the store thread and not yet stored
 POOL_THRESHOLD = 500  # below this, worker processes cost more than they save
 _CHUNK = 200
 __all__ = [
@@ -95,7 +97,9 @@ def discover(paths: Iterable[str | Path]) -> Discovery:
     return Discovery(tuple(inputs), tuple(errors), tuple(skipped))
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, str]]:
+def _walk(root: Path) -> Iterator[tuple[Path | str, str]]:
+    """(path, "input" | "skipped" | why unreadable) under `root`; files as plain strings
+    (a `Path` per file cost more than the rest of the walk)."""
     visited: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -119,9 +123,9 @@ def _walk(root: Path) -> Iterator[tuple[Path, str]]:
             if is_dir:
                 subfolders.append(Path(entry.path))
             elif is_snapshot_name(entry.name):
-                yield Path(entry.path), "input"
+                yield entry.path, "input"
             elif not entry.name.startswith("."):
-                yield Path(entry.path), "skipped"
+                yield entry.path, "skipped"
         stack.extend(reversed(subfolders))
 
 
@@ -134,12 +138,14 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     store: Store | None = None,
-    workers: int = os.cpu_count() or 1,
+    workers: int = 1,
 ) -> IngestSummary:
     """Ingest inputs idempotently; each batch of snapshots is committed atomically.
 
     Pass `store` to reuse an open writable store; otherwise the database is opened
-    for the run and closed after it.
+    for the run and closed after it. One process by default (a second thread stores while
+    the first parses); `workers` > 1 prepares big runs in that many spawned processes, which
+    only pays off with cores to spare.
     """
     db = Path(db_path) if db_path is not None else default_db_path()
     if store is None:
@@ -149,120 +155,178 @@ def ingest(
                 max_bytes=max_bytes, batch_size=batch_size, progress=progress,
                 store=opened, workers=workers,
             )
-    outcomes: list[IngestOutcome] = []
-    seen: dict[str, str | None] = {}  # stored this run → its rejection reason, None if ingested
-
-    def report(outcome: IngestOutcome) -> None:
-        outcomes.append(outcome)
-        if progress is not None:
-            progress(outcome)
-
     items = list(inputs)
     now = utcnow()
-    step = max(1, min(_CHUNK, batch_size))
-    chunks = [items[i : i + step] for i in range(0, len(items), step)]
-    if workers > 1 and len(items) >= POOL_THRESHOLD:
-        # spawn: the parent holds a DuckDB connection and threads; workers need neither
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            results = pool.map(
-                prepare_many, chunks, repeat(max_bytes), repeat(captured_on), repeat(now)
+    with _fewer_collections(len(items) >= batch_size):
+        if workers > 1 and len(items) >= POOL_THRESHOLD:
+            # spawn: the parent holds a DuckDB connection and threads; workers need neither
+            ctx = multiprocessing.get_context("spawn")
+            step = max(1, min(_CHUNK, batch_size))
+            chunks = [items[i : i + step] for i in range(0, len(items), step)]
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                prepared = pool.map(
+                    prepare_many, chunks, repeat(max_bytes), repeat(captured_on), repeat(now)
+                )
+                outcomes = _store_all(prepared, store, captured_on, batch_size, progress)
+        else:
+            prepared = (
+                prepare_many(items[i : i + batch_size], max_bytes, captured_on, now)
+                for i in range(0, len(items), batch_size)
             )
-            _store_all(results, store, captured_on, seen, report, batch_size)
-    else:
-        results = (prepare_many(c, max_bytes, captured_on, now) for c in chunks)
-        _store_all(results, store, captured_on, seen, report, batch_size)
+            outcomes = _store_all(prepared, store, captured_on, batch_size, progress)
     return IngestSummary(outcomes=tuple(outcomes))
 
 
+@contextmanager
+def _fewer_collections(big: bool) -> Iterator[None]:
+    """Run the cyclic garbage collector less often during a big ingest.
+
+    Parsing allocates millions of short-lived objects; at the default thresholds the collector
+    ran ~700 times per 20,000 snapshots, rescanning the rows in flight, for ~10% of the time
+    (holding the GIL that both ingest threads need). Every object is still collected.
+    """
+    if not big:
+        yield
+        return
+    thresholds = gc.get_threshold()
+    gc.set_threshold(20_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 def _store_all(
-    results: Iterable[PreparedChunk],
+    prepared: Iterable[PreparedChunk],
+    store: Store,
+    user_date: dt.date | None,
+    batch_size: int,
+    progress: Progress | None,
+) -> list[IngestOutcome]:
+    """Store prepared chunks in batches of about `batch_size` inputs, one transaction each.
+
+    Preparing (parsing) holds the GIL; compressing, writing the pack and DuckDB's insert
+    mostly do not. So a second thread stores batches while this one prepares the next: two
+    cores busy in one process. At most `_IN_FLIGHT` batches wait for the store thread (two
+    absorb an occasional slow fsync); outcomes are reported in input order, and once a batch
+    fails no later one is stored.
+    """
+    outcomes: list[IngestOutcome] = []
+    # stored by this run (used by the store thread only) -> its rejection reason, None if ingested
+    seen: dict[str, str | None] = {}
+    with store.single_threaded(), \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-store") as storer:
+        in_flight: deque[Future[list[IngestOutcome]]] = deque()
+        for batch in _batches(prepared, batch_size):
+            if len(in_flight) == _IN_FLIGHT:
+                _report(in_flight.popleft().result(), outcomes, progress)
+            after = in_flight[-1] if in_flight else None
+            in_flight.append(storer.submit(_store_after, after, batch, store, user_date, seen))
+        while in_flight:
+            _report(in_flight.popleft().result(), outcomes, progress)
+    return outcomes
+
+
+def _store_after(
+    previous: Future[list[IngestOutcome]] | None,
+    chunk: PreparedChunk,
     store: Store,
     user_date: dt.date | None,
     seen: dict[str, str | None],
-    report: Progress,
-    batch_size: int,
-) -> None:
+) -> list[IngestOutcome]:
+    """`_store_batch`, unless the batch before it failed: then that failure, and nothing stored."""
+    if previous is not None:
+        previous.result()  # done: the store thread runs batches in order
+    return _store_batch(chunk, store, user_date, seen)
+
+
+def _batches(prepared: Iterable[PreparedChunk], batch_size: int) -> Iterator[PreparedChunk]:
+    """Chunks joined into batches of at least `batch_size` inputs (the last may be smaller)."""
     pending: list[PreparedChunk] = []
     size = 0
-    for chunk in results:
+    for chunk in prepared:
         pending.append(chunk)
         size += len(chunk.sources)
         if size >= batch_size:
-            _store_batch(pending, store, user_date, seen, report)
+            yield PreparedChunk.join(pending)
             pending, size = [], 0
     if pending:
-        _store_batch(pending, store, user_date, seen, report)
+        yield PreparedChunk.join(pending)
+
+
+def _report(batch: list[IngestOutcome], outcomes: list[IngestOutcome], progress: Progress | None) -> None:
+    outcomes.extend(batch)
+    if progress is not None:
+        for outcome in batch:
+            progress(outcome)
 
 
 def _store_batch(
-    chunks: Sequence[PreparedChunk],
-    store: Store,
-    user_date: dt.date | None,
-    seen: dict[str, str | None],
-    report: Progress,
-) -> None:
-    """Write one batch of prepared chunks in one transaction and report each input's fate.
+    chunk: PreparedChunk, store: Store, user_date: dt.date | None, seen: dict[str, str | None]
+) -> list[IngestOutcome]:
+    """Store one prepared batch in one transaction; every input's outcome, in order.
 
-    Bytes stored before are `present` when they were ingested, and `rejected` again, with
-    the recorded reason, when they were rejected: a rejection never passes for data.
+    Only snapshots new to the store (and to this batch) are compressed and written. Bytes
+    stored before are `present` when they were ingested, and `rejected` again, with the
+    recorded reason, when they were rejected: a rejection never passes for data.
     """
-    snaps = pa.concat_tables([c.snapshots for c in chunks])
-    blobs = [b for c in chunks for b in c.blobs]
-    ids: list[str] = snaps.column("snapshot_id").to_pylist()
-    existing = store.known_snapshots([sid for sid in ids if sid not in seen])
-    keep: list[bool] = []
-    fresh: set[str] = set()
-    for sid in ids:
-        new = sid not in seen and sid not in existing and sid not in fresh
-        keep.append(new)
-        if new:
-            fresh.add(sid)
-    fresh_snaps = snaps.filter(pa.array(keep, pa.bool_()))
-    quotes = pa.concat_tables([c.quotes for c in chunks])
-    fresh_quotes = quotes.filter(
-        pc.is_in(quotes.column("snapshot_id"), value_set=pa.array(list(fresh), pa.string()))
+    ids = chunk.snapshot_ids
+    existing = store.known_snapshots(
+        [sid for sid in set(ids) if sid is not None and sid not in seen]
     )
-    raw = [(sid, b) for sid, b, k in zip(ids, blobs, keep, strict=True) if k]
-    store.add_snapshots(fresh_snaps, fresh_quotes, raw)
-    for sid, status, reason in zip(
-        *fresh_snaps.select(["snapshot_id", "status", "reason"]).to_pydict().values(), strict=True
-    ):
-        seen[sid] = (reason or "") if status == "rejected" else None
+    fresh: set[str] = set()
+    rows: list[SnapshotRow] = []
+    quotes: list[QuoteRow] = []
+    contents: list[bytes] = []
+    for row, quote_rows, data in zip(chunk.snapshots, chunk.quotes, chunk.contents, strict=True):
+        sid = row.snapshot_id
+        if sid in seen or sid in existing or sid in fresh:
+            continue
+        fresh.add(sid)
+        rows.append(row)
+        quotes.extend(quote_rows)
+        contents.append(data)
+    raw = list(zip([r.snapshot_id for r in rows], compress_many(contents), strict=True))
+    store.add_snapshots(snapshot_table(rows), quote_table(quotes), raw)
+    for row in rows:
+        seen[row.snapshot_id] = (row.reason or "") if row.status == "rejected" else None
     store.record_input_errors(
-        [(src, err) for c in chunks for src, err in zip(c.sources, c.errors, strict=True) if err]
+        [(src, err) for src, err in zip(chunk.sources, chunk.errors, strict=True) if err]
     )
     if user_date is not None:
-        store.date_undated([sid for sid, k in zip(ids, keep, strict=True) if not k], user_date)
+        store.date_undated([sid for sid in ids if sid is not None and sid not in fresh], user_date)
 
-    columns = ["status", "reason", "captured_on", "date_source", "date_note", "warnings", "ingested_at"]
-    written = iter(fresh_snaps.select(columns).to_pylist())
-    kept = iter(keep)
-    for chunk in chunks:
-        for source, sid, err in zip(chunk.sources, chunk.snapshot_ids, chunk.errors, strict=True):
-            if err is not None:
-                report(IngestOutcome(source, "rejected", reason=err))
-            elif next(kept):
-                row = next(written)
-                report(IngestOutcome(source, row["status"], snapshot_id=sid, reason=row["reason"],
-                                     captured_on=row["captured_on"], date_source=row["date_source"],
-                                     warnings=_warnings(row)))
+    outcomes = []
+    written = iter(rows)
+    for source, sid, err in zip(chunk.sources, ids, chunk.errors, strict=True):
+        if err is not None:
+            outcomes.append(IngestOutcome(source, "rejected", reason=err))
+        elif sid in fresh:
+            fresh.discard(sid)  # the same bytes again later in the batch are not new
+            row = next(written)
+            outcomes.append(IngestOutcome(
+                source, row.status, snapshot_id=sid, reason=row.reason,
+                captured_on=row.captured_on, date_source=row.date_source,
+                warnings=_warnings(row),
+            ))
+        else:
+            known = existing.get(sid, seen.get(sid))
+            if known is None:
+                outcomes.append(IngestOutcome(source, "present", snapshot_id=sid))
             else:
-                known = existing.get(sid, seen.get(sid))
-                if known is None:
-                    report(IngestOutcome(source, "present", snapshot_id=sid))
-                else:
-                    report(IngestOutcome(source, "rejected", snapshot_id=sid,
-                                         reason=f"{known} (as before)"))
+                outcomes.append(IngestOutcome(
+                    source, "rejected", snapshot_id=sid, reason=f"{known} (as before)"
+                ))
+    return outcomes
 
 
-def _warnings(row: dict) -> tuple[str, ...]:
+def _warnings(row: SnapshotRow) -> tuple[str, ...]:
     """What a person should hear about a snapshot that was kept as it is."""
-    notes = list(row["warnings"] or ())
-    if row["date_note"]:
-        notes.append(f"dates disagree: {row['date_note']} (the header date is kept)")
-    day = row["captured_on"]
-    if day is not None and day > row["ingested_at"].date() + dt.timedelta(days=1):
+    notes = list(row.warnings or ())
+    if row.date_note:
+        notes.append(f"dates disagree: {row.date_note} (the header date is kept)")
+    day = row.captured_on
+    if day is not None and day > row.ingested_at.date() + dt.timedelta(days=1):
         notes.append(
             f"capture date {day.isoformat()} is in the future; kept, and `tracker check` "
             "reports it as future_date"
@@ -271,14 +335,17 @@ def _warnings(row: dict) -> tuple[str, ...]:
 
 
 def ingest_paths(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path] | Discovery,
     *,
     db_path: Path | str | None = None,
     progress: Progress | None = None,
     **options: object,
 ) -> IngestSummary:
-    """`tracker ingest PATH...` as a function: expand the paths, ingest, record bad paths."""
-    found = discover(paths)
+    """`tracker ingest PATH...` as a function: expand the paths, ingest, record bad paths.
+
+    `paths` may also be their `discover(...)` already made (the CLI counts inputs first).
+    """
+    found = paths if isinstance(paths, Discovery) else discover(paths)
     with Store.open(db_path) as store:
         summary = ingest(found.inputs, store=store, progress=progress, **options)  # type: ignore[arg-type]
         store.record_input_errors(list(found.errors))

@@ -132,7 +132,7 @@ def parse(data: bytes | str, *, source: str = "<input>", content_type: str = "au
             f"no ticker found{hint} (expected lines like '{EXAMPLE_LINE}')", source
         )
     block_start, end, lines = block
-    quotes, copies, agree, warnings = _read_block(text, block_start, lines, source)
+    quotes, copies, agree, warnings, ticker_lines = _read_block(text, block_start, lines, source)
 
     header_date, pos = _header_date(text, end, source)
     listing = _listing(text, pos)
@@ -154,7 +154,7 @@ def parse(data: bytes | str, *, source: str = "<input>", content_type: str = "au
         header_date=header_date,
         ticker_copies=copies,
         copies_agree=agree,
-        ticker_lines=tuple(s for s in (line.strip(_STRIP) for line in lines) if s),
+        ticker_lines=ticker_lines,
         meta=PageMeta(
             content_type=content_type,
             had_bom=had_bom,
@@ -233,28 +233,40 @@ def _find_ticker_block(text: str, start: int = 0) -> tuple[int, int, list[str]] 
 
 def _find_later_candidate(text: str, start: int) -> tuple[int, int] | None:
     """Ticker-like lines below the ticker: (their count, line number of the first)."""
-    for hint in _PAIR_HINT.finditer(text, start):
-        line_start = max(text.rfind("\n", start, hint.start()) + 1, start)
-        if _CANDIDATE.match(text, line_start):
-            found = _find_ticker_block(text, line_start)
-            assert found is not None
-            count = sum(1 for line in found[2] if line.strip())
-            return count, _line_no(text, line_start)
+    # Every hint starts with "/": str.find skips the prose between them far faster than a
+    # regex search does (same hints as `_PAIR_HINT.finditer`, as none contains a "/").
+    slash = text.find("/", start)
+    while slash != -1:
+        if _PAIR_HINT.match(text, slash):
+            line_start = max(text.rfind("\n", start, slash) + 1, start)
+            if _CANDIDATE.match(text, line_start):
+                found = _find_ticker_block(text, line_start)
+                assert found is not None
+                count = sum(1 for line in found[2] if line.strip())
+                return count, _line_no(text, line_start)
+        slash = text.find("/", slash + 1)
     return None
 
 
 def _read_block(
     text: str, block_start: int, lines: list[str], source: str
-) -> tuple[list[Quote], int, bool, list[str]]:
+) -> tuple[list[Quote], int, bool, list[str], tuple[str, ...]]:
+    """Quotes, number of copies, whether they agree, warnings, and the entry lines."""
     entries: list[tuple[str, str, str, str]] = []
     offsets: list[int] = []
-    values: dict[str, tuple[str, str, str, str] | None] = {}  # copies repeat: read each once
+    printed_lines: list[str] = []  # the entry lines, stripped
+    # copies repeat: read each distinct line once (blank lines have no entry)
+    values: dict[str, tuple[str, tuple[str, str, str, str] | None]] = {}
     for offset, line in enumerate(lines):
-        entry = values.get(line, _UNSEEN)
-        if entry is _UNSEEN:
-            entry = values[line] = _entry(line, lambda o=offset: _line_no(text, block_start) + o, source)
-        if entry is not None:
-            entries.append(entry)
+        value = values.get(line)
+        if value is None:
+            value = values[line] = (
+                line.strip(_STRIP),
+                _entry(line, lambda o=offset: _line_no(text, block_start) + o, source),
+            )
+        if value[1] is not None:
+            printed_lines.append(value[0])
+            entries.append(value[1])
             offsets.append(offset)
     line_numbers = _LazyLineNumbers(text, block_start, offsets)
 
@@ -286,11 +298,10 @@ def _read_block(
         copies += 1
 
     quotes: list[Quote] = []
-    groups = [entries[i : i + period] for i in range(0, len(entries), period)]
-    agree = all(g == groups[0][: len(g)] for g in groups)
+    agree = entries == (entries[:period] * copies)[: len(entries)]  # every copy as the first
     for j, (currency, quote_currency) in enumerate(pattern):
         if agree:
-            _, _, rate_text, change_text = groups[0][j]
+            _, _, rate_text, change_text = entries[j]
             quotes.append(_quote(currency, quote_currency, rate_text, change_text, source))
             continue
         printed = [(e[2], e[3]) for e in entries[j::period]]
@@ -308,10 +319,7 @@ def _read_block(
                 f"kept {rate_text} {change_text}% ({why})"
             )
         quotes.append(_quote(currency, quote_currency, rate_text, change_text, source))
-    return quotes, copies, agree, warnings
-
-
-_UNSEEN = object()
+    return quotes, copies, agree, warnings, tuple(printed_lines)
 
 
 def _raise_if_repeated_in_copy(
@@ -384,14 +392,26 @@ def _entry(
 
 
 def _quote(currency: str, quote_currency: str, rate_text: str, change_text: str, source: str) -> Quote:
-    return Quote(
-        currency=currency,
-        quote_currency=quote_currency,
-        rate=_rate(rate_text, currency, source),
-        rate_text=rate_text,
-        change_pct=_change(change_text, currency, source),
-        change_text=change_text,
-    )
+    """The entry as a `Quote`; pages of one day print the same entries, so they are memoized."""
+    key = (currency, quote_currency, rate_text, change_text)
+    quote = _QUOTES.get(key)
+    if quote is None:
+        quote = Quote(
+            currency=currency,
+            quote_currency=quote_currency,
+            rate=_rate(rate_text, currency, source),
+            rate_text=rate_text,
+            change_pct=_change(change_text, currency, source),
+            change_text=change_text,
+        )
+        if len(_QUOTES) >= _QUOTES_MAX:
+            _QUOTES.clear()
+        _QUOTES[key] = quote
+    return quote
+
+
+_QUOTES: dict[tuple[str, str, str, str], Quote] = {}  # Quote is frozen: safe to share
+_QUOTES_MAX = 4096
 
 
 def _rate(text: str, currency: str, source: str) -> Decimal:
@@ -457,7 +477,7 @@ def _date_or_none(m: re.Match[str]) -> dt.date | None:
 def _listing(text: str, pos: int) -> Listing | None:
     """`Viewing results ...` among the first lines after the header."""
     window = text[pos : pos + 400]
-    m = _LISTING.search(window)
+    m = _LISTING.search(window) if "Viewing results" in window else None  # (a cheap pre-check)
     if m is None:
         return None
     line = m.group(1).strip()

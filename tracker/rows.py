@@ -1,21 +1,20 @@
 """Rows of the store's `snapshots` and `quotes` tables, and their Arrow form.
 
 Light to import (no DuckDB, no pandas): ingest workers build these tables and the
-store inserts them as they are.
+store inserts them as they are. Rows are named tuples in column order, so a batch of them
+turns into columns with one `zip(*rows)` instead of an attribute lookup per cell.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
-from operator import attrgetter
+from typing import NamedTuple
 
 import pyarrow as pa
 
 
-@dataclass(frozen=True)
-class SnapshotRow:
+class SnapshotRow(NamedTuple):
     """One row of `snapshots`, as the ingest layer hands it over."""
 
     snapshot_id: str
@@ -41,8 +40,7 @@ class SnapshotRow:
     warnings: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class QuoteRow:
+class QuoteRow(NamedTuple):
     snapshot_id: str
     position: int
     currency: str
@@ -53,17 +51,8 @@ class QuoteRow:
     change_decimals: int
 
 
-SNAPSHOT_COLUMNS = (
-    "snapshot_id", "source", "captured_on", "date_source", "captured_at", "captured_at_source",
-    "ingested_at",
-    "status", "reason", "ticker_copies", "copies_agree", "parser_version", "header_date",
-    "filename_date", "user_date", "date_note", "content_type", "size_bytes", "listing",
-    "title", "warnings",
-)
-QUOTE_COLUMNS = (
-    "snapshot_id", "position", "currency", "quote_currency", "rate_text", "rate_decimals",
-    "change_text", "change_decimals",
-)
+SNAPSHOT_COLUMNS = SnapshotRow._fields
+QUOTE_COLUMNS = QuoteRow._fields
 SNAPSHOT_SCHEMA = pa.schema([
     ("snapshot_id", pa.string()), ("source", pa.string()), ("captured_on", pa.date32()),
     ("date_source", pa.string()), ("captured_at", pa.timestamp("us")),
@@ -82,11 +71,10 @@ QUOTE_SCHEMA = pa.schema([
 ])
 
 
-def to_arrow(rows: Sequence[object], columns: Sequence[str], schema: pa.Schema) -> pa.Table:
+def to_arrow(rows: Sequence[tuple], columns: Sequence[str], schema: pa.Schema) -> pa.Table:
     if not rows:
         return schema.empty_table()
-    values = zip(*map(attrgetter(*columns), rows), strict=True)
-    return pa.table(dict(zip(columns, map(list, values), strict=True)), schema=schema)
+    return pa.table(dict(zip(columns, zip(*rows, strict=True), strict=True)), schema=schema)
 
 
 def snapshot_table(rows: Sequence[SnapshotRow]) -> pa.Table:

@@ -14,9 +14,9 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from .errors import (
@@ -29,6 +29,9 @@ from .errors import (
 )
 from .raw import CODEC, decompress, read_blob, remove_partial_packs, write_pack
 from .rows import SNAPSHOT_COLUMNS, SnapshotRow
+
+if TYPE_CHECKING:  # pandas takes ~0.3-0.5 s to import: loaded only by methods returning frames
+    import pandas as pd
 
 DEFAULT_DB = Path("data/tracker.duckdb")
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -286,6 +289,18 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
+    @contextmanager
+    def single_threaded(self) -> Iterator[None]:
+        """DuckDB on one thread for a while (ingest: its inserts of a thousand rows gain
+        nothing from parallelism, and DuckDB's threads would compete with the parsing thread
+        for the cores)."""
+        threads = self.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        self.con.execute("SET threads = 1")
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET threads = {int(threads)}")
+
     # -- writes ---------------------------------------------------------------------------
 
     def known_snapshots(self, ids: Sequence[str]) -> dict[str, str | None]:
@@ -414,6 +429,8 @@ class Store:
         return self.con.sql(sql, params=list(params) or None).to_arrow_table()
 
     def _df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        import pandas as pd
+
         return self._arrow(sql, params).to_pandas(types_mapper=pd.ArrowDtype)
 
     def snapshot_ids(self, *, status: str | None = None) -> list[str]:

@@ -8,10 +8,10 @@ import datetime as dt
 import random
 from pathlib import Path
 
-import pyarrow as pa
-
 from tracker.ingest import RawInput, ingest, ingest_paths
 from tracker.prepare import prepare_many
+from tracker.raw import compress
+from tracker.rows import quote_table, snapshot_table
 from tracker.store import Store, utcnow
 from tracker.synthetic import TickerEntry, random_walk, render_html, render_text
 
@@ -85,12 +85,8 @@ def add_hostile(db: Path) -> None:
     item = RawInput(source="evil-warnings.txt",
                     data=render_text(entries, day=day, body=["copies"]).encode())
     chunk = prepare_many([item], 10_000_000, None, utcnow())
-    snaps = chunk.snapshots
     warning = f"copies disagree on KGS/USD: {HOSTILE}"
-    snaps = snaps.set_column(snaps.schema.get_field_index("warnings"), "warnings",
-                             pa.array([[warning]], pa.list_(pa.string())))
-    snaps = snaps.set_column(snaps.schema.get_field_index("copies_agree"), "copies_agree",
-                             pa.array([False], pa.bool_()))
+    snap = chunk.snapshots[0]._replace(warnings=(warning,), copies_agree=False)
     with Store.open(db) as store:
-        store.add_snapshots(snaps, chunk.quotes, list(zip(chunk.snapshot_ids, chunk.blobs,
-                                                         strict=True)))
+        store.add_snapshots(snapshot_table([snap]), quote_table(chunk.quotes[0]),
+                            [(snap.snapshot_id, compress(chunk.contents[0]))])
