@@ -4,13 +4,16 @@ Every read opens a short-lived read-only connection, so a process that ingests g
 database between two reads, and retries briefly while the database is held: by another
 process's writer (DuckDB's file lock, retried inside `tracker.store.connect`) or by this
 process's own upload (DuckDB refuses a read-only and a writable connection to one file in one
-process, whatever the thread). Nothing here keeps state between calls.
+process, whatever the thread). The one thing kept between calls is each app's latest findings
+(`FindingsCache`), keyed by the database's `data_version`, so paging the findings table or
+switching views does not re-run the checks over an unchanged database.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +41,27 @@ FINDING_COLUMNS = (
 )
 
 
+class FindingsCache:
+    """The findings of one database version, shared by one app's callbacks (thread-safe).
+
+    Keyed by `data_version` read while a read-only connection is open: no process can write
+    then (DuckDB admits a writer or readers), so the key names exactly the data checked.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: str | None = None
+        self._frame: pd.DataFrame | None = None
+
+    def get(self, key: str) -> pd.DataFrame | None:
+        with self._lock:
+            return self._frame if key == self._key else None
+
+    def put(self, key: str, frame: pd.DataFrame) -> None:
+        with self._lock:
+            self._key, self._frame = key, frame
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a dashboard instance needs to know; fixed when the app is created."""
@@ -49,6 +73,8 @@ class Settings:
     max_upload_files: int = 50  # per drop
     max_points: int = 800  # per trace and figure, before the server downsamples
     check_config: object | None = field(default=None)  # a tracker.checks.CheckConfig
+    findings_cache: FindingsCache = field(default_factory=FindingsCache, compare=False,
+                                          repr=False)
 
 
 # C0 controls (but tab and newline) and DEL as their visible pictures (U+2400…); bidirectional
@@ -210,11 +236,16 @@ def load_series(settings: Settings, labels: Sequence[str] | None = None,
 
 
 def findings_of(store: Store, settings: Settings) -> pd.DataFrame:
+    """The findings over `store` (open read-only); callers must not modify the frame."""
     from tracker import checks
 
-    findings = checks.run_checks(store=store, config=settings.check_config)  # type: ignore[arg-type]
-    frame = checks.findings_frame(findings)
-    return frame[list(FINDING_COLUMNS)]
+    key = data_version(settings.db_path)
+    frame = settings.findings_cache.get(key)
+    if frame is None:
+        findings = checks.run_checks(store=store, config=settings.check_config)  # type: ignore[arg-type]
+        frame = checks.findings_frame(findings)[list(FINDING_COLUMNS)]
+        settings.findings_cache.put(key, frame)
+    return frame
 
 
 def load_findings(settings: Settings) -> pd.DataFrame:

@@ -263,6 +263,30 @@ def test_findings_table_filters_sorts_and_pages(corpus_db):
     assert rows and pages >= 1  # past the last page: the last page
 
 
+def test_checks_run_once_per_database_version(writable_db, tmp_path, monkeypatch):
+    """Paging, filtering and the chart reuse one run of the checks until the data changes."""
+    from tracker import checks
+
+    runs = []
+    real = checks.run_checks
+    monkeypatch.setattr(checks, "run_checks", lambda **kw: runs.append(1) or real(**kw))
+    s = settings(writable_db)
+    before = data.load_findings(s)
+    callbacks.findings_table(s, "v", ["undated"], None, None, [], 0)
+    callbacks.movements_figure(s, "v", None, "rate", [], None, None)
+    assert len(runs) == 1
+    assert "stale_ticker" not in set(before["kind"])
+
+    page = tmp_path / "cached-page.txt"  # the last day's ticker again, a month later
+    page.write_bytes(corpus.page_bytes(offset=30))
+    subprocess.run([sys.executable, "-m", "tracker", "ingest", "--db", str(writable_db),
+                    str(page)], check=True, capture_output=True)
+    after = data.load_findings(s)
+    assert len(runs) == 2
+    assert "stale_ticker" in set(after["kind"])
+    assert data.load_findings(settings(writable_db)).equals(after)  # a fresh app agrees
+
+
 def test_select_a_finding_from_the_table_or_the_chart():
     picked, styles = callbacks.select_finding(I.FINDINGS_TABLE, {"row": 0, "row_id": "abc123"},
                                               None, None)
