@@ -7,7 +7,6 @@ without loading the checks themselves; `tracker.checks` re-exports everything he
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
@@ -15,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .configfile import read_table
 from .errors import UsageError
 
 # kind -> severity. The names are interface (CLI, dashboard, notebooks, config).
@@ -117,21 +117,9 @@ def load_config(path: str | Path, base: CheckConfig | None = None) -> CheckConfi
     may configure other parts of the tracker).
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise UsageError(f"config file {path} does not exist; check the path") from None
-    except OSError as exc:
-        raise UsageError(f"config file {path} cannot be read ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
-    checks = data.get("checks")
-    if not isinstance(checks, dict):
-        raise UsageError(
-            f"config file {path} has no [checks] table; write e.g.\n[checks]\n"
-            "stale_min_gap_days = 2\n\n[checks.jump_pct_per_day]\nTMT = 0.5"
-        )
+    checks = read_table(
+        path, "checks", "[checks]\nstale_min_gap_days = 2\n\n[checks.jump_pct_per_day]\nTMT = 0.5"
+    )
     known = (*_CONFIG_KEYS, "jump_pct_per_day")
     unknown = sorted(set(checks) - set(known))
     if unknown:

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from .configfile import read_table
 from .errors import DatabaseBusyError, FetchError, StoreError, TrackerError, UsageError
 from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url, fetch
 from .ingest import MAX_BYTES, RawInput, discover, ingest
@@ -339,18 +339,10 @@ class Settings:
 
 def load_config(path: Path) -> dict[str, Any]:
     """The `[schedule]` table of a TOML file; relative paths are relative to the file."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read config file {path} ({exc.strerror or exc})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
-    table = data.get("schedule")
-    if not isinstance(table, dict):
-        raise UsageError(
-            f"config file {path} has no [schedule] table; write e.g.\n"
-            '[schedule]\nevery = "1h"\nwatch = ["snapshots"]\nurl = ["https://timesca.com/"]'
-        )
+    table = read_table(
+        path, "schedule",
+        '[schedule]\nevery = "1h"\nwatch = ["snapshots"]\nurl = ["https://timesca.com/"]',
+    )
     unknown = sorted(set(table) - set(CONFIG_KEYS))
     if unknown:
         raise UsageError(
