@@ -51,6 +51,20 @@ def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def schedule_options(
+    watch: str, url: str, every: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--watch, --url and --every, with help texts that suit the command."""
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option("--every", metavar="INTERVAL", help=every)(f)
+        f = click.option("--url", "urls", multiple=True, metavar="URL", help=url)(f)
+        return click.option("--watch", "folders", multiple=True, metavar="DIR",
+                            type=click.Path(file_okay=False, path_type=Path), help=watch)(f)
+
+    return decorate
+
+
 def filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--to", "end", callback=_date, metavar="DATE", help="Last capture date.")(f)
     f = click.option(
@@ -292,13 +306,11 @@ def show(
 
 @main.command()
 @db_option
-@click.option("--watch", "folders", multiple=True, metavar="DIR",
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Ingest new or changed snapshot files under this folder (repeatable).")
-@click.option("--url", "urls", multiple=True, metavar="URL",
-              help="Fetch and ingest this http(s) page (repeatable).")
-@click.option("--every", metavar="INTERVAL",
-              help="How often: 15m, 1h, 1d, 30s or plain seconds (default 1h).")
+@schedule_options(
+    watch="Ingest new or changed snapshot files under this folder (repeatable).",
+    url="Fetch and ingest this http(s) page (repeatable).",
+    every="How often: 15m, 1h, 1d, 30s or plain seconds (default 1h).",
+)
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML file with a [schedule] table (every, watch, url, db); "
                    "command-line options win.")
@@ -456,13 +468,11 @@ def check(
               help="How often the page looks for newly ingested data.")
 @click.option("--debug", is_flag=True,
               help="Dash debug mode (auto-reload, error pop-ups); for development only.")
-@click.option("--watch", "folders", multiple=True, metavar="DIR",
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Also run `tracker schedule` on this folder, in its own process (repeatable).")
-@click.option("--url", "urls", multiple=True, metavar="URL",
-              help="Also fetch this page on a schedule, in the same companion process.")
-@click.option("--every", metavar="INTERVAL",
-              help="The companion scheduler's interval (15m, 1h, 1d, 30s; default 1h).")
+@schedule_options(
+    watch="Also run `tracker schedule` on this folder, in its own process (repeatable).",
+    url="Also fetch this page on a schedule, in the same companion process.",
+    every="The companion scheduler's interval (15m, 1h, 1d, 30s; default 1h).",
+)
 def dashboard(
     db_path: Path | None, host: str, port: int, refresh_seconds: float, debug: bool,
     folders: tuple[Path, ...], urls: tuple[str, ...], every: str | None,
