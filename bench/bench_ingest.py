@@ -122,6 +122,19 @@ def stage_breakdown(corpus: Path, work: Path, count: int = 2000) -> None:
           "sha256, parse and rows.)")
 
 
+def reference_loop() -> float:
+    """Seconds for a fixed pure-Python loop: how fast this machine is right now.
+
+    A shared virtual machine's speed drifts (here by up to ~1.7× within an hour); compare
+    ingest figures only alongside this one.
+    """
+    t = time.perf_counter()
+    x = 0
+    for i in range(10_000_000):
+        x += i
+    return time.perf_counter() - t
+
+
 def warm_page_cache(corpus: Path) -> float:
     """Read every file once, so the timed run reads from the page cache as right after the
     files were written or downloaded. (Some virtual machines drop the cache within seconds.)"""
@@ -178,6 +191,8 @@ def main() -> None:
         print(f"generated {args.count:,} snapshots, {size / args.count / 1024:.1f} KB average, "
               f"in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     db = work / "bench.duckdb"
+    print(f"machine speed: reference loop {reference_loop():.2f} s "
+          "(10M additions; lower is faster)")
     runs = []
     for _ in range(max(1, args.runs)):
         warm = None if args.cold else warm_page_cache(corpus)
