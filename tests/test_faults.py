@@ -9,6 +9,7 @@ ingest converges to exactly the state of an uninterrupted run.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
@@ -127,7 +128,8 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_snapshot(kill_corpus, 
             while proc.poll() is None and packs(db) < target:
                 time.sleep(0.002)
             time.sleep(rng.uniform(0, 0.15))
-            os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker processes
+            with contextlib.suppress(ProcessLookupError):  # unless it finished first
+                os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker processes
             proc.wait()
             if not db.exists():
                 continue  # killed before it created the database: nothing to check

@@ -85,6 +85,28 @@ def test_bad_file_never_stops_the_batch(tmp_path, db_path):
                                                                  b"\x89PNG\x00\x00")
 
 
+@pytest.mark.parametrize("batch", [
+    [b""],  # the only new content of its batch is empty
+    [b"", b"\n"],
+    [b"", "page"],
+    ["page", b""],  # the page is stored first, then the empty file alone
+])
+def test_empty_files_are_rejected_snapshots_whatever_else_is_in_the_batch(db_path, batch):
+    inputs = [RawInput(f"{i}.txt", data=page() if d == "page" else d) for i, d in enumerate(batch)]
+    if batch[0] == "page":
+        ingest(inputs[:1], db_path=db_path)
+    summary = ingest(inputs, db_path=db_path)
+    for outcome, data in zip(summary.outcomes, batch, strict=True):
+        if data == "page":
+            assert outcome.status in ("ingested", "present")
+        else:
+            assert outcome.status == "rejected" and "the file is empty" in outcome.reason
+    with Store.open(db_path) as store:
+        for outcome in summary.outcomes:
+            if outcome.status == "rejected":
+                assert store.load_raw(outcome.snapshot_id) in (b"", b"\n")  # kept as given
+
+
 def test_unreadable_inputs_are_recorded_with_path_and_reason(tmp_path, db_path):
     summary = ingest_paths([tmp_path / "missing.txt"], db_path=db_path)
     assert summary.rejected == 1

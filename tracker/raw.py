@@ -47,8 +47,11 @@ def compress_many(datas: Sequence[bytes]) -> list[bytes]:
     compressor = getattr(_local, "compressor", None)
     if compressor is None:
         compressor = _local.compressor = zstandard.ZstdCompressor(level=_LEVEL)
-    frames = compressor.multi_compress_to_buffer(list(datas), threads=1)
-    return [frames[i].tobytes() for i in range(len(frames))]
+    full = [data for data in datas if data]  # (zstd's batch call refuses an empty input)
+    frames = compressor.multi_compress_to_buffer(full, threads=1) if full else None
+    at = iter(range(len(full)))
+    return [frames[next(at)].tobytes() if data else compressor.compress(b"")  # type: ignore[index]
+            for data in datas]
 
 
 def decompress(blob: bytes, codec: str = CODEC, *, snapshot_id: str = "?") -> bytes:
