@@ -275,7 +275,7 @@ class Tracker:
         if status is not None and status not in ("ingested", "rejected"):
             raise UsageError(f"unknown status {status!r}; use 'ingested' or 'rejected' "
                              "(or leave it out for every snapshot)")
-        return _frame(_table(self._read(lambda s: s.snapshots(status=status, undated=undated))))
+        return _frame(self._read(lambda s: s.snapshots_table(status=status, undated=undated)))
 
     def compare(self, snapshot_ids: str | Iterable[str]) -> pd.DataFrame:
         """Snapshots side by side: a column per snapshot (named by its source file), a row
@@ -393,7 +393,7 @@ class Tracker:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit < 0):
             raise UsageError(f"limit must be a whole number ≥ 0, not {limit!r}")
-        return _frame(_table(self._read(lambda s: s.runs(job=job, limit=limit))))
+        return _frame(self._read(lambda s: s.runs_table(job=job, limit=limit)))
 
     def input_errors(self) -> pd.DataFrame:
         """Inputs that never became content (missing, unreadable, too large, failed fetch).
@@ -401,7 +401,7 @@ class Tracker:
         >>> tracker.open(db).input_errors().columns.tolist()
         ['source', 'reason', 'seen_at']
         """
-        return _frame(_table(self._read(lambda s: s.input_errors())))
+        return _frame(self._read(lambda s: s.input_errors_table()))
 
     def counts(self) -> dict[str, int]:
         """How many snapshots (ingested, rejected, undated), quotes and input errors.
@@ -523,11 +523,6 @@ def _ids(snapshot_ids: str | Iterable[str]) -> list[str]:
 
 
 # -- frames ---------------------------------------------------------------------------------------
-
-
-def _table(frame: pd.DataFrame) -> pa.Table:
-    """A store DataFrame (Arrow-backed columns) back to its Arrow table, types intact."""
-    return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
 
 
 def _types(arrow_type: pa.DataType) -> object:

@@ -428,10 +428,11 @@ class Store:
     def _arrow(self, sql: str, params: Sequence[object] = ()) -> pa.Table:
         return self.con.sql(sql, params=list(params) or None).to_arrow_table()
 
-    def _df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+    @staticmethod
+    def _pandas(table: pa.Table) -> pd.DataFrame:
         import pandas as pd
 
-        return self._arrow(sql, params).to_pandas(types_mapper=pd.ArrowDtype)
+        return table.to_pandas(types_mapper=pd.ArrowDtype)
 
     def snapshot_ids(self, *, status: str | None = None) -> list[str]:
         sql = "SELECT snapshot_id FROM snapshots"
@@ -521,6 +522,10 @@ class Store:
                 self.con.unregister("_qids")
 
     def snapshots(self, *, status: str | None = None, undated: bool = False) -> pd.DataFrame:
+        return self._pandas(self.snapshots_table(status=status, undated=undated))
+
+    def snapshots_table(self, *, status: str | None = None, undated: bool = False) -> pa.Table:
+        """Snapshots, newest capture first (undated ones first of all), as Arrow."""
         conds, params = [], []
         if status:
             conds.append("status = ?")
@@ -528,14 +533,17 @@ class Store:
         if undated:
             conds.append("captured_on IS NULL")
         where = f"WHERE {' AND '.join(conds)}" if conds else ""
-        return self._df(
+        return self._arrow(
             f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots {where} "
             "ORDER BY captured_on DESC NULLS FIRST, ingested_at DESC, snapshot_id",
             params,
         )
 
     def input_errors(self) -> pd.DataFrame:
-        return self._df("SELECT source, reason, seen_at FROM input_errors ORDER BY seen_at DESC")
+        return self._pandas(self.input_errors_table())
+
+    def input_errors_table(self) -> pa.Table:
+        return self._arrow("SELECT source, reason, seen_at FROM input_errors ORDER BY seen_at DESC")
 
     # -- ad-hoc reads (the notebook API's `Tracker.sql`) ------------------------------------
 
@@ -717,6 +725,9 @@ class Store:
         ).fetchall()[0][0]
 
     def runs(self, *, job: str | None = None, limit: int | None = None) -> pd.DataFrame:
+        return self._pandas(self.runs_table(job=job, limit=limit))
+
+    def runs_table(self, *, job: str | None = None, limit: int | None = None) -> pa.Table:
         """Scheduled runs, newest first; `finished` is missing for a run in progress or lost."""
         sql = (
             "SELECT run_id, job, started, finished, files_seen, ingested, present, rejected, "
@@ -730,7 +741,7 @@ class Store:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return self._df(sql, params)
+        return self._arrow(sql, params)
 
     def watch_state(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
         """`path -> (size, mtime_ns)` as last ingested, for the given paths that have a state."""
