@@ -7,6 +7,7 @@ import datetime as dt
 import importlib
 import re
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -421,3 +422,56 @@ def test_a_disagreeing_incomplete_last_copy_is_noticed():
     page = parse("\n".join(lines) + "\n")
     assert (page.copies_agree, page.ticker_copies) == (False, 3)
     assert any("copies disagree on TJS/USD" in w for w in page.warnings)
+
+
+ENTRY_LINES = [
+    "• KGS/USD = 0.01144 0%", "KZT/USD = 0.00193 -0%", "• KZT/USD = 0.00194 -0%",
+    "• TJS/USD = 0.10811 -0.28%", "UZS/USD = 0.00008 0%", "• TJS/USD = 0 0%",
+    "• UZS/USD = 0.0x 0%", "• KGS/USD = 0.01144 0.1%", "• EUR/USD = 1.1 0%",
+]
+
+
+@st.composite
+def ticker_blocks(draw):
+    """Ticker blocks as printed and as broken: copies, indents, blanks, edits, what follows."""
+    copy = draw(st.lists(st.sampled_from(ENTRY_LINES), min_size=1, max_size=6))
+    lines = []
+    for _ in range(draw(st.sampled_from([1, 2, 3, 8, 150]))):  # 150 copies: past the window
+        lines += [draw(st.sampled_from(["", "  ", "\u00a0", "\t"])) + line for line in copy]
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(lines)))
+        edit = draw(st.sampled_from(["blank", "line", "delete", "cut"]))
+        if edit == "blank":
+            lines.insert(at, draw(st.sampled_from(["", "   ", "\u00a0"])))
+        elif edit == "line":
+            lines.insert(at, draw(st.sampled_from([*ENTRY_LINES, "prose", "10 December 2025"])))
+        elif edit == "delete" and at < len(lines):
+            del lines[at]
+        elif edit == "cut":
+            lines = lines[:at]
+    after = draw(st.sampled_from(["", "\n", "\n  ", "\n\n10 December 2025\nprose\n",
+                                  "\n\nprose • KGS/USD = 1 0%\n", "\n\n  • KGS/USD = 1 0%\n"]))
+    return draw(st.sampled_from(["", "spam line\n"])) + "\n".join(lines) + after
+
+
+def parse_outcome(text):
+    try:
+        return parse(text)
+    except ParseError as exc:
+        return type(exc), exc.reason
+
+
+@given(ticker_blocks())
+def test_identical_copies_fast_path_agrees_with_the_block_reader(text):
+    fast = parse_outcome(text)
+    with mock.patch.object(parse_mod, "_read_identical_copies", lambda *_: None):
+        slow = parse_outcome(text)
+    assert fast == slow
+
+
+def test_fast_path_takes_the_usual_ticker_and_leaves_the_rest():
+    usual = render_text(FIVE, day=DAY, copies=8, body=BODY)
+    start = usual.index("•")
+    assert parse_mod._read_identical_copies(usual, start, "s") is not None
+    disagreeing = usual.replace("0.10811", "0.10812", 1)
+    assert parse_mod._read_identical_copies(disagreeing, start, "s") is None

@@ -122,8 +122,8 @@ def parse(data: bytes | str, *, source: str = "<input>", content_type: str = "au
     else:
         content_type = "text"
 
-    block = _find_ticker_block(text)
-    if block is None:
+    first = _CANDIDATE.search(text)
+    if first is None:
         date_match = _DATE_LINE.search(text)
         hint = ""
         if date_match and _date_or_none(date_match) is not None:
@@ -131,8 +131,16 @@ def parse(data: bytes | str, *, source: str = "<input>", content_type: str = "au
         raise NoTickerError(
             f"no ticker found{hint} (expected lines like '{EXAMPLE_LINE}')", source
         )
-    block_start, end, lines = block
-    quotes, copies, agree, warnings, ticker_lines = _read_block(text, block_start, lines, source)
+    block_start = first.start()
+    read = _read_identical_copies(text, block_start, source)
+    if read is None:
+        found = _find_ticker_block(text, block_start)
+        assert found is not None  # the candidate line itself starts a block
+        _, end, lines = found
+        read = _read_block(text, block_start, lines, source)
+    else:
+        end, read = read
+    quotes, copies, agree, warnings, ticker_lines = read
 
     header_date, pos = _header_date(text, end, source)
     listing = _listing(text, pos)
@@ -248,9 +256,80 @@ def _find_later_candidate(text: str, start: int) -> tuple[int, int] | None:
     return None
 
 
+_FAST_WINDOW = 4096  # characters: a ticker of 8 copies of 5 pairs takes ~1,300
+_ENTRY_SHAPE = re.compile(rf"(?:\u2022{_SPACE}*)?[A-Z]{{3}}/[A-Z]{{3}}{_SPACE}*=")
+
+_BlockRead = tuple[list[Quote], int, bool, list[str], tuple[str, ...]]
+
+
+def _read_identical_copies(text: str, start: int, source: str) -> tuple[int, _BlockRead] | None:
+    """The usual ticker, whose copies repeat line for line, read by comparing text.
+
+    Returns the block's end offset and what `_read_block` would return for it, or None for
+    anything unusual (copies that differ, a pair twice in a copy, a block longer than the
+    window): `_find_ticker_block` and `_read_block` then read it and explain what is wrong.
+    Only the first copy's lines are parsed; the second is compared line by line, and every
+    later copy that repeats the second character for character is skipped whole.
+    """
+    n = len(text)
+    limit = start + _FAST_WINDOW
+    pattern: list[str] = []  # the first copy's entry lines, stripped
+    offsets: list[int] = []  # and their line offsets in the block
+    period = count = k = 0  # pairs per copy (once known); entry lines so far; line offset
+    pos = second = start  # the current line; where the second copy starts
+    repeat = ""  # the second copy's text, once read
+    while pos < n:
+        if pos >= limit:
+            return None
+        nl = text.find("\n", pos)
+        if nl == -1:
+            nl = n
+        stripped = text[pos:nl].strip(_STRIP)
+        if not stripped:
+            if nl == n:
+                break  # trailing spaces without a newline are not part of the block
+        elif not period and not (k and stripped == pattern[0]):
+            if not _ENTRY_SHAPE.match(stripped):
+                break
+            pattern.append(stripped)
+            offsets.append(k)
+            count += 1
+        else:
+            if not period:
+                period, second = count, pos
+            if stripped != pattern[count % period]:
+                if _ENTRY_SHAPE.match(stripped):
+                    return None  # a copy that differs
+                break
+            if count == 2 * period and not repeat:
+                repeat = text[second:pos]
+                while text.startswith(repeat, pos):
+                    pos += len(repeat)
+                    count += period
+                continue
+            count += 1
+        pos = nl + 1 if nl < n else n
+        k += 1
+    period = period or count
+    line_no = _line_no
+    entries = [
+        _entry(line, lambda o=o: line_no(text, start) + o, source) or ("", "", "", "")
+        for line, o in zip(pattern, offsets, strict=True)
+    ]  # (never blank: `pattern` holds no blank line)
+    if len({e[:2] for e in entries}) != period:
+        return None  # a pair twice in one copy
+    copies, rest = divmod(count, period)
+    warnings: list[str] = []
+    if rest:
+        warnings.append(f"the last copy of the ticker is incomplete ({rest} of {period} pairs)")
+        copies += 1
+    quotes = [_quote(*e, source) for e in entries]
+    return pos, (quotes, copies, True, warnings, tuple((pattern * copies)[:count]))
+
+
 def _read_block(
     text: str, block_start: int, lines: list[str], source: str
-) -> tuple[list[Quote], int, bool, list[str], tuple[str, ...]]:
+) -> _BlockRead:
     """Quotes, number of copies, whether they agree, warnings, and the entry lines."""
     entries: list[tuple[str, str, str, str]] = []
     offsets: list[int] = []
