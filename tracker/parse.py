@@ -12,6 +12,7 @@ hidden. The header date is the first non-blank line after the ticker.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 from collections import Counter
@@ -56,6 +57,10 @@ _CANDIDATE = re.compile(
 )
 _VALUE = re.compile(rf"{_SPACE}*([0-9]+(?:\.[0-9]+)?){_SPACE}+([+-]?[0-9]+(?:\.[0-9]+)?)%{_SPACE}*")
 _CANDIDATE_LINE = re.compile(rf"(?:\u2022{_SPACE}*)?([A-Z]{{3}})/([A-Z]{{3}}){_SPACE}*=(.*)")
+_ENTRY = re.compile(  # a well-formed ticker line, stripped: `_CANDIDATE_LINE` then `_VALUE`
+    rf"(?:\u2022{_SPACE}*)?([A-Z]{{3}})/([A-Z]{{3}}){_SPACE}*={_SPACE}*([0-9]+(?:\.[0-9]+)?)"
+    rf"{_SPACE}+([+-]?[0-9]+(?:\.[0-9]+)?)%{_SPACE}*"
+)
 _BLOCK = re.compile(
     rf"(?:{_SPACE}*(?:\u2022{_SPACE}*)?[A-Z]{{3}}/[A-Z]{{3}}{_SPACE}*=[^\n]*(?:\n|\Z)(?:{_SPACE}*\n)*)+"
 )
@@ -451,6 +456,9 @@ def _entry(
     stripped = line.strip(_STRIP)
     if not stripped:
         return None
+    entry = _ENTRY.fullmatch(stripped)
+    if entry is not None:
+        return entry.group(1, 2, 3, 4)  # type: ignore[return-value]
     m = _CANDIDATE_LINE.fullmatch(stripped)
     value = _VALUE.fullmatch(m.group(3)) if m else None
     if m is not None and value is None:
@@ -471,54 +479,50 @@ def _entry(
 
 
 def _quote(currency: str, quote_currency: str, rate_text: str, change_text: str, source: str) -> Quote:
-    """The entry as a `Quote`; pages of one day print the same entries, so they are memoized."""
-    key = (currency, quote_currency, rate_text, change_text)
-    quote = _QUOTES.get(key)
-    if quote is None:
-        quote = Quote(
-            currency=currency,
-            quote_currency=quote_currency,
-            rate=_rate(rate_text, currency, source),
-            rate_text=rate_text,
-            change_pct=_change(change_text, currency, source),
-            change_text=change_text,
-        )
-        if len(_QUOTES) >= _QUOTES_MAX:
-            _QUOTES.clear()
-        _QUOTES[key] = quote
+    """The entry as a `Quote`, or the parser's error about its numbers."""
+    quote = _checked_quote(currency, quote_currency, rate_text, change_text)
+    if isinstance(quote, str):
+        raise MalformedTickerError(quote, source)
     return quote
 
 
-_QUOTES: dict[tuple[str, str, str, str], Quote] = {}  # Quote is frozen: safe to share
-_QUOTES_MAX = 4096
+@functools.lru_cache(maxsize=4096)
+def _checked_quote(currency: str, quote_currency: str, rate_text: str, change_text: str) -> Quote | str:
+    """The `Quote`, or what is wrong with its numbers. Pages of one day print the same
+    entries, so each is checked and built once (a `Quote` is frozen: safe to share)."""
+    try:
+        rate = _rate(rate_text, currency)
+        change = _change(change_text, currency)
+    except _NumberError as exc:
+        return str(exc)
+    return Quote(currency, quote_currency, rate, rate_text, change, change_text)
 
 
-def _rate(text: str, currency: str, source: str) -> Decimal:
+class _NumberError(ValueError):
+    """A printed number the tracker cannot store (becomes a `MalformedTickerError`)."""
+
+
+def _rate(text: str, currency: str) -> Decimal:
     whole, _, frac = text.partition(".")
     value = Decimal(text)
     if value <= 0:
-        raise MalformedTickerError(
-            f"rate {text} for {currency} is not positive; a rate must be above zero", source
-        )
+        raise _NumberError(f"rate {text} for {currency} is not positive; a rate must be above zero")
     if len(frac) > MAX_RATE_DECIMALS or len(whole.lstrip("0")) > MAX_RATE_INTEGER_DIGITS:
-        raise MalformedTickerError(
+        raise _NumberError(
             f"rate {text} for {currency} has more digits than the tracker stores "
-            f"({MAX_RATE_INTEGER_DIGITS} before and {MAX_RATE_DECIMALS} after the point)",
-            source,
+            f"({MAX_RATE_INTEGER_DIGITS} before and {MAX_RATE_DECIMALS} after the point)"
         )
     return value
 
 
-def _change(text: str, currency: str, source: str) -> Decimal:
+def _change(text: str, currency: str) -> Decimal:
     whole, _, frac = text.lstrip("+-").partition(".")
     if len(frac) > MAX_CHANGE_DECIMALS or len(whole.lstrip("0")) > MAX_CHANGE_INTEGER_DIGITS:
-        raise MalformedTickerError(
-            f"change {text}% for {currency} has more digits than the tracker stores", source
-        )
+        raise _NumberError(f"change {text}% for {currency} has more digits than the tracker stores")
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the regex admits only plain decimals
-        raise MalformedTickerError(f"change {text}% for {currency} is not a number", source) from None
+        raise _NumberError(f"change {text}% for {currency} is not a number") from None
     return value.copy_abs() if value.is_zero() else value  # -0 is kept in the text only
 
 
