@@ -11,7 +11,6 @@ from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from .store import Store
 
@@ -49,6 +48,8 @@ def write_table(table: pa.Table, fmt: str, out: BinaryIO, *, all_snapshots: bool
     columns = ALL_COLUMNS if all_snapshots else SERIES_COLUMNS
     if fmt == "parquet":
         keep = [*columns, "rate_text", "change_text"]
+        import pyarrow.parquet as pq  # (40 ms to import; only this format needs it)
+
         pq.write_table(table.select(keep), out)
         return
     printed = table.select(list(columns)).set_column(

@@ -1,16 +1,17 @@
 """Rows of the store's `snapshots` and `quotes` tables, and their Arrow form.
 
-Light to import (no DuckDB, no pandas): ingest workers build these tables and the
-store inserts them as they are. Rows are named tuples in column order, so a batch of them
-turns into columns with one `zip(*rows)` instead of an attribute lookup per cell.
+Light to import (no DuckDB, no pandas): ingest builds these tables and the store inserts
+them as they are. Rows are named tuples in column order, so a batch of them turns into
+columns with one `zip(*rows)` instead of an attribute lookup per cell.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
 
 
@@ -71,15 +72,93 @@ QUOTE_SCHEMA = pa.schema([
 ])
 
 
-def to_arrow(rows: Sequence[tuple], columns: Sequence[str], schema: pa.Schema) -> pa.Table:
+def to_arrow(rows: Sequence[tuple], schema: pa.Schema) -> pa.Table:
     if not rows:
         return schema.empty_table()
-    return pa.table(dict(zip(columns, zip(*rows, strict=True), strict=True)), schema=schema)
+    return arrow_table(dict(zip(schema.names, zip(*rows, strict=True), strict=True)), schema)
 
 
 def snapshot_table(rows: Sequence[SnapshotRow]) -> pa.Table:
-    return to_arrow(rows, SNAPSHOT_COLUMNS, SNAPSHOT_SCHEMA)
+    return to_arrow(rows, SNAPSHOT_SCHEMA)
 
 
 def quote_table(rows: Sequence[QuoteRow]) -> pa.Table:
-    return to_arrow(rows, QUOTE_COLUMNS, QUOTE_SCHEMA)
+    return to_arrow(rows, QUOTE_SCHEMA)
+
+
+def arrow_table(columns: Mapping[str, Sequence[object]], schema: pa.Schema) -> pa.Table:
+    """`pa.table(columns, schema=schema)`, built with `arrow_array`."""
+    return pa.Table.from_arrays(
+        [arrow_array(columns[f.name], f.type) for f in schema], schema=schema
+    )
+
+
+def ids_table(name: str, values: Sequence[str]) -> pa.Table:
+    """A one-column table of strings (ids or paths to look up)."""
+    return arrow_table({name: values}, pa.schema([(name, pa.string())]))
+
+
+_EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
+_EPOCH = dt.datetime(1970, 1, 1)
+_MICROSECOND = dt.timedelta(microseconds=1)
+_INTEGERS = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64}
+
+
+def arrow_array(values: Sequence[object], type_: pa.DataType) -> pa.Array:
+    """`pa.array(values, type_)` for the store's column types, assembled from buffers.
+
+    pyarrow's own conversion of Python objects imports pandas the first time it runs (to
+    check whether they are pandas objects): 0.3 s of GIL-holding import in every ingest,
+    stalling the parsing thread, for a library ingest never uses. Types: string, the
+    integers, bool, date32, timestamp[us] (naive UTC), list<string>; `None` is null.
+    """
+    n = len(values)
+    nulls = [v is None for v in values]
+    null_count = sum(nulls)
+    valid = (
+        pa.py_buffer(np.packbits(np.logical_not(nulls), bitorder="little")) if null_count else None
+    )
+    if pa.types.is_string(type_):
+        data = [b"" if v is None else v.encode() for v in values]  # type: ignore[union-attr]
+        return pa.Array.from_buffers(
+            type_, n, [valid, _offsets(map(len, data), n), pa.py_buffer(b"".join(data))],
+            null_count,
+        )
+    if pa.types.is_list(type_):
+        items = [() if v is None else v for v in values]
+        child = arrow_array([x for v in items for x in v], type_.value_type)  # type: ignore[attr-defined]
+        return pa.Array.from_buffers(
+            type_, n, [valid, _offsets(map(len, items), n)], null_count, children=[child]
+        )
+    if pa.types.is_boolean(type_):
+        bits = np.packbits(np.array([bool(v) for v in values], dtype=bool), bitorder="little")
+        return pa.Array.from_buffers(type_, n, [valid, pa.py_buffer(bits)], null_count)
+    if pa.types.is_date32(type_):
+        numbers = [0 if v is None else v.toordinal() - _EPOCH_DAY for v in values]  # type: ignore[attr-defined]
+        kind: type[np.integer] = np.int32
+    elif pa.types.is_timestamp(type_) and type_.unit == "us" and type_.tz is None:  # type: ignore[attr-defined]
+        numbers = [0 if v is None else _micros(v) for v in values]  # type: ignore[arg-type]
+        kind = np.int64
+    elif type_ in _INTEGERS:
+        numbers = [0 if v is None else v for v in values]  # type: ignore[misc]
+        kind = _INTEGERS[type_]
+    else:
+        raise TypeError(f"no Arrow builder for {type_}")
+    return pa.Array.from_buffers(
+        type_, n, [valid, pa.py_buffer(np.array(numbers, dtype=kind))], null_count
+    )
+
+
+def _offsets(lengths: Iterable[int], n: int) -> pa.Buffer:
+    ends = np.cumsum(np.fromiter(lengths, dtype=np.int64, count=n))
+    if n and ends[-1] > np.iinfo(np.int32).max:
+        raise OverflowError("over 2 GiB of text in one Arrow column; use smaller batches")
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    offsets[1:] = ends
+    return pa.py_buffer(offsets)
+
+
+def _micros(value: dt.datetime) -> int:
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return (value - _EPOCH) // _MICROSECOND

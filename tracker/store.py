@@ -28,7 +28,7 @@ from .errors import (
     UsageError,
 )
 from .raw import CODEC, decompress, read_blob, remove_partial_packs, write_pack
-from .rows import SNAPSHOT_COLUMNS, SnapshotRow
+from .rows import SNAPSHOT_COLUMNS, SnapshotRow, arrow_table, ids_table
 
 if TYPE_CHECKING:  # pandas takes ~0.3-0.5 s to import: loaded only by methods returning frames
     import pandas as pd
@@ -38,6 +38,14 @@ DEFAULT_LOCK_TIMEOUT = 10.0
 SCHEMA_VERSION = 2
 RATE_TYPE = "DECIMAL(18,10)"
 CHANGE_TYPE = "DECIMAL(18,6)"
+_RAW_SCHEMA = pa.schema([
+    ("snapshot_id", pa.string()), ("codec", pa.string()), ("pack", pa.string()),
+    ("offset", pa.int64()), ("length", pa.int64()),
+])
+_WATCH_SCHEMA = pa.schema([
+    ("path", pa.string()), ("size", pa.int64()), ("mtime_ns", pa.int64()),
+    ("snapshot_id", pa.string()), ("seen_at", pa.timestamp("us")),
+])
 
 # Each entry moves the schema from version i to i+1. Append, never edit.
 MIGRATIONS: tuple[str, ...] = (
@@ -307,7 +315,7 @@ class Store:
         """The ids already stored, each with its rejection reason (None when ingested)."""
         if not ids:
             return {}
-        table = pa.table({"snapshot_id": pa.array(list(ids), pa.string())})
+        table = ids_table("snapshot_id", ids)
         self.con.register("_ids", table)
         try:
             rows = self.con.execute(
@@ -328,14 +336,15 @@ class Store:
         if snap_table.num_rows == 0:
             return
         index = write_pack(self.raw_dir, raw)  # on disk before the rows that point at it
-        raw_table = pa.table(
+        raw_table = arrow_table(
             {
-                "snapshot_id": pa.array([r[0] for r in index], pa.string()),
-                "codec": pa.array([CODEC] * len(index), pa.string()),
-                "pack": pa.array([r[1] for r in index], pa.string()),
-                "offset": pa.array([r[2] for r in index], pa.int64()),
-                "length": pa.array([r[3] for r in index], pa.int64()),
-            }
+                "snapshot_id": [r[0] for r in index],
+                "codec": [CODEC] * len(index),
+                "pack": [r[1] for r in index],
+                "offset": [r[2] for r in index],
+                "length": [r[3] for r in index],
+            },
+            _RAW_SCHEMA,
         )
         with self.transaction():
             self.con.register("_raw", raw_table)
@@ -444,7 +453,7 @@ class Store:
 
     def snapshot_rows(self, ids: Sequence[str]) -> list[SnapshotRow]:
         """Full rows for the given ids (what `reparse` starts from)."""
-        table = pa.table({"snapshot_id": pa.array(list(ids), pa.string())})
+        table = ids_table("snapshot_id", ids)
         self.con.register("_ids", table)
         try:
             rows = self.con.execute(
@@ -506,8 +515,7 @@ class Store:
         where = (where + " AND" if where else "WHERE") + " s.status = 'ingested'"
         if snapshot_ids is not None:
             where += " AND q.snapshot_id IN (SELECT snapshot_id FROM _qids)"
-            self.con.register("_qids", pa.table({"snapshot_id": pa.array(list(snapshot_ids),
-                                                                         pa.string())}))
+            self.con.register("_qids", ids_table("snapshot_id", snapshot_ids))
         try:
             return self._arrow(
                 "SELECT q.snapshot_id, s.source, s.captured_on, s.date_source, s.captured_at, "
@@ -747,7 +755,7 @@ class Store:
         """`path -> (size, mtime_ns)` as last ingested, for the given paths that have a state."""
         if not paths:
             return {}
-        table = pa.table({"path": pa.array(list(paths), pa.string())})
+        table = ids_table("path", paths)
         self.con.register("_paths", table)
         try:
             rows = self.con.execute(
@@ -764,14 +772,15 @@ class Store:
         """Remember `(path, size, mtime_ns, snapshot_id)` of files just ingested (or rejected)."""
         if not rows:
             return
-        table = pa.table(
+        table = arrow_table(
             {
-                "path": pa.array([r[0] for r in rows], pa.string()),
-                "size": pa.array([r[1] for r in rows], pa.int64()),
-                "mtime_ns": pa.array([r[2] for r in rows], pa.int64()),
-                "snapshot_id": pa.array([r[3] for r in rows], pa.string()),
-                "seen_at": pa.array([seen_at or utcnow()] * len(rows), pa.timestamp("us")),
-            }
+                "path": [r[0] for r in rows],
+                "size": [r[1] for r in rows],
+                "mtime_ns": [r[2] for r in rows],
+                "snapshot_id": [r[3] for r in rows],
+                "seen_at": [seen_at or utcnow()] * len(rows),
+            },
+            _WATCH_SCHEMA,
         )
         with self.transaction():
             self.con.register("_ws", table)
@@ -789,7 +798,7 @@ class Store:
 
     def snapshot_quotes(self, ids: Sequence[str]) -> pa.Table:
         """The quotes of the given snapshots as printed, in ticker order (the detail panel)."""
-        table = pa.table({"snapshot_id": pa.array(list(ids), pa.string())})
+        table = ids_table("snapshot_id", ids)
         self.con.register("_qids", table)
         try:
             return self._arrow(
