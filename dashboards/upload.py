@@ -99,7 +99,7 @@ def ingest_uploads(settings: Settings, files: Sequence[tuple[str | None, str | N
     if inputs:
         summary = with_retry(
             lambda: ingest(inputs, db_path=settings.db_path,
-                           max_bytes=settings.max_upload_bytes, workers=1),
+                           max_bytes=settings.max_upload_bytes),
             UPLOAD_TIMEOUT, f"ingesting uploads into {settings.db_path}",
         )
         for i, outcome in zip(positions, summary.outcomes, strict=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import gzip
 from decimal import Decimal
 
@@ -10,7 +11,16 @@ import pytest
 
 from tracker.dates import choose_capture_date, date_from_name
 from tracker.errors import DatabaseMissingError, SourceError
-from tracker.ingest import RawInput, discover, ingest, ingest_paths, read_input, reparse
+from tracker.ingest import (
+    RawInput,
+    _fewer_collections,
+    _spans,
+    discover,
+    ingest,
+    ingest_paths,
+    read_input,
+    reparse,
+)
 from tracker.models import DateEvidence
 from tracker.rows import SNAPSHOT_COLUMNS
 from tracker.store import Store
@@ -256,29 +266,27 @@ def test_reading_a_missing_database_says_how_to_create_it(tmp_path):
         pass
 
 
-def test_worker_processes_give_the_same_result_as_in_process(tmp_path, monkeypatch):
-    folder = tmp_path / "many"
-    for i in range(40):
-        day = dt.date(2025, 1, 1) + dt.timedelta(days=i % 20)  # every page twice
-        write(folder, f"p{i:02d}.txt", page(day=day, kgs=f"0.011{40 + i % 20:02d}"))
-    write(folder, "bad.txt", b"no ticker\n")
-    write(folder, "dup.txt", page(day=dt.date(2025, 1, 1), kgs="0.01140"))
+@pytest.mark.parametrize(("count", "batch_size"), [
+    (0, 1000), (1, 1000), (999, 1000), (3999, 1000), (4000, 1000), (20_000, 1000),
+    (20_001, 1000), (7, 1), (10, 3), (100, 4),
+])
+def test_batches_cover_every_input_once_and_never_exceed_the_batch_size(count, batch_size):
+    spans = _spans(count, batch_size)
+    assert [i for start, end in spans for i in range(start, end)] == list(range(count))
+    assert all(0 < end - start <= batch_size for start, end in spans)
+    if count >= 4 * batch_size >= 800:  # long runs: short batches at both ends
+        assert spans[0][1] - spans[0][0] < batch_size > spans[-1][1] - spans[-1][0]
 
-    serial = ingest_paths([folder], db_path=tmp_path / "serial.duckdb", workers=1)
-    monkeypatch.setattr("tracker.ingest.POOL_THRESHOLD", 5)
-    monkeypatch.setattr("tracker.ingest._CHUNK", 7)
-    pooled = ingest_paths([folder], db_path=tmp_path / "pooled.duckdb", workers=2, batch_size=10)
 
-    def key(summary):
-        return [(o.source, o.status, o.snapshot_id, o.captured_on) for o in summary.outcomes]
-
-    assert key(pooled) == key(serial)
-    assert (pooled.ingested, pooled.present, pooled.rejected) == (20, 21, 1)
-    for name in ("serial", "pooled"):
-        with Store.open(tmp_path / f"{name}.duckdb", read_only=True) as store:
-            counts = store.counts()
-            assert (counts["snapshots"], counts["quotes"], counts["raw"]) == (21, 100, 21)
-
+def test_overlapping_big_ingests_restore_the_collector_thresholds_once_both_are_done():
+    before = gc.get_threshold()
+    with _fewer_collections(True):
+        relieved = gc.get_threshold()
+        assert relieved != before
+        with _fewer_collections(True):
+            pass
+        assert gc.get_threshold() == relieved  # the first ingest is still running
+    assert gc.get_threshold() == before
 
 def test_small_batches_stored_by_the_store_thread_give_the_same_outcomes(tmp_path):
     inputs = [RawInput(f"p{i:02d}.txt", data=page(kgs=f"0.011{40 + i % 9:02d}")) for i in range(30)]

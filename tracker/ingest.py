@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import multiprocessing
 import os
 import stat
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 
 from .models import IngestOutcome, IngestSummary
@@ -39,8 +38,8 @@ from .store import Store, default_db_path, utcnow
 SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm")
 BATCH_SIZE = 1000
 _IN_FLIGHT = 2  # batches handed to the store thread and not yet stored
-POOL_THRESHOLD = 500  # below this, worker processes cost more than they save
-_CHUNK = 200
+BIG_RUN = 1000  # inputs: from here on the garbage collector is relieved
+_RAMP_FROM = 200  # batch size from which a long run starts and ends with smaller batches
 __all__ = [
     "MAX_BYTES", "Discovery", "RawInput", "build_rows", "discover", "evidence_for", "ingest",
     "ingest_paths", "parse_content", "read_input", "reparse",
@@ -138,14 +137,12 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     store: Store | None = None,
-    workers: int = 1,
 ) -> IngestSummary:
     """Ingest inputs idempotently; each batch of snapshots is committed atomically.
 
     Pass `store` to reuse an open writable store; otherwise the database is opened
-    for the run and closed after it. One process by default (a second thread stores while
-    the first parses); `workers` > 1 prepares big runs in that many spawned processes, which
-    only pays off with cores to spare.
+    for the run and closed after it. One process: a second thread stores while the first
+    parses.
     """
     db = Path(db_path) if db_path is not None else default_db_path()
     if store is None:
@@ -153,57 +150,81 @@ def ingest(
             return ingest(
                 inputs, db_path=db, captured_on=captured_on,
                 max_bytes=max_bytes, batch_size=batch_size, progress=progress,
-                store=opened, workers=workers,
+                store=opened,
             )
     items = list(inputs)
     now = utcnow()
-    with _fewer_collections(len(items) >= batch_size):
-        if workers > 1 and len(items) >= POOL_THRESHOLD:
-            # spawn: the parent holds a DuckDB connection and threads; workers need neither
-            ctx = multiprocessing.get_context("spawn")
-            step = max(1, min(_CHUNK, batch_size))
-            chunks = [items[i : i + step] for i in range(0, len(items), step)]
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                prepared = pool.map(
-                    prepare_many, chunks, repeat(max_bytes), repeat(captured_on), repeat(now)
-                )
-                outcomes = _store_all(prepared, store, captured_on, batch_size, progress)
-        else:
-            prepared = (
-                prepare_many(items[i : i + batch_size], max_bytes, captured_on, now)
-                for i in range(0, len(items), batch_size)
-            )
-            outcomes = _store_all(prepared, store, captured_on, batch_size, progress)
+    with _fewer_collections(len(items) >= BIG_RUN):
+        prepared = (
+            prepare_many(items[start:end], max_bytes, captured_on, now)
+            for start, end in _spans(len(items), batch_size)
+        )
+        outcomes = _store_all(prepared, store, captured_on, progress)
     return IngestSummary(outcomes=tuple(outcomes))
 
 
-@contextmanager
-def _fewer_collections(big: bool) -> Iterator[None]:
-    """Run the cyclic garbage collector less often during a big ingest.
+def _spans(count: int, batch_size: int) -> list[tuple[int, int]]:
+    """Batch boundaries: `batch_size` inputs each, but (for big batches) a quarter and a half
+    of that at both ends of a long run, so the store thread starts sooner and the batch it stores after the
+    last one is parsed is short (the pipeline fills and drains faster)."""
+    size = max(1, batch_size)
+    edge = [size // 4, size // 2] if size >= _RAMP_FROM else []
+    if count < 2 * (sum(edge) + size):
+        sizes = [size] * (count // size) + ([count % size] if count % size else [])
+    else:
+        full, rest = divmod(count - 2 * sum(edge), size)
+        sizes = edge + [size] * full + ([rest] if rest else []) + edge[::-1]
+    spans, start = [], 0
+    for n in sizes:
+        spans.append((start, start + n))
+        start += n
+    return spans
+
+
+class _CollectorRelief:
+    """Run the cyclic garbage collector less often while big ingests run.
 
     Parsing allocates millions of short-lived objects; at the default thresholds the collector
     ran ~700 times per 20,000 snapshots, rescanning the rows in flight, for ~10% of the time
-    (holding the GIL that both ingest threads need). Every object is still collected.
+    (holding the GIL that both ingest threads need). Every object is still collected. The
+    thresholds are the process's: ingests running at once (threads) share one relief, and
+    the last to finish restores them.
     """
-    if not big:
-        yield
-        return
-    thresholds = gc.get_threshold()
-    gc.set_threshold(20_000, 20, 20)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved: tuple[int, ...] = ()
+
+    @contextmanager
+    def __call__(self, big: bool) -> Iterator[None]:
+        if not big:
+            yield
+            return
+        with self._lock:
+            if self._users == 0:
+                self._saved = gc.get_threshold()
+                gc.set_threshold(20_000, 20, 20)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    gc.set_threshold(*self._saved)
+
+
+_fewer_collections = _CollectorRelief()
 
 
 def _store_all(
     prepared: Iterable[PreparedChunk],
     store: Store,
     user_date: dt.date | None,
-    batch_size: int,
     progress: Progress | None,
 ) -> list[IngestOutcome]:
-    """Store prepared chunks in batches of about `batch_size` inputs, one transaction each.
+    """Store prepared batches, one transaction each.
 
     Preparing (parsing) holds the GIL; compressing, writing the pack and DuckDB's insert
     mostly do not. So a second thread stores batches while this one prepares the next: two
@@ -217,7 +238,7 @@ def _store_all(
     with store.single_threaded(), \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-store") as storer:
         in_flight: deque[Future[list[IngestOutcome]]] = deque()
-        for batch in _batches(prepared, batch_size):
+        for batch in prepared:
             if len(in_flight) == _IN_FLIGHT:
                 _report(in_flight.popleft().result(), outcomes, progress)
             after = in_flight[-1] if in_flight else None
@@ -238,20 +259,6 @@ def _store_after(
     if previous is not None:
         previous.result()  # done: the store thread runs batches in order
     return _store_batch(chunk, store, user_date, seen)
-
-
-def _batches(prepared: Iterable[PreparedChunk], batch_size: int) -> Iterator[PreparedChunk]:
-    """Chunks joined into batches of at least `batch_size` inputs (the last may be smaller)."""
-    pending: list[PreparedChunk] = []
-    size = 0
-    for chunk in prepared:
-        pending.append(chunk)
-        size += len(chunk.sources)
-        if size >= batch_size:
-            yield PreparedChunk.join(pending)
-            pending, size = [], 0
-    if pending:
-        yield PreparedChunk.join(pending)
 
 
 def _report(batch: list[IngestOutcome], outcomes: list[IngestOutcome], progress: Progress | None) -> None:

@@ -12,7 +12,7 @@ import os
 import stat
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from .dates import archive_timestamp, choose_capture_date, date_from_name
@@ -201,12 +201,6 @@ class PreparedChunk:
     snapshots: list[SnapshotRow]
     quotes: list[list[QuoteRow]]
     contents: list[bytes]
-
-    @classmethod
-    def join(cls, chunks: Sequence[PreparedChunk]) -> PreparedChunk:
-        if len(chunks) == 1:
-            return chunks[0]
-        return cls(*([x for c in chunks for x in getattr(c, f.name)] for f in fields(cls)))
 
 
 def prepare_many(

@@ -119,10 +119,16 @@ def arrow_array(values: Sequence[object], type_: pa.DataType) -> pa.Array:
         pa.py_buffer(np.packbits(np.logical_not(nulls), bitorder="little")) if null_count else None
     )
     if pa.types.is_string(type_):
-        data = [b"" if v is None else v.encode() for v in values]  # type: ignore[union-attr]
+        texts = [v or "" for v in values] if null_count else values
+        joined = "".join(texts)  # type: ignore[arg-type]
+        if joined.isascii():  # (ids, currencies, numbers: one encode, lengths as they are)
+            lengths: Iterable[int] = map(len, texts)  # type: ignore[arg-type]
+            data = joined.encode("ascii")
+        else:
+            encoded = [t.encode() for t in texts]  # type: ignore[union-attr]
+            lengths, data = map(len, encoded), b"".join(encoded)
         return pa.Array.from_buffers(
-            type_, n, [valid, _offsets(map(len, data), n), pa.py_buffer(b"".join(data))],
-            null_count,
+            type_, n, [valid, _offsets(lengths, n), pa.py_buffer(data)], null_count
         )
     if pa.types.is_list(type_):
         items = [() if v is None else v for v in values]

@@ -234,7 +234,7 @@ def watch_once(
             with _writer(db, db_timeout) as store:
                 summary = ingest(
                     [item for item, _, _ in batch], store=store, max_bytes=max_bytes,
-                    batch_size=len(batch), workers=1,
+                    batch_size=len(batch),
                 )
                 # The stat taken before reading: a file changed meanwhile is read again later.
                 store.update_watch_state([
@@ -293,7 +293,7 @@ def fetch_once(
                 report.problems.append(f"{url}: fetch failed: {exc.reason}")
                 continue
             with _writer(db, db_timeout) as store:
-                summary = ingest([page.as_input()], store=store, max_bytes=max_bytes, workers=1)
+                summary = ingest([page.as_input()], store=store, max_bytes=max_bytes)
                 report.add(summary)
     except TrackerError as exc:
         report.fail(str(exc))

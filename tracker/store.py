@@ -401,7 +401,7 @@ class Store:
             self.con.execute(
                 "INSERT INTO quotes (snapshot_id, position, currency, quote_currency, rate, "
                 "rate_text, rate_decimals, change_pct, change_text, change_decimals) "
-                f"SELECT DISTINCT snapshot_id, position, currency, quote_currency, "
+                f"SELECT snapshot_id, position, currency, quote_currency, "
                 f"CAST(rate_text AS {RATE_TYPE}), rate_text, rate_decimals, "
                 f"CAST(change_text AS {CHANGE_TYPE}), change_text, change_decimals FROM _quote"
             )

@@ -80,7 +80,7 @@ def add_hostile(db: Path) -> None:
         RawInput(source="evil-ticker.txt",
                  data=(f"• KGS/USD = 0.01144 0%\n  • KZT/USD = {HOSTILE} 0%\n"
                        f"10 December 2025\n").encode()),
-    ], db_path=db, workers=1)
+    ], db_path=db)
     day, entries = days[7]
     item = RawInput(source="evil-warnings.txt",
                     data=render_text(entries, day=day, body=["copies"]).encode())
