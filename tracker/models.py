@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -49,11 +50,11 @@ class Quote:
     def pair(self) -> str:
         return f"{self.currency}/{self.quote_currency}"
 
-    @property
+    @functools.cached_property  # (quotes are shared between the pages that print them)
     def rate_decimals(self) -> int:
         return decimals_of(self.rate_text)
 
-    @property
+    @functools.cached_property
     def change_decimals(self) -> int:
         return decimals_of(self.change_text)
 
