@@ -37,11 +37,16 @@ _LEVEL = 1
 _local = threading.local()  # zstd contexts are reusable but not thread-safe
 
 
-def compress(data: bytes) -> bytes:
+def _compressor() -> zstandard.ZstdCompressor:
+    """This thread's compressor, made on first use."""
     compressor = getattr(_local, "compressor", None)
     if compressor is None:
         compressor = _local.compressor = zstandard.ZstdCompressor(level=_LEVEL)
-    return compressor.compress(data)
+    return compressor
+
+
+def compress(data: bytes) -> bytes:
+    return _compressor().compress(data)
 
 
 def compress_many(datas: Sequence[bytes]) -> list[bytes]:
@@ -50,16 +55,11 @@ def compress_many(datas: Sequence[bytes]) -> list[bytes]:
     (Per-call release and re-acquisition lets a busy parsing thread hold the store thread up
     for a switch interval after every page.) The frames are the same as `compress` makes.
     """
-    if not datas:
-        return []
-    compressor = getattr(_local, "compressor", None)
-    if compressor is None:
-        compressor = _local.compressor = zstandard.ZstdCompressor(level=_LEVEL)
-    full = [data for data in datas if data]  # (zstd's batch call refuses an empty input)
-    frames = compressor.multi_compress_to_buffer(full, threads=1) if full else None
-    at = iter(range(len(full)))
-    return [frames[next(at)].tobytes() if data else compressor.compress(b"")  # type: ignore[index]
-            for data in datas]
+    compressor = _compressor()
+    full = [data for data in datas if data]  # zstd's batch call refuses an empty input...
+    frames = iter(compressor.multi_compress_to_buffer(full, threads=1) if full else ())
+    empty = compressor.compress(b"")  # ...which gets the frame `compress(b"")` makes
+    return [next(frames).tobytes() if data else empty for data in datas]
 
 
 def decompress(blob: bytes, codec: str = CODEC, *, snapshot_id: str = "?") -> bytes:
