@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
+from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
     MAX_BYTES,
@@ -326,7 +327,8 @@ def _warnings(row: SnapshotRow) -> tuple[str, ...]:
     if row.date_note:
         notes.append(f"dates disagree: {row.date_note} (the header date is kept)")
     day = row.captured_on
-    if day is not None and day > row.ingested_at.date() + dt.timedelta(days=1):
+    tolerance = dt.timedelta(days=DEFAULT_FUTURE_TOLERANCE_DAYS)  # as `tracker check` by default
+    if day is not None and day > row.ingested_at.date() + tolerance:
         notes.append(
             f"capture date {day.isoformat()} is in the future; kept, and `tracker check` "
             "reports it as future_date"
