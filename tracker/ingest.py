@@ -265,7 +265,13 @@ def _report(batch: list[IngestOutcome], outcomes: list[IngestOutcome], progress:
 def _store_batch(
     chunk: PreparedChunk, store: Store, user_date: dt.date | None, seen: dict[str, str | None]
 ) -> list[IngestOutcome]:
-    """Store one prepared batch in one transaction; every input's outcome, in order.
+    """Store one prepared batch; every input's outcome, in order.
+
+    The batch's new snapshots commit together with their quotes and raw index rows in one
+    transaction (`Store.add_snapshots`; their pack is on disk before it), so no snapshot is
+    ever stored without its quotes or raw bytes. The inputs that could not be read and the
+    user's date for known undated snapshots (`--captured-on`) are recorded after it, each
+    committed on its own: should one of those fail, the snapshots stay committed.
 
     Only snapshots new to the store (and to this batch) are compressed and written. Bytes
     stored before are `present` when they were ingested, and `rejected` again, with the
