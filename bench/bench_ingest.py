@@ -23,15 +23,16 @@ import hashlib
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tracker.ingest import discover
+from tracker.ingest import BATCH_SIZE, discover
 from tracker.prepare import build_rows, parse_content, read_input
-from tracker.raw import compress
+from tracker.raw import compress_many
 from tracker.rows import quote_table, snapshot_table
 from tracker.store import Store
 from tracker.synthetic import (
@@ -101,20 +102,33 @@ def stage_breakdown(corpus: Path, work: Path, count: int = 2000) -> None:
     rows = [build_rows(sid, item, data, page, error, user_date=None, ingested_at=now)
             for sid, item, data, (page, error) in zip(ids, items, datas, parsed, strict=True)]
     lap("rows")
-    blobs = [compress(data) for data in datas]
+    blobs = [blob for i in range(0, len(datas), BATCH_SIZE)  # per batch, as ingest does
+             for blob in compress_many(datas[i : i + BATCH_SIZE])]
     lap("zstd")
-    with Store.open(work / "stages.duckdb") as store:
-        clock = time.perf_counter()
-        store.known_snapshots(ids[:1])  # pyarrow imports pandas at its first conversion: once
-        warm_up = time.perf_counter() - clock
-        clock = time.perf_counter()
-        for i in range(0, len(rows), 1000):
-            batch = slice(i, i + 1000)
-            store.known_snapshots(ids[batch])
-            store.add_snapshots(snapshot_table([snap for snap, _ in rows[batch]]),
-                                quote_table([q for _, quotes in rows[batch] for q in quotes]),
-                                list(zip(ids[batch], blobs[batch], strict=True)))
-        lap("store")
+    # its own database and raw folder: `work/raw` belongs to the timed runs' database
+    db, raw_dir = work / "stages.duckdb", work / "stages-raw"
+
+    def clean() -> None:
+        for leftover in (db, db.with_name(db.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        shutil.rmtree(raw_dir, ignore_errors=True)
+
+    clean()
+    try:
+        with Store.open(db, raw_dir=raw_dir) as store:
+            clock = time.perf_counter()
+            store.known_snapshots(ids[:1])  # pyarrow imports pandas at its first conversion: once
+            warm_up = time.perf_counter() - clock
+            clock = time.perf_counter()
+            for i in range(0, len(rows), BATCH_SIZE):
+                batch = slice(i, i + BATCH_SIZE)
+                store.known_snapshots(ids[batch])
+                store.add_snapshots(snapshot_table([snap for snap, _ in rows[batch]]),
+                                    quote_table([q for _, quotes in rows[batch] for q in quotes]),
+                                    list(zip(ids[batch], blobs[batch], strict=True)))
+            lap("store")
+    finally:
+        clean()
     print(f"stages alone, µs per snapshot over {len(items):,}: "
           + ", ".join(f"{k} {v:.0f}" for k, v in times.items())
           + f"; sum {sum(times.values()):.0f}; plus {warm_up:.2f} s once for pyarrow's first "

@@ -144,6 +144,63 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_snapshot(kill_corpus, 
     assert partial >= 4, f"only {partial} kills landed mid-run (TRACKER_KILL_SEED={seed})"
 
 
+def temp_pack(raw: Path, pid: int | str, age_days: float = 0) -> Path:
+    """A half-written pack as `write_pack` names it, by the writer with this pid."""
+    raw.mkdir(parents=True, exist_ok=True)
+    path = raw / f".20250101T000000-{pid}-{os.urandom(4).hex()}.pack.tmp"
+    path.write_bytes(b"half a pack")
+    if age_days:
+        when = time.time() - age_days * 86400
+        os.utime(path, (when, when))
+    return path
+
+
+def test_a_killed_writers_temporary_pack_is_removed_on_opening(tmp_path):
+    db = tmp_path / "t.duckdb"
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # reaped: no process has its pid any more
+    orphan = temp_pack(db.parent / "raw", gone.pid)
+    with Store.open(db):
+        assert not orphan.exists()
+
+
+def test_a_temporary_pack_of_this_process_survives_a_second_writable_store(tmp_path):
+    """Two writable stores in one process (two uploads, two threads): opening the second must
+    not delete the pack the first is writing."""
+    db = tmp_path / "t.duckdb"
+    with Store.open(db):
+        writing = temp_pack(db.parent / "raw", os.getpid())  # the first store, mid-pack
+        with Store.open(db):
+            assert writing.exists()
+    with Store.open(db):
+        assert writing.exists()
+
+
+def test_a_temporary_pack_of_a_live_process_survives(tmp_path):
+    db = tmp_path / "t.duckdb"
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        writing = temp_pack(db.parent / "raw", live.pid)
+        with Store.open(db):
+            assert writing.exists()
+    finally:
+        live.kill()
+        live.wait()
+    with Store.open(db):  # gone now
+        assert not writing.exists()
+
+
+def test_a_temporary_pack_of_an_unknown_writer_is_removed_only_when_old(tmp_path):
+    db = tmp_path / "t.duckdb"
+    raw = db.parent / "raw"
+    fresh, old = temp_pack(raw, "x"), temp_pack(raw, "x", age_days=2)
+    fresh_pid0, old_pid0 = temp_pack(raw, 0), temp_pack(raw, 0, age_days=2)
+    kept = temp_pack(raw, os.getpid(), age_days=30)  # this process: never, however old
+    with Store.open(db):
+        assert fresh.exists() and fresh_pid0.exists() and kept.exists()
+        assert not old.exists() and not old_pid0.exists()
+
+
 HOLDER = r"""
 import sys, time
 from tracker.store import Store

@@ -37,6 +37,9 @@ DEFAULT_JUMP_PCT_PER_DAY: Mapping[str, float] = MappingProxyType(
     {"KGS": 1.5, "KZT": 2.0, "TJS": 3.0, "UZS": 3.0, "TMT": 0.5}
 )
 DEFAULT_JUMP_PCT = 3.0
+# Capture dates up to today + this many days are not "future" (time zones); also what
+# `tracker ingest` warns about.
+DEFAULT_FUTURE_TOLERANCE_DAYS = 1
 
 FORMATS = ("table", "csv", "json")  # of `tracker check` output
 
@@ -55,7 +58,7 @@ class CheckConfig:
     jump_default_pct_per_day: float = DEFAULT_JUMP_PCT
     stale_min_gap_days: int = 2  # identical tickers at least this many days apart are stale
     missing_window_days: int = 7  # compare a snapshot's currencies with ±this many days
-    future_tolerance_days: int = 1  # capture dates up to today + this are not "future"
+    future_tolerance_days: int = DEFAULT_FUTURE_TOLERANCE_DAYS  # later capture dates are "future"
     date_tolerance_days: int = 1  # header vs other date evidence may differ by this much
     min_significant_digits: int = 3  # fewer printed significant digits is "coarse"
 

@@ -329,7 +329,7 @@ def _copies_rows(s: pd.DataFrame, day: np.ndarray) -> pd.DataFrame:
             " (undated)" if np.isnat(day[i]) else f" (captured {_fmt_day(day[i])})")
         for note in notes or [None]:
             pair = note.split(":", 1)[0] if note else ""
-            currency = _label_one(*pair.split("/", 1)) if "/" in pair else None
+            currency = label_of(*pair.split("/", 1)) if "/" in pair else None
             currencies.append(currency)
             days.append(None if np.isnat(day[i]) else _to_date(day[i]))
             found.append((ids[k],))
@@ -423,7 +423,7 @@ def missing_findings(snapshots: pd.DataFrame, config: CheckConfig) -> pd.DataFra
     messages, currencies = [], []
     for k, (r, c) in enumerate(zip(rows, cols, strict=True)):
         base, _, quote = names[c].partition("/")
-        currencies.append(_label_one(base, quote))
+        currencies.append(label_of(base, quote))
         messages.append(
             f"{currencies[-1]}: {source[k]} (captured {_fmt_day(day[dated[r]])}) has no "
             f"{names[c]} quote, which {int(carried[r, c])} snapshot(s) within "
@@ -461,7 +461,7 @@ def same_day_findings(day_rates: pd.DataFrame) -> pd.DataFrame:
     for g in np.flatnonzero(max_lo >= min_hi):
         rows = order[starts[g]:ends[g]]
         first = rows[0]
-        label = _label_one(cur[first], quote[first])
+        label = label_of(cur[first], quote[first])
         gap = 100 * (max_lo[g] / min_hi[g] - 1)
         spread = 100 * (float(texts[rows[-1]]) / float(texts[first]) - 1)
         apart = (f"at least {_fmt_plain(_toward_zero(gap))}% apart after rounding" if gap > 0
@@ -531,7 +531,7 @@ def move_findings(series: pd.DataFrame, config: CheckConfig) -> pd.DataFrame:
         currencies, days, ids, messages = [], [], [], []
         for k in np.flatnonzero(mask):
             i, j = earlier[k], later[k]
-            label = _label_one(cur[j], quote[j])
+            label = label_of(cur[j], quote[j])
             moved = _move_text(rate_text[i], rate_text[j], lo[i], hi[i], lo[j], hi[j])
             if kind == "change_mismatch":
                 text = (f"{label}: change printed {change_text[j]}% on {_fmt_day(day[j])}, but "
@@ -580,7 +580,7 @@ def coarse_findings(series: pd.DataFrame, config: CheckConfig) -> pd.DataFrame:
         worst = group.sort_values(["rel", "day"], ascending=[False, False]).iloc[0]
         last = group["day"].max()
         low, high = worst["lo"] / 2 / 10**RATE_PLACES, worst["hi"] / 2 / 10**RATE_PLACES
-        label = _label_one(cur, quote)
+        label = label_of(cur, quote)
         currencies.append(label)
         days.append(_to_date(last))
         ids.append((worst["id"],))
@@ -675,11 +675,6 @@ def _to_date(value: Any) -> dt.date:
 
 def _dates(days: np.ndarray) -> list[dt.date | None]:
     return [None if np.isnat(d) else d.astype(object) for d in days]
-
-
-def _label_one(currency: str, quote: str) -> str:
-    """The finding's currency: `KGS` for KGS/USD, the whole pair for any other quote currency."""
-    return label_of(currency, quote)
 
 
 def _fmt_day(day: Any) -> str:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
     MAX_BYTES,
@@ -271,7 +272,13 @@ def _report(batch: list[IngestOutcome], outcomes: list[IngestOutcome], progress:
 def _store_batch(
     chunk: PreparedChunk, store: Store, user_date: dt.date | None, seen: dict[str, str | None]
 ) -> list[IngestOutcome]:
-    """Store one prepared batch in one transaction; every input's outcome, in order.
+    """Store one prepared batch; every input's outcome, in order.
+
+    The batch's new snapshots commit together with their quotes and raw index rows in one
+    transaction (`Store.add_snapshots`; their pack is on disk before it), so no snapshot is
+    ever stored without its quotes or raw bytes. The inputs that could not be read and the
+    user's date for known undated snapshots (`--captured-on`) are recorded after it, each
+    committed on its own: should one of those fail, the snapshots stay committed.
 
     Only snapshots new to the store (and to this batch) are compressed and written. Bytes
     stored before are `present` when they were ingested, and `rejected` again, with the
@@ -333,7 +340,8 @@ def _warnings(row: SnapshotRow) -> tuple[str, ...]:
     if row.date_note:
         notes.append(f"dates disagree: {row.date_note} (the header date is kept)")
     day = row.captured_on
-    if day is not None and day > row.ingested_at.date() + dt.timedelta(days=1):
+    tolerance = dt.timedelta(days=DEFAULT_FUTURE_TOLERANCE_DAYS)  # as `tracker check` by default
+    if day is not None and day > row.ingested_at.date() + tolerance:
         notes.append(
             f"capture date {day.isoformat()} is in the future; kept, and `tracker check` "
             "reports it as future_date"

@@ -1,11 +1,17 @@
 """The raw archive: every snapshot's original bytes, zstd-compressed, addressed by SHA-256.
 
-Each ingest batch appends its snapshots to one pack file (`data/raw/<time>-<pid>-<n>.pack`,
-a sequence of zstd frames) written under a temporary name, flushed to disk and renamed before
-the batch's database transaction commits; the `raw_snapshots` table maps every snapshot id to
-its frame. So a snapshot is never recorded without its raw bytes, and a crash can at worst
-leave an unreferenced pack behind. One file per batch instead of one per snapshot keeps
-ingestion fast (thousands of snapshots a second).
+Each ingest batch appends its snapshots to one pack file
+(`data/raw/<time>-<pid>-<uuid8>.pack`, a sequence of zstd frames) written under a temporary
+name (`.<pack name>.tmp`), flushed to disk and renamed before the batch's database transaction
+commits; the `raw_snapshots` table maps every snapshot id to its frame. So a snapshot is never
+recorded without its raw bytes, and a crash can at worst leave an unreferenced pack behind. One
+file per batch instead of one per snapshot keeps ingestion fast (thousands of snapshots a
+second).
+
+A killed writer may also leave a half-written temporary pack. Opening a writable store removes
+those whose writer is certainly gone: the pid in the name is no live process (see
+`remove_partial_packs`). A temporary pack of this process or of another live one is never
+touched: one process may hold several writable stores at once, each of them mid-pack.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,11 +37,16 @@ _LEVEL = 1
 _local = threading.local()  # zstd contexts are reusable but not thread-safe
 
 
-def compress(data: bytes) -> bytes:
+def _compressor() -> zstandard.ZstdCompressor:
+    """This thread's compressor, made on first use."""
     compressor = getattr(_local, "compressor", None)
     if compressor is None:
         compressor = _local.compressor = zstandard.ZstdCompressor(level=_LEVEL)
-    return compressor.compress(data)
+    return compressor
+
+
+def compress(data: bytes) -> bytes:
+    return _compressor().compress(data)
 
 
 def compress_many(datas: Sequence[bytes]) -> list[bytes]:
@@ -42,16 +55,11 @@ def compress_many(datas: Sequence[bytes]) -> list[bytes]:
     (Per-call release and re-acquisition lets a busy parsing thread hold the store thread up
     for a switch interval after every page.) The frames are the same as `compress` makes.
     """
-    if not datas:
-        return []
-    compressor = getattr(_local, "compressor", None)
-    if compressor is None:
-        compressor = _local.compressor = zstandard.ZstdCompressor(level=_LEVEL)
-    full = [data for data in datas if data]  # (zstd's batch call refuses an empty input)
-    frames = compressor.multi_compress_to_buffer(full, threads=1) if full else None
-    at = iter(range(len(full)))
-    return [frames[next(at)].tobytes() if data else compressor.compress(b"")  # type: ignore[index]
-            for data in datas]
+    compressor = _compressor()
+    full = [data for data in datas if data]  # zstd's batch call refuses an empty input...
+    frames = iter(compressor.multi_compress_to_buffer(full, threads=1) if full else ())
+    empty = compressor.compress(b"")  # ...which gets the frame `compress(b"")` makes
+    return [next(frames).tobytes() if data else empty for data in datas]
 
 
 def decompress(blob: bytes, codec: str = CODEC, *, snapshot_id: str = "?") -> bytes:
@@ -95,22 +103,71 @@ def write_pack(raw_dir: Path, blobs: Sequence[tuple[str, bytes]]) -> list[tuple[
     return index
 
 
-def remove_partial_packs(raw_dir: Path) -> int:
-    """Delete packs a killed writer left half-written (never referenced by the database).
+# `.<time>-<pid>-<uuid8>.pack.tmp`, as `write_pack` names its temporary files
+_TEMP_PACK = re.compile(r"\.\d{8}T\d{6}-(\d{1,10})-[0-9a-f]{8}\.pack\.tmp")
+# seconds unmodified after which a temporary pack whose writer cannot be told counts as abandoned
+ABANDONED_AFTER = 24 * 3600.0
 
-    Only the process holding DuckDB's write lock writes packs, so the writer that calls this
-    on opening knows no other writer is mid-pack.
+
+def remove_partial_packs(raw_dir: Path) -> int:
+    """Delete temporary packs that killed writers left half-written; returns how many.
+
+    Such a pack is never referenced by the database, but a writer may still be writing it:
+    DuckDB's write lock keeps other processes out while this one holds the database, yet this
+    process may hold several writable stores at once (two dashboard uploads, `Tracker.ingest`
+    from two threads), each writing its own packs. So a temporary pack is removed only when its
+    writer is certainly gone:
+
+    - its name carries a pid (`.<time>-<pid>-<uuid8>.pack.tmp`): removed when no process has
+      that pid; never when the pid is this process's own or a live process's;
+    - otherwise (an unexpected name, or a system where liveness cannot be asked): removed once
+      it has not been modified for `ABANDONED_AFTER` (a day).
+
+    Cheap enough for every writable open: one directory scan, and a `stat` only of a temporary
+    pack whose writer cannot be told.
     """
-    removed = 0
     try:
-        leftovers = [p for p in Path(raw_dir).glob(".*.pack.tmp") if p.is_file()]
+        with os.scandir(raw_dir) as entries:
+            leftovers = [e for e in entries
+                         if e.name.startswith(".") and e.name.endswith(".pack.tmp")]
     except OSError:
         return 0
-    for path in leftovers:
-        with contextlib.suppress(OSError):
-            path.unlink()
-            removed += 1
+    removed = 0
+    alive: dict[int, bool | None] = {}
+    for entry in leftovers:
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            match = _TEMP_PACK.fullmatch(entry.name)
+            pid = int(match[1]) if match else 0
+            if pid > 0 and pid not in alive:
+                alive[pid] = _pid_alive(pid)
+            live = alive[pid] if pid > 0 else None
+            if live is None:  # cannot tell: abandoned only when untouched for long
+                live = entry.stat(follow_symlinks=False).st_mtime > time.time() - ABANDONED_AFTER
+            if not live:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
     return removed
+
+
+def _pid_alive(pid: int) -> bool | None:
+    """Whether a process has this pid; None when that cannot be asked."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill would terminate the process there
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except (OSError, OverflowError, ValueError):
+        return None
+    return True
 
 
 def read_blob(raw_dir: Path, pack: str, offset: int, length: int, *, snapshot_id: str) -> bytes:
