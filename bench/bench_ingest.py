@@ -117,9 +117,6 @@ def stage_breakdown(corpus: Path, work: Path, count: int = 2000) -> None:
     try:
         with Store.open(db, raw_dir=raw_dir) as store:
             clock = time.perf_counter()
-            store.known_snapshots(ids[:1])  # pyarrow imports pandas at its first conversion: once
-            warm_up = time.perf_counter() - clock
-            clock = time.perf_counter()
             for i in range(0, len(rows), BATCH_SIZE):
                 batch = slice(i, i + BATCH_SIZE)
                 store.known_snapshots(ids[batch])
@@ -131,9 +128,8 @@ def stage_breakdown(corpus: Path, work: Path, count: int = 2000) -> None:
         clean()
     print(f"stages alone, µs per snapshot over {len(items):,}: "
           + ", ".join(f"{k} {v:.0f}" for k, v in times.items())
-          + f"; sum {sum(times.values()):.0f}; plus {warm_up:.2f} s once for pyarrow's first "
-          "conversion. (`tracker ingest` runs zstd and store on a second thread, beside read, "
-          "sha256, parse and rows.)")
+          + f"; sum {sum(times.values()):.0f}. (`tracker ingest` runs zstd and store on a second "
+          "thread, beside read, sha256, parse and rows.)")
 
 
 def reference_loop() -> float:
@@ -162,7 +158,7 @@ def timed_ingest(
     work: Path, db: Path, corpus: Path, count: int, warm: float | None
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
     """`tracker ingest` of the corpus into a fresh database in a child process."""
-    for leftover in (db, work / "bench.duckdb.wal", work / "stages.duckdb"):
+    for leftover in (db, work / "bench.duckdb.wal"):
         leftover.unlink(missing_ok=True)
     subprocess.run(["rm", "-rf", str(work / "raw")], check=True)
     load = os.getloadavg()[0]

@@ -225,7 +225,7 @@ def _store_all(
     user_date: dt.date | None,
     progress: Progress | None,
 ) -> list[IngestOutcome]:
-    """Store prepared batches, one transaction each.
+    """Store prepared batches (each batch's new snapshots in one transaction).
 
     Preparing (parsing) holds the GIL; compressing, writing the pack and DuckDB's insert
     mostly do not. So a second thread stores batches while this one prepares the next: two
