@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+import tracker.prepare as prepare_mod
 from tracker.dates import choose_capture_date, date_from_name
 from tracker.errors import DatabaseMissingError, SourceError
 from tracker.ingest import (
@@ -316,3 +317,31 @@ def test_a_failed_batch_keeps_the_ones_before_and_stops_the_ones_after(db_path, 
     with Store.open(db_path, read_only=True) as store:
         assert store.counts()["snapshots"] == 3  # the first batch only, never the third
     assert len(calls) == 2
+
+
+def test_reingest_parses_only_what_the_store_does_not_have(tmp_path, monkeypatch):
+    folder = tmp_path / "pages"
+    for i in range(5):
+        write(folder, f"p{i}.txt", page(day=dt.date(2025, 1, 1 + i)))
+    write(folder, "bad.txt", b"no ticker\n")
+    db = tmp_path / "t.duckdb"
+    first = ingest_paths([folder], db_path=db)
+    parsed = []
+    real = prepare_mod.parse_content
+    monkeypatch.setattr(prepare_mod, "parse_content", lambda data, source: (
+        parsed.append(source), real(data, source))[1])
+
+    again = ingest_paths([folder], db_path=db)
+    assert parsed == []
+    assert [(o.source, o.status, o.snapshot_id) for o in again.outcomes] == [
+        (o.source, "present" if o.status == "ingested" else "rejected", o.snapshot_id)
+        for o in first.outcomes
+    ]
+    assert [o.reason for o in again.outcomes if o.status == "rejected"] == [
+        f"{first.outcomes[0].reason} (as before)"
+    ]
+
+    write(folder, "p9.txt", page(day=dt.date(2025, 1, 9)))
+    third = ingest_paths([folder], db_path=db)
+    assert parsed == [str(folder / "p9.txt")]
+    assert (third.ingested, third.present, third.rejected) == (1, 5, 1)

@@ -11,7 +11,7 @@ import hashlib
 import os
 import stat
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,27 +191,35 @@ class PreparedChunk:
 
     `sources`, `snapshot_ids` and `errors` have one entry per input (an input that could not
     be read has no id and an error); `snapshots`, `quotes` (that snapshot's quote rows) and
-    `contents` (the bytes as read) one per readable input. Contents are compressed by the
-    store step, and only those of snapshots it has not seen before.
+    `contents` (the bytes as read) one per readable input. A snapshot the store had before
+    the chunk was prepared is not parsed again: its row is None, its quotes and contents
+    empty. Contents are compressed by the store step, and only those of snapshots it has
+    not seen before.
     """
 
     sources: list[str]
     snapshot_ids: list[str | None]
     errors: list[str | None]
-    snapshots: list[SnapshotRow]
+    snapshots: list[SnapshotRow | None]
     quotes: list[list[QuoteRow]]
     contents: list[bytes]
 
 
 def prepare_many(
-    items: Sequence[RawInput], max_bytes: int, user_date: dt.date | None, ingested_at: dt.datetime
+    items: Sequence[RawInput],
+    max_bytes: int,
+    user_date: dt.date | None,
+    ingested_at: dt.datetime,
+    known: Callable[[list[str]], Container[str]] | None = None,
 ) -> PreparedChunk:
-    """Read, hash, parse and date a chunk of inputs."""
+    """Read, hash, parse and date a chunk of inputs.
+
+    `known(ids)`, when given, tells which of the chunk's snapshot ids the store already has:
+    those are not parsed (re-ingesting a folder costs reading and hashing it).
+    """
     ids: list[str | None] = []
     errors: list[str | None] = []
-    snaps: list[SnapshotRow] = []
-    quotes: list[list[QuoteRow]] = []
-    contents: list[bytes] = []
+    datas: list[bytes] = []
     for item in items:
         try:
             data = read_input(item, max_bytes)
@@ -219,13 +227,24 @@ def prepare_many(
             ids.append(None)
             errors.append(exc.reason)
             continue
-        sid = hashlib.sha256(data).hexdigest()
+        ids.append(hashlib.sha256(data).hexdigest())
+        errors.append(None)
+        datas.append(data)
+    readable = [(item, sid) for item, sid in zip(items, ids, strict=True) if sid is not None]
+    stored = known([sid for _, sid in readable]) if known is not None and readable else ()
+    snaps: list[SnapshotRow | None] = []
+    quotes: list[list[QuoteRow]] = []
+    contents: list[bytes] = []
+    for (item, sid), data in zip(readable, datas, strict=True):
+        if sid in stored:
+            snaps.append(None)
+            quotes.append([])
+            contents.append(b"")
+            continue
         page, error = parse_content(data, item.source)
         snap, rows = build_rows(
             sid, item, data, page, error, user_date=user_date, ingested_at=ingested_at
         )
-        ids.append(sid)
-        errors.append(None)
         snaps.append(snap)
         quotes.append(rows)
         contents.append(data)

@@ -250,6 +250,17 @@ class Store:
         finally:
             con.close()
 
+    @contextmanager
+    def second_connection(self) -> Iterator[Store]:
+        """The same database on a connection of its own, for use by another thread (one
+        DuckDB connection must not be used by two threads at once). It sees what is
+        committed."""
+        con = self.con.cursor()
+        try:
+            yield Store(con, self.path, self.read_only, self.raw_dir)
+        finally:
+            con.close()
+
     # -- schema ---------------------------------------------------------------------------
 
     def schema_version(self) -> int:
