@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import gzip
+import sys
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from tracker.dates import choose_capture_date, date_from_name
 from tracker.errors import DatabaseMissingError, SourceError
 from tracker.ingest import (
     RawInput,
-    _fewer_collections,
+    _big_run_tuning,
     _spans,
     discover,
     ingest,
@@ -279,15 +280,18 @@ def test_batches_cover_every_input_once_and_never_exceed_the_batch_size(count, b
         assert spans[0][1] - spans[0][0] < batch_size > spans[-1][1] - spans[-1][0]
 
 
-def test_overlapping_big_ingests_restore_the_collector_thresholds_once_both_are_done():
-    before = gc.get_threshold()
-    with _fewer_collections(True):
-        relieved = gc.get_threshold()
-        assert relieved != before
-        with _fewer_collections(True):
+def test_overlapping_big_ingests_restore_the_interpreter_settings_once_both_are_done():
+    before = gc.get_threshold(), sys.getswitchinterval()
+    with _big_run_tuning(True):
+        tuned = gc.get_threshold(), sys.getswitchinterval()
+        assert tuned[0] != before[0] and tuned[1] < before[1]
+        with _big_run_tuning(True):
             pass
-        assert gc.get_threshold() == relieved  # the first ingest is still running
-    assert gc.get_threshold() == before
+        assert (gc.get_threshold(), sys.getswitchinterval()) == tuned  # the first still runs
+    assert (gc.get_threshold(), sys.getswitchinterval()) == before
+    with _big_run_tuning(False):
+        assert (gc.get_threshold(), sys.getswitchinterval()) == before
+
 
 def test_small_batches_stored_by_the_store_thread_give_the_same_outcomes(tmp_path):
     inputs = [RawInput(f"p{i:02d}.txt", data=page(kgs=f"0.011{40 + i % 9:02d}")) for i in range(30)]
