@@ -349,3 +349,12 @@ def test_reingest_parses_only_what_the_store_does_not_have(tmp_path, monkeypatch
     third = ingest_paths([folder], db_path=db)
     assert parsed == [str(folder / "p9.txt")]
     assert (third.ingested, third.present, third.rejected) == (1, 5, 1)
+
+
+def test_duckdb_threads_are_back_to_the_default_after_an_ingest(db_path):
+    with Store.open(db_path) as store:
+        default = store.con.execute("SELECT current_setting('threads')").fetchall()
+        with store.single_threaded():
+            assert store.con.execute("SELECT current_setting('threads')").fetchall() == [(1,)]
+        ingest([RawInput("p.txt", data=page())], store=store)
+        assert store.con.execute("SELECT current_setting('threads')").fetchall() == default

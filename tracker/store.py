@@ -312,13 +312,13 @@ class Store:
     def single_threaded(self) -> Iterator[None]:
         """DuckDB on one thread for a while (ingest: its inserts of a thousand rows gain
         nothing from parallelism, and DuckDB's threads would compete with the parsing thread
-        for the cores)."""
-        threads = self.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        for the cores). Back to DuckDB's default afterwards, also when ingests overlap (a saved
+        value could be another ingest's 1)."""
         self.con.execute("SET threads = 1")
         try:
             yield
         finally:
-            self.con.execute(f"SET threads = {int(threads)}")
+            self.con.execute("RESET threads")
 
     # -- writes ---------------------------------------------------------------------------
 
