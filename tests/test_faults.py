@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+import tracker.raw as raw_mod
 from tests.proc import run_tracker, unprivileged
 from tracker.store import Store
 from tracker.synthetic import filler, random_walk, render_html, render_text
@@ -164,16 +165,31 @@ def test_a_killed_writers_temporary_pack_is_removed_on_opening(tmp_path):
         assert not orphan.exists()
 
 
-def test_a_temporary_pack_of_this_process_survives_a_second_writable_store(tmp_path):
+def test_a_temporary_pack_of_this_process_survives_a_second_writable_store(tmp_path, monkeypatch):
     """Two writable stores in one process (two uploads, two threads): opening the second must
-    not delete the pack the first is writing."""
+    not delete the pack the first is writing; one this process is not writing (an earlier
+    process had the same pid, as in a container) is a leftover."""
     db = tmp_path / "t.duckdb"
     with Store.open(db):
         writing = temp_pack(db.parent / "raw", os.getpid())  # the first store, mid-pack
+        leftover = temp_pack(db.parent / "raw", os.getpid())
+        monkeypatch.setattr(raw_mod, "_writing", {writing.name})
         with Store.open(db):
-            assert writing.exists()
-    with Store.open(db):
-        assert writing.exists()
+            assert writing.exists() and not leftover.exists()
+
+
+def test_a_pack_being_written_survives_another_store_opening_meanwhile(tmp_path, monkeypatch):
+    raw, removed_meanwhile = tmp_path / "raw", []
+    real_fsync = os.fsync
+
+    def open_another_store_then_fsync(fd):
+        removed_meanwhile.append(raw_mod.remove_partial_packs(raw))
+        real_fsync(fd)
+
+    monkeypatch.setattr(raw_mod.os, "fsync", open_another_store_then_fsync)
+    index = raw_mod.write_pack(raw, [("a" * 64, raw_mod.compress(b"page"))])
+    assert removed_meanwhile == [0]
+    assert raw_mod.read_blob(raw, *index[0][1:], snapshot_id="a") == raw_mod.compress(b"page")
 
 
 def test_a_temporary_pack_of_a_live_process_survives(tmp_path):
@@ -195,9 +211,8 @@ def test_a_temporary_pack_of_an_unknown_writer_is_removed_only_when_old(tmp_path
     raw = db.parent / "raw"
     fresh, old = temp_pack(raw, "x"), temp_pack(raw, "x", age_days=2)
     fresh_pid0, old_pid0 = temp_pack(raw, 0), temp_pack(raw, 0, age_days=2)
-    kept = temp_pack(raw, os.getpid(), age_days=30)  # this process: never, however old
     with Store.open(db):
-        assert fresh.exists() and fresh_pid0.exists() and kept.exists()
+        assert fresh.exists() and fresh_pid0.exists()
         assert not old.exists() and not old_pid0.exists()
 
 

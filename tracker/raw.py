@@ -82,6 +82,8 @@ def write_pack(raw_dir: Path, blobs: Sequence[tuple[str, bytes]]) -> list[tuple[
     for sid, blob in blobs:
         index.append((sid, name, offset, len(blob)))
         offset += len(blob)
+    with _writing_lock:
+        _writing.add(tmp.name)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
@@ -100,7 +102,15 @@ def write_pack(raw_dir: Path, blobs: Sequence[tuple[str, bytes]]) -> list[tuple[
             "folder writable (or free space) and ingest again — the snapshots of this batch "
             "were not recorded, those committed before it are kept"
         ) from None
+    finally:
+        with _writing_lock:
+            _writing.discard(tmp.name)
     return index
+
+
+# temporary packs this process is writing right now (another store may open meanwhile)
+_writing: set[str] = set()
+_writing_lock = threading.Lock()
 
 
 # `.<time>-<pid>-<uuid8>.pack.tmp`, as `write_pack` names its temporary files
@@ -119,7 +129,9 @@ def remove_partial_packs(raw_dir: Path) -> int:
     writer is certainly gone:
 
     - its name carries a pid (`.<time>-<pid>-<uuid8>.pack.tmp`): removed when no process has
-      that pid; never when the pid is this process's own or a live process's;
+      that pid, or when the pid is this process's own but this process is not writing it
+      (an earlier process with the same pid, as in containers); never when it is a live
+      process's;
     - otherwise (an unexpected name, or a system where liveness cannot be asked): removed once
       it has not been modified for `ABANDONED_AFTER` (a day).
 
@@ -140,6 +152,13 @@ def remove_partial_packs(raw_dir: Path) -> int:
                 continue
             match = _TEMP_PACK.fullmatch(entry.name)
             pid = int(match[1]) if match else 0
+            if pid == os.getpid():
+                with _writing_lock:
+                    ours = entry.name in _writing
+                if not ours:
+                    os.unlink(entry.path)
+                    removed += 1
+                continue
             if pid > 0 and pid not in alive:
                 alive[pid] = _pid_alive(pid)
             live = alive[pid] if pid > 0 else None
