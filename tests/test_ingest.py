@@ -270,12 +270,15 @@ def test_reading_a_missing_database_says_how_to_create_it(tmp_path):
 
 @pytest.mark.parametrize(("count", "batch_size"), [
     (0, 1000), (1, 1000), (999, 1000), (3999, 1000), (4000, 1000), (20_000, 1000),
-    (20_001, 1000), (7, 1), (10, 3), (100, 4),
+    (20_001, 1000), (3501, 1000), (1001, 1000), (7, 1), (10, 3), (100, 4), (0, 5),
 ])
 def test_batches_cover_every_input_once_and_never_exceed_the_batch_size(count, batch_size):
     spans = _spans(count, batch_size)
     assert [i for start, end in spans for i in range(start, end)] == list(range(count))
     assert all(0 < end - start <= batch_size for start, end in spans)
+    ramped = 2 if batch_size >= 200 and count >= 3.5 * batch_size else 0
+    middle = [end - start for start, end in spans][ramped:len(spans) - ramped]
+    assert max(middle, default=0) - min(middle, default=0) <= 1  # no tiny remainder batch
     if count >= 4 * batch_size >= 800:  # long runs: short batches at both ends
         assert spans[0][1] - spans[0][0] < batch_size > spans[-1][1] - spans[-1][0]
 
@@ -351,10 +354,16 @@ def test_reingest_parses_only_what_the_store_does_not_have(tmp_path, monkeypatch
     assert (third.ingested, third.present, third.rejected) == (1, 5, 1)
 
 
-def test_duckdb_threads_are_back_to_the_default_after_an_ingest(db_path):
-    with Store.open(db_path) as store:
-        default = store.con.execute("SELECT current_setting('threads')").fetchall()
+def test_duckdb_threads_are_put_back_after_overlapping_ingests(db_path):
+    def threads(store):
+        return store.con.execute("SELECT current_setting('threads')").fetchone()[0]
+
+    with Store.open(db_path) as store, Store.open(db_path) as other:
+        store.con.execute("SET threads = 3")  # the user's own setting
         with store.single_threaded():
-            assert store.con.execute("SELECT current_setting('threads')").fetchall() == [(1,)]
+            with other.single_threaded():
+                assert threads(store) == threads(other) == 1
+            assert threads(store) == 1  # the first ingest still runs
+        assert threads(store) == 3
         ingest([RawInput("p.txt", data=page())], store=store)
-        assert store.con.execute("SELECT current_setting('threads')").fetchall() == default
+        assert threads(store) == threads(other) == 3

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.rows import QUOTE_SCHEMA, SNAPSHOT_SCHEMA, arrow_array, arrow_table
+from tracker.rows import (
+    QUOTE_SCHEMA,
+    SNAPSHOT_SCHEMA,
+    QuoteRow,
+    SnapshotRow,
+    arrow_array,
+    arrow_table,
+)
 
 from .golden import SAMPLES
 
@@ -52,6 +59,12 @@ def test_every_column_type_of_the_store_rows_has_a_builder():
     for schema in (SNAPSHOT_SCHEMA, QUOTE_SCHEMA):
         table = arrow_table({name: [None] for name in schema.names}, schema)
         assert table.schema == schema and table.num_rows == 1
+
+
+def test_schemas_name_the_row_fields_in_order():
+    """`to_arrow` pairs columns by position: a renamed or reordered field must show here."""
+    assert SNAPSHOT_SCHEMA.names == list(SnapshotRow._fields)
+    assert QUOTE_SCHEMA.names == list(QuoteRow._fields)
 
 
 def test_ingest_does_not_import_pandas(tmp_path):

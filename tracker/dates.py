@@ -21,7 +21,7 @@ def date_from_name(name: str) -> tuple[dt.date | None, dt.datetime | None]:
 
     Returns the date and, for a 14-digit timestamp, the full time (UTC) as well.
     """
-    base = name.rstrip("/").rpartition("/")[2]  # (what PurePath(name).name gives, 10× cheaper)
+    base = name.rstrip("/").rpartition("/")[2]  # the last path segment (PurePath is 10× slower)
     for pattern in (_STAMP14, _ISO, _COMPACT):
         for m in pattern.finditer(base):
             parts = [int(g) for g in m.groups()]

@@ -188,16 +188,17 @@ class _StoredBefore:
 
 
 def _spans(count: int, batch_size: int) -> list[tuple[int, int]]:
-    """Batch boundaries: `batch_size` inputs each, but (for big batches) a quarter and a half
-    of that at both ends of a long run, so the store thread starts sooner and the batch it stores after the
-    last one is parsed is short (the pipeline fills and drains faster)."""
+    """Batch boundaries: at most `batch_size` inputs each, the middle spread evenly (no tiny
+    remainder batch), and for big batches a quarter and a half of that at both ends of a long
+    run, so the store thread starts sooner and the batch it stores after the last one is
+    parsed is short (the pipeline fills and drains faster)."""
     size = max(1, batch_size)
     edge = [size // 4, size // 2] if size >= _RAMP_FROM else []
     if count < 2 * (sum(edge) + size):
-        sizes = [size] * (count // size) + ([count % size] if count % size else [])
-    else:
-        full, rest = divmod(count - 2 * sum(edge), size)
-        sizes = edge + [size] * full + ([rest] if rest else []) + edge[::-1]
+        edge = []
+    middle = count - 2 * sum(edge)
+    parts = -(-middle // size)
+    sizes = edge + [middle // parts + (i < middle % parts) for i in range(parts)] + edge[::-1]
     spans, start = [], 0
     for n in sizes:
         spans.append((start, start + n))
@@ -356,7 +357,7 @@ def _store_batch(
                 warnings=_warnings(row),
             ))
         else:
-            if sid not in existing and sid not in seen:  # pragma: no cover - one writer
+            if sid not in existing and sid not in seen:  # pragma: no cover - nothing deletes
                 raise StoreError(f"snapshot {sid} vanished from {store.path} during the ingest")
             known = existing.get(sid, seen.get(sid))
             if known is None:

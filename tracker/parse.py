@@ -308,7 +308,7 @@ def _read_identical_copies(text: str, start: int, source: str) -> tuple[int, _Bl
                 break
             if count == 2 * period and not repeat:
                 repeat = text[second:pos]
-                while text.startswith(repeat, pos):
+                while pos < limit and text.startswith(repeat, pos):
                     pos += len(repeat)
                     count += period
                 continue
@@ -316,9 +316,8 @@ def _read_identical_copies(text: str, start: int, source: str) -> tuple[int, _Bl
         pos = nl + 1 if nl < n else n
         k += 1
     period = period or count
-    line_no = _line_no
     entries = [
-        _entry(line, lambda o=o: line_no(text, start) + o, source) or ("", "", "", "")
+        _entry(line, lambda o=o: _line_no(text, start) + o, source) or ("", "", "", "")
         for line, o in zip(pattern, offsets, strict=True)
     ]  # (never blank: `pattern` holds no blank line)
     if len({e[:2] for e in entries}) != period:

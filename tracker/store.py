@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -211,6 +212,11 @@ def connect(
             delay = min(delay * 2, 0.05 if read_only else 0.5)
 
 
+# database file -> (ingests running single-threaded on it, DuckDB threads before the first)
+_THREADS: dict[str, tuple[int, int]] = {}
+_THREADS_LOCK = threading.Lock()
+
+
 class Store:
     """A connection plus the named queries. Use `Store.open(...)` as a context manager."""
 
@@ -312,13 +318,27 @@ class Store:
     def single_threaded(self) -> Iterator[None]:
         """DuckDB on one thread for a while (ingest: its inserts of a thousand rows gain
         nothing from parallelism, and DuckDB's threads would compete with the parsing thread
-        for the cores). Back to DuckDB's default afterwards, also when ingests overlap (a saved
-        value could be another ingest's 1)."""
-        self.con.execute("SET threads = 1")
+        for the cores).
+
+        The setting belongs to the database, which every connection to the same file in this
+        process shares: overlapping ingests keep it at 1 until the last one ends, which puts
+        back what was set before the first."""
+        key = str(self.path.resolve())
+        with _THREADS_LOCK:
+            users, before = _THREADS.get(key, (0, None))
+            if not users:
+                before = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
+                self.con.execute("SET threads = 1")
+            _THREADS[key] = (users + 1, before)
         try:
             yield
         finally:
-            self.con.execute("RESET threads")
+            with _THREADS_LOCK:
+                users, before = _THREADS.pop(key)
+                if users > 1:
+                    _THREADS[key] = (users - 1, before)
+                else:
+                    self.con.execute(f"SET threads = {int(before)}")
 
     # -- writes ---------------------------------------------------------------------------
 
