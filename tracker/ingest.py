@@ -13,17 +13,17 @@ import gc
 import os
 import stat
 import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
 from .errors import StoreError
 from .models import IngestOutcome, IngestSummary
+from .overlap import SharedSettings
 from .prepare import (
     MAX_BYTES,
     PreparedChunk,
@@ -206,7 +206,10 @@ def _spans(count: int, batch_size: int) -> list[tuple[int, int]]:
     return spans
 
 
-class _BigRunTuning:
+_INTERPRETER = SharedSettings()
+
+
+def _big_run_tuning(big: bool) -> AbstractContextManager[None]:
     """Interpreter settings for big ingests, restored when the last one running ends.
 
     - The cyclic garbage collector runs less often: parsing allocates millions of short-lived
@@ -220,34 +223,21 @@ class _BigRunTuning:
     Both are the process's: ingests running at once (threads) share the tuning, and the last
     to finish restores what was there before.
     """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._saved: tuple[tuple[int, ...], float] = ((), 0.0)
-
-    @contextmanager
-    def __call__(self, big: bool) -> Iterator[None]:
-        if not big:
-            yield
-            return
-        with self._lock:
-            if self._users == 0:
-                self._saved = gc.get_threshold(), sys.getswitchinterval()
-                gc.set_threshold(20_000, 20, 20)
-                sys.setswitchinterval(min(self._saved[1], 0.001))
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    gc.set_threshold(*self._saved[0])
-                    sys.setswitchinterval(self._saved[1])
+    if not big:
+        return nullcontext()
+    return _INTERPRETER.hold("gc and switch interval", _tune_interpreter, _restore_interpreter)
 
 
-_big_run_tuning = _BigRunTuning()
+def _tune_interpreter() -> tuple[tuple[int, ...], float]:
+    saved = gc.get_threshold(), sys.getswitchinterval()
+    gc.set_threshold(20_000, 20, 20)
+    sys.setswitchinterval(min(saved[1], 0.001))
+    return saved
+
+
+def _restore_interpreter(saved: tuple[tuple[int, ...], float]) -> None:
+    gc.set_threshold(*saved[0])
+    sys.setswitchinterval(saved[1])
 
 
 def _store_all(

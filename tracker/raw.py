@@ -10,8 +10,8 @@ second).
 
 A killed writer may also leave a half-written temporary pack. Opening a writable store removes
 those whose writer is certainly gone: the pid in the name is no live process (see
-`remove_partial_packs`). A temporary pack of this process or of another live one is never
-touched: one process may hold several writable stores at once, each of them mid-pack.
+`remove_partial_packs`). A temporary pack that this process, or another live one, is writing is
+never touched: one process may hold several writable stores at once, each of them mid-pack.
 """
 
 from __future__ import annotations
@@ -152,16 +152,13 @@ def remove_partial_packs(raw_dir: Path) -> int:
                 continue
             match = _TEMP_PACK.fullmatch(entry.name)
             pid = int(match[1]) if match else 0
-            if pid == os.getpid():
+            if pid == os.getpid():  # otherwise an earlier process with this pid left it
                 with _writing_lock:
-                    ours = entry.name in _writing
-                if not ours:
-                    os.unlink(entry.path)
-                    removed += 1
-                continue
-            if pid > 0 and pid not in alive:
-                alive[pid] = _pid_alive(pid)
-            live = alive[pid] if pid > 0 else None
+                    live: bool | None = entry.name in _writing
+            else:
+                if pid > 0 and pid not in alive:
+                    alive[pid] = _pid_alive(pid)
+                live = alive[pid] if pid > 0 else None
             if live is None:  # cannot tell: abandoned only when untouched for long
                 live = entry.stat(follow_symlinks=False).st_mtime > time.time() - ABANDONED_AFTER
             if not live:
@@ -174,8 +171,6 @@ def remove_partial_packs(raw_dir: Path) -> int:
 
 def _pid_alive(pid: int) -> bool | None:
     """Whether a process has this pid; None when that cannot be asked."""
-    if pid == os.getpid():
-        return True
     if os.name == "nt":  # os.kill would terminate the process there
         return None
     try:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ from .errors import (
     StoreError,
     UsageError,
 )
+from .overlap import SharedSettings
 from .raw import CODEC, decompress, read_blob, remove_partial_packs, write_pack
 from .rows import SNAPSHOT_COLUMNS, SnapshotRow, arrow_table, ids_table
 
@@ -212,9 +212,7 @@ def connect(
             delay = min(delay * 2, 0.05 if read_only else 0.5)
 
 
-# database file -> (ingests running single-threaded on it, DuckDB threads before the first)
-_THREADS: dict[str, tuple[int, int]] = {}
-_THREADS_LOCK = threading.Lock()
+_DATABASE_SETTINGS = SharedSettings()  # by database file: DuckDB's threads during ingests
 
 
 class Store:
@@ -314,8 +312,7 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
-    @contextmanager
-    def single_threaded(self) -> Iterator[None]:
+    def single_threaded(self) -> AbstractContextManager[None]:
         """DuckDB on one thread for a while (ingest: its inserts of a thousand rows gain
         nothing from parallelism, and DuckDB's threads would compete with the parsing thread
         for the cores).
@@ -323,22 +320,15 @@ class Store:
         The setting belongs to the database, which every connection to the same file in this
         process shares: overlapping ingests keep it at 1 until the last one ends, which puts
         back what was set before the first."""
-        key = str(self.path.resolve())
-        with _THREADS_LOCK:
-            users, before = _THREADS.get(key, (0, None))
-            if not users:
-                before = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
-                self.con.execute("SET threads = 1")
-            _THREADS[key] = (users + 1, before)
-        try:
-            yield
-        finally:
-            with _THREADS_LOCK:
-                users, before = _THREADS.pop(key)
-                if users > 1:
-                    _THREADS[key] = (users - 1, before)
-                else:
-                    self.con.execute(f"SET threads = {int(before)}")
+        def apply() -> int:
+            before = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
+            self.con.execute("SET threads = 1")
+            return int(before)
+
+        def restore(before: int) -> None:
+            self.con.execute(f"SET threads = {before}")
+
+        return _DATABASE_SETTINGS.hold(str(self.path.resolve()), apply, restore)
 
     # -- writes ---------------------------------------------------------------------------
 
