@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import re
 import threading
@@ -32,6 +33,7 @@ from .errors import ArchiveError
 
 CODEC = "zstd"
 _LEVEL = 1
+REPAIR = "run `tracker verify` to list what is damaged, then ingest its source again to restore it"
 
 
 _local = threading.local()  # zstd contexts are reusable but not thread-safe
@@ -41,7 +43,8 @@ def _compressor() -> zstandard.ZstdCompressor:
     """This thread's compressor, made on first use."""
     compressor = getattr(_local, "compressor", None)
     if compressor is None:
-        compressor = _local.compressor = zstandard.ZstdCompressor(level=_LEVEL)
+        # the frame checksum catches damage zstd would otherwise decode into other bytes
+        compressor = _local.compressor = zstandard.ZstdCompressor(level=_LEVEL, write_checksum=True)
     return compressor
 
 
@@ -62,13 +65,26 @@ def compress_many(datas: Sequence[bytes]) -> list[bytes]:
     return [next(frames).tobytes() if data else empty for data in datas]
 
 
-def decompress(blob: bytes, codec: str = CODEC, *, snapshot_id: str = "?") -> bytes:
+def decompress(blob: bytes, codec: str = CODEC, *, snapshot_id: str) -> bytes:
+    """The snapshot's original bytes, checked against its id (their SHA-256).
+
+    Packs written before frames carried checksums still decode, so the hash is what
+    guarantees that a damaged pack is never parsed into other numbers.
+    """
     if codec != CODEC:
         raise ArchiveError(f"raw snapshot {snapshot_id[:12]} uses unknown codec {codec!r}")
     try:
-        return zstandard.ZstdDecompressor().decompress(blob)
+        data = zstandard.ZstdDecompressor().decompress(blob)
     except zstandard.ZstdError as exc:
-        raise ArchiveError(f"raw snapshot {snapshot_id[:12]} is corrupt: {exc}") from None
+        raise ArchiveError(
+            f"raw bytes of snapshot {snapshot_id[:12]} are corrupt ({exc}); {REPAIR}"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != snapshot_id:
+        raise ArchiveError(
+            f"raw bytes of snapshot {snapshot_id[:12]} do not match its SHA-256 "
+            f"(the pack is damaged); {REPAIR}"
+        )
+    return data
 
 
 def write_pack(raw_dir: Path, blobs: Sequence[tuple[str, bytes]]) -> list[tuple[str, str, int, int]]:
@@ -193,8 +209,8 @@ def read_blob(raw_dir: Path, pack: str, offset: int, length: int, *, snapshot_id
     except OSError as exc:
         raise ArchiveError(
             f"raw bytes of snapshot {snapshot_id[:12]} cannot be read from {path} "
-            f"({exc.strerror or exc}); ingest its source again to restore them"
+            f"({exc.strerror or exc}); {REPAIR}"
         ) from None
     if len(blob) != length:
-        raise ArchiveError(f"raw pack {path} is truncated; ingest the snapshot's source again")
+        raise ArchiveError(f"raw pack {path} is truncated at snapshot {snapshot_id[:12]}; {REPAIR}")
     return blob
