@@ -78,16 +78,19 @@ def create_app(
     max_upload_bytes: int = MAX_BYTES,
     max_points: int = 800,
     check_config: Any = None,
+    read_only: bool = False,
 ) -> Dash:
     """A dashboard over `db_path` (default: $TRACKER_DB or data/tracker.duckdb).
 
     The database may not exist yet: the page then explains how to fill it. `check_config`
-    is a `tracker.checks.CheckConfig` (default thresholds otherwise).
+    is a `tracker.checks.CheckConfig` (default thresholds otherwise). A `read_only` app has
+    no upload: nothing it serves writes to the database.
     """
     settings = data.Settings(
         db_path=Path(db_path) if db_path is not None else default_db_path(),
         refresh_seconds=refresh_seconds, read_timeout=read_timeout,
         max_upload_bytes=max_upload_bytes, max_points=max_points, check_config=check_config,
+        read_only=read_only,
     )
     app = Dash(__name__, title=TITLE, update_title=None, index_string=INDEX,
                include_assets_files=False, serve_locally=True)
@@ -108,8 +111,9 @@ def layout(settings: data.Settings) -> html.Div:
                     children=_movements_tab(settings)),
             dcc.Tab(label="Snapshots", value="snapshots", id=I.TAB_SNAPSHOTS,
                     children=_snapshots_tab()),
-            dcc.Tab(label="Upload", value="upload", id=I.TAB_UPLOAD,
-                    children=_upload_tab(settings)),
+            *([] if settings.read_only else [
+                dcc.Tab(label="Upload", value="upload", id=I.TAB_UPLOAD,
+                        children=_upload_tab(settings))]),
         ]),
         dcc.Store(id=I.DATA_VERSION, data=data.data_version(settings.db_path)),
         dcc.Store(id=I.VISIBLE_RANGE, data=None),

@@ -357,6 +357,8 @@ def register(app: Dash, settings: data.Settings) -> None:
         Input(I.SNAPSHOTS_TABLE, "active_cell"),
     )(lambda cell: snapshot_detail(settings, cell))
 
+    if settings.read_only:
+        return
     app.callback(
         Output(I.UPLOAD_RESULTS, "children"), Output(I.UPLOAD_DONE, "data"),
         Output(I.UPLOAD, "contents"),

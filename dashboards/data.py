@@ -73,6 +73,7 @@ class Settings:
     max_upload_files: int = 50  # per drop
     max_points: int = 800  # per trace and figure, before the server downsamples
     check_config: object | None = field(default=None)  # a tracker.checks.CheckConfig
+    read_only: bool = False  # no upload
     findings_cache: FindingsCache = field(default_factory=FindingsCache, compare=False,
                                           repr=False)
 

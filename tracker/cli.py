@@ -460,9 +460,13 @@ def check(
 @main.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to listen on; 0.0.0.0 exposes the dashboard (and its upload) to "
-                   "the network.")
+              help="Interface to listen on; any other than loopback (e.g. 0.0.0.0) needs "
+                   "--read-only or --password-file.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
+@click.option("--read-only", is_flag=True, help="No upload tab: the dashboard only reads.")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Require HTTP basic auth with the `user:password` on this file's first line.")
+@click.option("--verbose", is_flag=True, help="Log every request on stderr.")
 @click.option("--refresh", "refresh_seconds", type=click.FloatRange(min=1), default=10.0,
               show_default=True, metavar="SECONDS",
               help="How often the page looks for newly ingested data.")
@@ -474,7 +478,8 @@ def check(
     every="The companion scheduler's interval (15m, 1h, 1d, 30s; default 1h).",
 )
 def dashboard(
-    db_path: Path | None, host: str, port: int, refresh_seconds: float, debug: bool,
+    db_path: Path | None, host: str, port: int, read_only: bool, password_file: Path | None,
+    verbose: bool, refresh_seconds: float, debug: bool,
     folders: tuple[Path, ...], urls: tuple[str, ...], every: str | None,
 ) -> None:
     """Serve the dashboard: movements, findings, snapshots, upload.
@@ -482,18 +487,30 @@ def dashboard(
     Works on an empty or missing database (the page says how to fill it) and picks up data
     that other processes ingest, without a restart. With --watch or --url it also runs the
     scheduler, in a process of its own that stops with the dashboard. Stop it with Ctrl-C.
+    Exit status 3 when the port is taken.
 
     \b
     Example:
       tracker dashboard
       tracker dashboard --db data/tracker.duckdb --port 8060
       tracker dashboard --watch ~/snapshots --every 15m
+      tracker dashboard --host 0.0.0.0 --read-only
     """
-    from dashboards.app import create_app  # Dash is slow to import: only for this command
+    from dashboards import serve  # Dash is slow to import: only for this command
+    from dashboards.app import create_app
 
     from .schedule import resolve_settings, spawn_scheduler, stop_spawned
 
+    credentials = serve.read_password_file(password_file) if password_file else None
+    serve.check_exposure(host, read_only=read_only, credentials=credentials)
+    if every and not (folders or urls):
+        raise click.UsageError("--every needs --watch DIR or --url URL")
     db = db_path or default_db_path()
+    app = create_app(db, refresh_seconds=refresh_seconds, read_only=read_only)
+    if credentials is not None:
+        app.server.wsgi_app = serve.with_basic_auth(app.server.wsgi_app, credentials)
+    if verbose:
+        app.server.wsgi_app = serve.with_access_log(app.server.wsgi_app)
     companion = None
     if (folders or urls) and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
         # not in the debug reloader's serving child: one scheduler, however often it reloads
@@ -501,13 +518,13 @@ def dashboard(
         companion = spawn_scheduler(settings)
         err(f"scheduler (pid {companion.pid}) every {settings.every} s: "
             + ", ".join([*map(str, settings.folders), *settings.urls]))
-    elif every and not (folders or urls):
-        raise click.UsageError("--every needs --watch DIR or --url URL")
-    app = create_app(db, refresh_seconds=refresh_seconds)
     err(f"dashboard for {db} on http://{host}:{port}/ (Ctrl-C to stop)")
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        app.run(host=host, port=port, debug=debug)
+        if debug:
+            app.run(host=host, port=port, debug=True)
+        else:
+            serve.serve(app.server, host, port)
     except KeyboardInterrupt:
         pass
     finally:

@@ -108,3 +108,103 @@ def test_every_without_a_source_is_a_usage_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tracker", "dashboard", "--every", "5s",
                            "--db", str(tmp_path / "x.duckdb")], capture_output=True, text=True)
     assert proc.returncode == 2 and "--every needs --watch DIR or --url URL" in proc.stderr
+
+
+def _auth(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def get_with(url: str, authorization: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Authorization": authorization} if authorization else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except urllib.error.URLError:  # not listening yet
+        return 0, ""
+
+
+def test_a_busy_port_is_a_clear_error_with_exit_status_3(tmp_path, free_port):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", free_port))
+        taken.listen()
+        proc = subprocess.run([sys.executable, "-m", "tracker", "dashboard", "--db",
+                               str(tmp_path / "t.duckdb"), "--port", str(free_port)],
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert f"cannot listen on 127.0.0.1:{free_port}: the port is in use" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Dash is running" not in proc.stderr
+
+
+def test_requests_are_not_logged_unless_verbose(corpus_db, free_port):
+    for verbose in (False, True):
+        proc = serve("--db", str(corpus_db), "--port", str(free_port),
+                     *(["--verbose"] if verbose else []))
+        try:
+            wait_up(proc, f"http://127.0.0.1:{free_port}/")
+            get(f"http://127.0.0.1:{free_port}/_dash-layout")
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=10)
+        assert ("GET /_dash-layout 200 OK" in err) is verbose, err
+        assert "development server" not in err
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "example.org"])
+def test_a_network_address_needs_read_only_or_a_password(tmp_path, free_port, host):
+    proc = subprocess.run([sys.executable, "-m", "tracker", "dashboard", "--host", host,
+                           "--port", str(free_port), "--db", str(tmp_path / "t.duckdb")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "reachable from the network without authentication" in proc.stderr
+    assert "--read-only" in proc.stderr and "--password-file" in proc.stderr
+
+
+def test_read_only_on_the_network_serves_without_upload(corpus_db, free_port):
+    proc = serve("--db", str(corpus_db), "--host", "0.0.0.0", "--port", str(free_port), "--read-only")
+    try:
+        wait_up(proc, f"http://127.0.0.1:{free_port}/")
+        layout = get(f"http://127.0.0.1:{free_port}/_dash-layout")[1]
+        deps = get(f"http://127.0.0.1:{free_port}/_dash-dependencies")[1]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    assert I.GRAPH in layout and f'"id":"{I.UPLOAD}"' not in layout
+    assert f'"{I.UPLOAD}.contents"' not in deps  # no callback could take a file either
+
+
+@pytest.mark.parametrize("content", ["", "no-colon\n", ":password\n", "user:\n"])
+def test_a_malformed_password_file_is_a_usage_error(tmp_path, content):
+    secret = tmp_path / "secret"
+    secret.write_text(content)
+    proc = subprocess.run([sys.executable, "-m", "tracker", "dashboard", "--host", "0.0.0.0",
+                           "--password-file", str(secret), "--db", str(tmp_path / "t.duckdb")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "must hold one line `user:password`" in proc.stderr
+
+
+def test_a_password_file_guards_every_request(corpus_db, tmp_path, free_port):
+    secret = tmp_path / "secret"
+    secret.write_text("analyst:s3cret:with:colons\n")
+    proc = serve("--db", str(corpus_db), "--host", "0.0.0.0", "--port", str(free_port),
+                 "--password-file", str(secret))
+    base = f"http://127.0.0.1:{free_port}"
+    good = _auth("analyst", "s3cret:with:colons")
+    try:
+        deadline = time.monotonic() + 30
+        while get_with(base + "/", good)[0] != 200:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.2)
+        for path in ("/", "/_dash-layout", "/_dash-dependencies"):
+            assert get_with(base + path)[0] == 401
+            assert get_with(base + path, _auth("analyst", "wrong"))[0] == 401
+            assert get_with(base + path, "Basic !!notbase64")[0] == 401
+            assert get_with(base + path, good)[0] == 200
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
