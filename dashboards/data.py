@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tracker import escape
 from tracker.errors import DatabaseBusyError, DatabaseMissingError, StoreError, TrackerError
 from tracker.models import label_of, label_order
 from tracker.prepare import MAX_BYTES
@@ -78,20 +79,13 @@ class Settings:
                                           repr=False)
 
 
-# C0 controls (but tab and newline) and DEL as their visible pictures (U+2400…); bidirectional
-# overrides and isolates, which could reorder what a reader sees, as their code point.
-_INVISIBLE_CHARS = {c: chr(0x2400 + c) for c in range(32) if chr(c) not in "\t\n"} | {
-    0x7F: "\u2421"} | {c: f"<U+{c:04X}>" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A),
-                                                  0x200E, 0x200F)}
-
-
 def printable(text: object) -> str:
     """Snapshot-derived text as the dashboard shows it: control characters made visible.
 
     Dash renders strings as text (never markup); this also keeps an escape sequence, a bell
     or a right-to-left override in a page's title or file name from hiding or reordering text.
     """
-    return str(text).translate(_INVISIBLE_CHARS)
+    return escape.printable(text, keep_lines=True)
 
 
 def data_version(db_path: Path | str) -> str:

@@ -104,3 +104,17 @@ def test_reparse_command(folder, db_path):
     run("ingest", "--db", db_path, folder, check_rc=0)
     proc = run("reparse", "--db", db_path, check_rc=0)
     assert "reparsed: 2 ingested, 0 rejected, 0 changed" in proc.stderr
+
+
+def test_names_and_page_text_reach_the_terminal_escaped(tmp_path):
+    """A newline in a file name cannot forge a summary line; an OSC sequence never reaches the terminal."""
+    forged = tmp_path / "x.txt\ningested 99, already present 0, rejected 0 in 0.0 s.txt"
+    forged.write_text("no ticker here\n")
+    osc = tmp_path / "\x1b]0;owned\x07\x9b31m.txt"
+    osc.write_text("nothing\n")
+    proc = run("ingest", "--db", tmp_path / "t.duckdb", forged, osc, check_rc=1)
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr and "\x9b" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert [line for line in lines if line.startswith("ingested ")] == [lines[-1]]  # ours only
+    assert any(line.startswith("rejected: ") and "x.txt\u240aingested 99" in line for line in lines)
+    assert any("\u241b]0;owned\u2407<U+009B>31m.txt" in line for line in lines)

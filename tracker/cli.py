@@ -23,6 +23,7 @@ from . import check_config
 from . import export as export_mod
 from .dates import parse_user_date
 from .errors import TrackerError, UsageError
+from .escape import printable
 from .ingest import BATCH_SIZE, MAX_BYTES, ingest_paths
 from .ingest import reparse as reparse_snapshots
 from .models import EXPECTED_CURRENCIES, IngestOutcome, IngestSummary
@@ -77,7 +78,9 @@ def filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def err(message: str) -> None:
-    click.echo(message, err=True)
+    """One status line on stderr; anything from input in it shows its control characters
+    (a newline in a file name cannot forge a line of ours, an escape cannot reach the terminal)."""
+    click.echo(printable(message), err=True)
 
 
 class TrackerGroup(click.Group):

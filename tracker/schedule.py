@@ -44,6 +44,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from .configfile import read_table
 from .errors import DatabaseBusyError, FetchError, StoreError, TrackerError, UsageError
+from .escape import printable
 from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url, fetch
 from .ingest import MAX_BYTES, RawInput, discover, ingest
 from .models import IngestSummary
@@ -542,7 +543,7 @@ def run_scheduler(
 
 
 def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    print(printable(line), file=sys.stderr, flush=True)
 
 
 def _human(seconds: int) -> str:
