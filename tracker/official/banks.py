@@ -253,8 +253,8 @@ def parse_bank_url(option: str) -> tuple[str, str]:
 
 def _only(items: list, what: str, url: str):
     if not items:
-        raise MissingRateError(f"the document has no {what}: no USD rate", url)
+        raise MissingRateError(f"the document lists no USD rate (looked for {what})", url)
     if len(items) > 1:
-        raise BankResponseError(f"the document has {len(items)} of {what}; which one is "
-                                "official is unclear", url)
+        raise BankResponseError(f"the document lists {len(items)} USD rates ({what}); which "
+                                "one is official is unclear", url)
     return items[0]

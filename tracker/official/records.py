@@ -57,11 +57,16 @@ def per_usd(value: Decimal, nominal: Decimal, what: str, url: str) -> Decimal:
     if nominal == 0 or nominal != nominal.to_integral_value():
         raise InvalidRateError(f"nominal of {what} is {nominal}, not a whole number ≥ 1", url)
     try:
-        return _EXACT.divide(value, nominal)
+        exact = _EXACT.divide(value, nominal)
     except (Inexact, InvalidOperation):
         raise InvalidRateError(
             f"{what} {value} per {nominal} USD has no exact decimal value per 1 USD", url
         ) from None
+    digits = str(int(nominal))
+    if digits.rstrip("0") == "1":  # 10^k: keep the document's precision (8745.00/100 = 87.4500)
+        places = value.as_tuple().exponent - (len(digits) - 1)
+        return _EXACT.quantize(exact, Decimal(1).scaleb(places))
+    return exact
 
 
 def dmy_date(text: object, what: str, url: str) -> dt.date:
