@@ -82,10 +82,11 @@ def mismatch_findings(captures: list[tuple], pubs: Publications,
         shown = pubs.in_force(cur, day) or sorted(candidates, key=lambda r: r.rate_date)[-1:]
         r = shown[0]
         lag = config.lag(cur)
+        window = (f"up to {lag} day{'s' if lag != 1 else ''} earlier" if lag else "that day")
         message = (f"{cur}: ticker {text} ({per_usd_range(text)} per USD) on {fmt_day(day)}, "
                    f"official {r.per_usd} ({r.source}, {fmt_day(r.rate_date)}): "
-                   f"{apart(text, r.per_usd)} apart; no official rate in force up to {lag} "
-                   f"day{'s' if lag != 1 else ''} earlier is within {_pct(tol)}")
+                   f"{apart(text, r.per_usd)} apart; no official rate in force {window} is "
+                   f"within {_pct(tol)}")
         out.append(_finding("official_mismatch", cur, day, (sid,), message))
     return out
 
