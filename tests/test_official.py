@@ -149,6 +149,8 @@ BAD = [
     ("nbk", ERROR_PAGE, ErrorPageError,
      "HTML page titled 'Service temporarily unavailable'"),
     ("nbk", b"<html><body>502 Bad Gateway</body></html>", ErrorPageError, "error or maint"),
+    ("nbt", b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN">'
+     b"<html><head><title>404</title></head></html>", ErrorPageError, "titled '404'"),
     ("nbk", b"<rss><channel/></rss>", BankResponseError, "XML root is <rss>, expected <rates>"),
     ("nbk", nbk_xml(DAY, None), MissingRateError, "no USD rate"),
     ("nbk", nbk_xml(DAY, "0.00"), InvalidRateError, "is zero: not a rate"),

@@ -23,7 +23,7 @@ _TITLE = re.compile(rb"<title[^>]{0,200}>([^<]{0,200})", re.I)
 def looks_like_html(body: bytes) -> bool:
     head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
-        b"<html" in head and not head.startswith((b"<?xml", b"[", b"{"))
+        b"<html" in head and not head.startswith((b"[", b"{"))  # XHTML starts with <?xml
     )
 
 
