@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.fakebanks import (
     ERROR_PAGE,
@@ -327,3 +329,26 @@ def test_fake_banks_record_paths_and_user_agents() -> None:
             get(banks.base + "/nowhere")
     assert banks.requests == [("/XML/daily.xml", "tracker-test"),
                               ("/nowhere", f"Python-urllib/{urllib.request.__version__}")]
+
+
+# -- untrusted bytes: a reason or a rate, never another exception ----------------------------
+
+FIXTURE_BODIES = [(case["bank"], (FIXTURES / name).read_bytes(), case.get("daily", False),
+                   tuple(case["asked"])) for name, case in sorted(GOLDEN.items())]
+
+
+@given(case=st.sampled_from(FIXTURE_BODIES), data=st.data())
+def test_mangled_answers_give_rates_or_a_reason(case: tuple, data: st.DataObject) -> None:
+    bank, body, daily, asked = case
+    start, end = (dt.date.fromisoformat(d) for d in asked)
+    cut = data.draw(st.integers(0, len(body)))
+    junk = data.draw(st.binary(max_size=40))
+    mangled = data.draw(st.sampled_from([body[:cut], body[:cut] + junk + body[cut:],
+                                         body[:cut] + body[cut + len(junk):], junk]))
+    try:
+        rates = parse(bank, mangled, request(bank, start, end, daily=daily))
+    except OfficialRateError as exc:
+        assert str(exc).startswith("https://") and "\n" not in str(exc)
+    else:
+        assert all(r.per_usd > 0 and start - dt.timedelta(days=7) <= r.rate_date
+                   <= end + dt.timedelta(days=4) for r in rates)
