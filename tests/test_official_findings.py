@@ -54,6 +54,15 @@ def test_a_ticker_inside_its_rounding_interval_is_no_mismatch() -> None:
     assert got == []
 
 
+def test_official_rates_can_come_as_a_frame_of_the_table_columns() -> None:
+    frame = pd.DataFrame({"currency": ["KZT"], "rate_date": [pd.Timestamp(DAY)],
+                          "per_usd": [D("512.34")], "source": ["NBK"], "url": ["u"]})
+    (f,) = official_findings(series(("KZT", DAY, "0.00193")), frame)
+    assert "official 512.34 (NBK, 10 Dec 2025)" in f.message
+    with pytest.raises(UsageError, match=r"per_usd of KZT on .* is a float"):
+        official_findings(series(), frame.assign(per_usd=[512.34]))
+
+
 def test_a_ticker_outside_interval_and_tolerance_is_a_mismatch_with_the_numbers() -> None:
     got = official_findings(series(("KZT", DAY, "0.00193")), [official("KZT", DAY, "512.34")])
     assert kinds(got) == ["official_mismatch"]

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 import pandas as pd
 
 from ..checks import Finding, finding_id, sort_findings
+from ..errors import UsageError
 from .config import OfficialConfig
 from .records import OfficialRate
 
@@ -58,11 +59,14 @@ class Publications:
         return list(seen.values())
 
 
-def official_findings(series: pd.DataFrame, official: Iterable[OfficialRate],
+def official_findings(series: pd.DataFrame, official: Iterable[OfficialRate] | pd.DataFrame,
                       config: OfficialConfig | None = None) -> list[Finding]:
     """Both kinds over the `series` frame (captured_on, currency, quote_currency, rate_text,
-    snapshot_id: one row per capture date and pair), newest first."""
+    snapshot_id: one row per capture date and pair), newest first. `official` is records or
+    a frame with their columns (as the `official_rates` table will hold them)."""
     config = config or OfficialConfig()
+    if isinstance(official, pd.DataFrame):
+        official = rates_of_frame(official)
     pubs = Publications(official, config.carry_days)
     captures = _captures(series)
     return sort_findings(mismatch_findings(captures, pubs, config)
@@ -126,6 +130,19 @@ def lag_findings(captures: list[tuple], pubs: Publications,
                    f"on {count} of {p['total']} capture dates{rest} "
                    f"({lagged} of {p['total']} lagged in all)")
         out.append(_finding("ticker_lag", cur, p["last"], tuple(p["ids"]), message))
+    return out
+
+
+def rates_of_frame(frame: pd.DataFrame) -> list[OfficialRate]:
+    """Records from a frame with columns currency, rate_date, per_usd, source, url; `per_usd`
+    must hold Decimals or their text (floats would not be the published numbers)."""
+    out = []
+    for cur, day, value, source, url in zip(
+            *(frame[c].tolist() for c in ("currency", "rate_date", "per_usd", "source", "url")),
+            strict=True):
+        if isinstance(value, float):
+            raise UsageError(f"per_usd of {cur} on {day} is a float; pass Decimal or text")
+        out.append(OfficialRate(str(cur), _date(day), Decimal(str(value)), str(source), str(url)))
     return out
 
 
