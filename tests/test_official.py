@@ -166,6 +166,8 @@ BAD = [
      BankResponseError, "lists 2 USD rates"),
     ("nbk", nbk_xml(DAY, "512.34").replace(b"10.12.2025", b"31.02.2025"), WrongDateError,
      "<date> 31.02.2025 is not a day of the calendar"),
+    ("nbk", nbk_xml(DAY, "512.34").replace(b"10.12.2025", b"12/10/2025"), WrongDateError,
+     "<date> is '12/10/2025', not a date like 10.12.2025"),
     ("nbkr", nbkr_daily_xml(DAY, "87.4500"), InvalidRateError, "like 87,4500"),
     ("nbkr", nbkr_daily_xml(DAY - dt.timedelta(days=30), "87,4500"), WrongDateError,
      "daily.xml states today's or the next business day's date"),
@@ -209,6 +211,11 @@ def test_nbt_out_of_range_date_trap_is_refused() -> None:
     with pytest.raises(WrongDateError, match="asked for 2009-01-01, the document states "
                                              "2025-12-10"):
         parse("nbt", nbt_xml(DAY, "9.3450"), req)
+
+
+def test_nbt_date_may_be_written_year_first() -> None:
+    body = nbt_xml(DAY, "9.3450").replace(b'Date="10.12.2025"', b'Date="2025-12-10"')
+    assert plain(parse("nbt", body)) == [["TJS", "2025-12-10", "9.3450", "NBT"]]
 
 
 def test_nbt_trusts_charcode_not_id() -> None:

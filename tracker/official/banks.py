@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ..errors import BankResponseError, ErrorPageError, MissingRateError, UsageError
 from .documents import MAX_BYTES, child_text, json_value, looks_like_html, xml_root
-from .records import OfficialRate, check_date, dmy_date, per_usd, published_number
+from .records import OfficialRate, check_date, document_date, per_usd, published_number
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class NBK(Bank):
     def parse(self, body: bytes, request: Request) -> list[OfficialRate]:
         url = request.url
         root = xml_root(body, url, "rates")
-        stated = dmy_date(child_text(root, "date"), "<date>", url)
+        stated = document_date(child_text(root, "date"), "<date>", url)
         check_date(stated, request.start, url)
         items = [i for i in root.findall("item") if (child_text(i, "title") or "").strip() == "USD"]
         item = _only(items, "an <item> with <title>USD</title>", url)
@@ -119,7 +119,7 @@ class NBKR(Bank):
     def parse_daily(self, body: bytes, request: Request) -> list[OfficialRate]:
         url = request.url
         root = xml_root(body, url, "CurrencyRates")
-        stated = dmy_date(root.get("Date"), "CurrencyRates Date", url)
+        stated = document_date(root.get("Date"), "CurrencyRates Date", url)
         check_date(stated, request.start, url, before=7, after=4,
                    why="daily.xml states today's or the next business day's date")
         found = [c for c in root.findall("Currency") if c.get("ISOCode") == "USD"]
@@ -145,7 +145,7 @@ class NBKR(Bank):
         rates = []
         for i in range(0, len(cells), 2):
             text = cells[i][1].decode("ascii", "replace")
-            day = dmy_date(text, "archive row date", url)
+            day = document_date(text, "archive row date", url)
             check_date(day, request.start, url, after=(request.end - request.start).days,
                        why=f"outside the range asked, up to {request.end.isoformat()}")
             value = published_number(cells[i + 1][1].decode("ascii", "replace"),
@@ -171,7 +171,7 @@ class CBU(Bank):
             raise BankResponseError("JSON is not a list of rate objects", url)
         item = _only([x for x in data if x.get("Ccy") == "USD"], 'an object with "Ccy": "USD"',
                      url)
-        stated = dmy_date(item.get("Date"), '"Date"', url)
+        stated = document_date(item.get("Date"), '"Date"', url)
         check_date(stated, request.start, url, before=7,
                    why="the rate in effect is the last one set on or before the day asked")
         value = published_number(item.get("Rate"), 'USD "Rate"', url, comma=False)
@@ -193,7 +193,7 @@ class NBT(Bank):
     def parse(self, body: bytes, request: Request) -> list[OfficialRate]:
         url = request.url
         root = xml_root(body, url, "ValCurs")
-        stated = dmy_date(root.get("Date"), "ValCurs Date", url)
+        stated = document_date(root.get("Date"), "ValCurs Date", url)
         check_date(stated, request.start, url,
                    why="NBT answers today's rates for dates out of its range")
         found = [v for v in root.findall("Valute")

@@ -13,6 +13,7 @@ from ..errors import InvalidRateError, WrongDateError
 # else (exponents, signs, grouping, NaN) is refused rather than guessed at.
 _NUMBER = re.compile(r"(\d{1,15})(?:[.,](\d{1,10}))?")
 _DMY = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 # Wide enough that dividing a 25-digit rate by any nominal is exact when it can be at all.
 _EXACT = Context(prec=60, traps=[Inexact, InvalidOperation])
 
@@ -69,13 +70,15 @@ def per_usd(value: Decimal, nominal: Decimal, what: str, url: str) -> Decimal:
     return exact
 
 
-def dmy_date(text: object, what: str, url: str) -> dt.date:
-    """`DD.MM.YYYY` as the banks print it; a day that does not exist is an error."""
-    raw = text.strip() if isinstance(text, str) else None
-    match = _DMY.fullmatch(raw) if raw is not None else None
-    if match is None:
+def document_date(text: object, what: str, url: str) -> dt.date:
+    """`DD.MM.YYYY` as the banks print it (or `YYYY-MM-DD`, which one NBT client reads and
+    which cannot be confused with it); a day that does not exist is an error."""
+    raw = text.strip() if isinstance(text, str) else ""
+    dmy, iso = _DMY.fullmatch(raw), _ISO.fullmatch(raw)
+    if dmy is None and iso is None:
         raise WrongDateError(f"{what} is {_show(text)}, not a date like 10.12.2025", url)
-    day, month, year = (int(g) for g in match.groups())
+    day, month, year = (int(g) for g in dmy.groups()) if dmy else (
+        int(g) for g in reversed(iso.groups()))
     try:
         return dt.date(year, month, day)
     except ValueError:
