@@ -68,3 +68,31 @@ class UsageError(TrackerError):
 class QueryError(UsageError):
     """An ad-hoc SQL query failed: a syntax error, an unknown table or column, an attempt to
     write through a read-only connection."""
+
+
+class OfficialRateError(SourceError):
+    """A central bank's answer cannot be turned into an official rate (never a guessed number).
+
+    `source` is the URL asked; the message says what the answer held instead.
+    """
+
+
+class BankResponseError(OfficialRateError):
+    """The answer is not the bank's documented shape: malformed XML/JSON, wrong structure."""
+
+
+class ErrorPageError(BankResponseError):
+    """The bank answered with an HTML page (an error or maintenance page), often with status 200."""
+
+
+class MissingRateError(OfficialRateError):
+    """The bank's document is well formed but lists no USD rate."""
+
+
+class InvalidRateError(OfficialRateError):
+    """A rate or nominal that cannot be a price: zero, negative, not a number, inexact division."""
+
+
+class WrongDateError(OfficialRateError):
+    """The document states another date than the one asked for (e.g. NBT answers today's rates
+    for a date out of its range)."""
