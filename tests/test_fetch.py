@@ -199,9 +199,13 @@ def test_a_transient_failure_is_retried_with_backoff(site):
 
 
 def test_a_stop_request_cuts_the_backoff_short(site):
-    site.routes["/500"] = status(500)
     stop = threading.Event()
-    stop.set()
+
+    def fail_then_stop(h: BaseHTTPRequestHandler) -> None:
+        status(500)(h)
+        stop.set()  # e.g. SIGTERM while the answer is on its way
+
+    site.routes["/500"] = fail_then_stop
     with pytest.raises(FetchError, match="not retried: stopping"):
         fetch(site.url("/500"), timeout=0.5, retries=5, backoff=30, stop=stop)
     assert site.hits["/500"] == 1
