@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -128,15 +129,24 @@ def endless(h: BaseHTTPRequestHandler) -> None:
         pass  # the client stopped reading: exactly what is expected
 
 
-@pytest.fixture
-def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+@contextmanager
+def running_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    """A started `Site`, shut down (its slow handlers let go) on the way out."""
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     s = Site()
     s.thread.start()
-    yield s
-    s.release.set()
-    s.server.shutdown()
-    s.server.server_close()
+    try:
+        yield s
+    finally:
+        s.release.set()
+        s.server.shutdown()
+        s.server.server_close()
+
+
+@pytest.fixture
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    with running_site(monkeypatch) as s:
+        yield s
 
 
 QUICK = {"timeout": 0.5, "retries": 1, "backoff": 0.05, "max_bytes": LIMIT}

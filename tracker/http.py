@@ -154,15 +154,17 @@ class _Stream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        end = _end(timeout, check_stop=False)  # bytes already there are taken; waits are not
+        end = _end(timeout, check_stop=False)
         while True:
             left = end - time.monotonic()
             if left <= 0:
                 raise httpcore.ReadTimeout("the deadline passed")
-            try:
-                return self._inner.read(max_bytes, min(left, _SLICE))
+            stopping = _limits.__dict__.get("stop") is not None and _limits.stop.is_set()
+            try:  # when stopping, bytes already there are still taken; waiting is not
+                return self._inner.read(max_bytes, 0.001 if stopping else min(left, _SLICE))
             except httpcore.ReadTimeout:
-                _end(None)  # stopping?
+                if stopping:
+                    raise _Stopped from None
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         left = _end(timeout, check_stop=False) - time.monotonic()
