@@ -276,15 +276,18 @@ class Client:
         headers: Mapping[str, str] | None = None,
         types: tuple[str, ...] | None = None,
         ok: tuple[int, ...] = (200,),
+        redirects: int = MAX_REDIRECTS,
     ) -> Response:
         """GET `url`: a `Response` with a status in `ok` (and a media type in `types`), or
         `FetchError` saying why not. Transient failures are retried `retries` times, waiting
-        `backoff`·2ⁿ seconds (±25%); refusals wait as asked, up to `max_refusals` times."""
+        `backoff`·2ⁿ seconds (±25%); refusals wait as asked, up to `max_refusals` times. At most
+        `redirects` redirects are followed (0: a redirect is an error, e.g. where the address
+        asked for is the provenance)."""
         url = check_url(url)
         attempt = refusals = 0
         while True:
             try:
-                return self._attempt(url, max_bytes, dict(headers or {}), types, ok)
+                return self._attempt(url, max_bytes, dict(headers or {}), types, ok, redirects)
             except _Transient as exc:
                 tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
                 if attempt >= self.retries:
@@ -312,7 +315,7 @@ class Client:
                     raise FetchError(f"{exc.reason} (not retried: stopping)", url) from None
 
     def _attempt(self, url: str, max_bytes: int, headers: dict[str, str],
-                 types: tuple[str, ...] | None, ok: tuple[int, ...]) -> Response:
+                 types: tuple[str, ...] | None, ok: tuple[int, ...], redirects: int) -> Response:
         headers.setdefault("Accept-Encoding", "identity")  # the exact bytes, as served
         current, hops = url, 0
         _limits.stop, _limits.deadline = self.stop, None
@@ -327,7 +330,7 @@ class Client:
                 response = self._http.send(request, stream=True)
                 try:
                     if response.status_code in _REDIRECT_CODES:
-                        current = self._redirect(url, current, response, hops)
+                        current = self._redirect(url, current, response, hops, redirects)
                         hops += 1
                         continue
                     return self._read(url, current, response, max_bytes, types, ok)
@@ -343,7 +346,8 @@ class Client:
         finally:
             _limits.stop = _limits.deadline = None
 
-    def _redirect(self, url: str, current: str, response: httpx.Response, hops: int) -> str:
+    def _redirect(self, url: str, current: str, response: httpx.Response, hops: int,
+                  redirects: int) -> str:
         location = response.headers.get("Location")
         status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
         if not location:
@@ -351,9 +355,11 @@ class Client:
         target = urljoin(current, location)
         if urlsplit(target).scheme.lower() not in SCHEMES:
             raise FetchError(f"redirected to {target}; only http and https redirects are followed", url)
-        if hops >= MAX_REDIRECTS:
+        if redirects == 0:
+            raise FetchError(f"redirect not followed: {status} to {target}", url)
+        if hops >= redirects:
             raise FetchError(
-                f"redirect not followed: more than {MAX_REDIRECTS} redirects, or a redirect loop", url)
+                f"redirect not followed: more than {redirects} redirects, or a redirect loop", url)
         return target
 
     def _read(self, url: str, current: str, response: httpx.Response, max_bytes: int,
@@ -365,9 +371,9 @@ class Client:
             delay = retry_after(response.headers.get("Retry-After"))
             if code == 429 or delay is not None:
                 raise _Refused(status, delay)
-        if code >= 500:
+        if code >= 500 and code not in ok:
             raise _Transient(status)
-        if code >= 400:
+        if code >= 400 and code not in ok:
             raise FetchError(status, url)
         if code not in ok:
             codes = "/".join(map(str, ok))
