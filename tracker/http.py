@@ -7,7 +7,7 @@ up with `RefusedError` after a few refusals instead of hammering. Bounded: one w
 deadline per attempt covers connecting, the headers and the body (httpx's own timeouts bound
 each read, so a server trickling one byte a second could keep it going forever), bodies are read
 in chunks and abandoned past a size cap, at most `MAX_REDIRECTS` redirects are followed and only
-to http(s). A `stop` event makes a waiting or fetching call return within `_SLICE` seconds.
+to http(s). A `stop` event makes a waiting or fetching call return within `SLICE` seconds.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
 from . import __version__
+from .deadline import SLICE, DeadlineTransport, Stopped, limits
 from .errors import FetchError
 from .store import utcnow
 
@@ -38,7 +38,6 @@ MAX_REDIRECTS = 5
 MAX_REFUSALS = 3  # refusals (429, 503 + Retry-After) of one request before giving up
 MAX_WAIT = 600.0  # a Retry-After longer than this ends the request at once: come back later
 _CHUNK = 64 * 1024
-_SLICE = 0.25  # longest blocking step: how late a stop request can be noticed
 _REDIRECT_CODES = (301, 302, 303, 307, 308)
 
 
@@ -117,7 +116,7 @@ class RateLimit:
                 if start <= now:
                     self._due = max(self._due, now) + self.interval
                     return True
-            if _wait(stop, min(start - now, _SLICE)):
+            if _wait(stop, min(start - now, SLICE)):
                 return False
 
 
@@ -127,94 +126,6 @@ def _wait(stop: threading.Event | None, seconds: float) -> bool:
         time.sleep(max(seconds, 0))
         return False
     return stop.wait(max(seconds, 0))
-
-
-# -- the deadline, enforced where bytes move ------------------------------------------------
-
-_limits = threading.local()  # .deadline (monotonic) and .stop of the attempt in this thread
-
-
-class _Stopped(Exception):
-    """The stop event was set during an attempt."""
-
-
-def _end(timeout: float | None, *, check_stop: bool = True) -> float:
-    """The latest moment the current socket operation may end; raises `_Stopped`."""
-    stop = getattr(_limits, "stop", None)
-    if check_stop and stop is not None and stop.is_set():
-        raise _Stopped
-    end = getattr(_limits, "deadline", None) or float("inf")
-    return min(end, time.monotonic() + timeout) if timeout is not None else end
-
-
-class _Stream(httpcore.NetworkStream):
-    """A socket stream whose reads stop at the attempt's deadline or stop request."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        end = _end(timeout, check_stop=False)
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                raise httpcore.ReadTimeout("the deadline passed")
-            stopping = _limits.__dict__.get("stop") is not None and _limits.stop.is_set()
-            try:  # when stopping, bytes already there are still taken; waiting is not
-                return self._inner.read(max_bytes, 0.001 if stopping else min(left, _SLICE))
-            except httpcore.ReadTimeout:
-                if stopping:
-                    raise _Stopped from None
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        left = _end(timeout, check_stop=False) - time.monotonic()
-        if left <= 0:
-            raise httpcore.WriteTimeout("the deadline passed")
-        self._inner.write(buffer, min(left, DEFAULT_TIMEOUT))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        left = max(_end(timeout, check_stop=False) - time.monotonic(), 0.001)
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, min(left, DEFAULT_TIMEOUT)))
-
-    def get_extra_info(self, info: str) -> object:
-        return self._inner.get_extra_info(info)
-
-
-class _Backend(httpcore.NetworkBackend):
-    """httpcore's socket backend, with connect bounded by the deadline and `_Stream` reads."""
-
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: object = None) -> httpcore.NetworkStream:
-        left = _end(timeout) - time.monotonic()
-        if left <= 0:
-            raise httpcore.ConnectTimeout("the deadline passed")
-        stream = self._inner.connect_tcp(host, port, min(left, DEFAULT_TIMEOUT * 3),
-                                         local_address, socket_options)  # type: ignore[arg-type]
-        return _Stream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-class DeadlineTransport(httpx.HTTPTransport):
-    """httpx's transport over a connection pool whose sockets keep the client's deadline.
-
-    Any other httpx transport can be given to `Client` instead (the deadline is then checked
-    between body chunks only).
-    """
-
-    def __init__(self) -> None:  # the parent's pool is replaced, not configured
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), network_backend=_Backend(),
-        )
 
 
 class _Transient(Exception):
@@ -318,13 +229,13 @@ class Client:
                  types: tuple[str, ...] | None, ok: tuple[int, ...], redirects: int) -> Response:
         headers.setdefault("Accept-Encoding", "identity")  # the exact bytes, as served
         current, hops = url, 0
-        _limits.stop, _limits.deadline = self.stop, None
+        limits.stop, limits.deadline = self.stop, None
         try:
             while True:
                 if self.limit is not None and not self.limit.acquire(self.stop):
                     raise FetchError("not fetched: stopping", url)
-                if _limits.deadline is None:  # the first request: waiting is no part of it
-                    _limits.deadline = time.monotonic() + self.timeout
+                if limits.deadline is None:  # the first request: waiting is no part of it
+                    limits.deadline = time.monotonic() + self.timeout
                 self.requests += 1
                 request = self._http.build_request("GET", current, headers=headers)
                 response = self._http.send(request, stream=True)
@@ -336,7 +247,7 @@ class Client:
                     return self._read(url, current, response, max_bytes, types, ok)
                 finally:
                     response.close()
-        except _Stopped:
+        except Stopped:
             raise FetchError("not fetched: stopping", url) from None
         except httpx.TimeoutException as exc:
             phase = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for the answer"
@@ -344,7 +255,7 @@ class Client:
         except httpx.HTTPError as exc:
             raise _classify(exc, url) from None
         finally:
-            _limits.stop = _limits.deadline = None
+            limits.stop = limits.deadline = None
 
     def _redirect(self, url: str, current: str, response: httpx.Response, hops: int,
                   redirects: int) -> str:
@@ -397,7 +308,7 @@ class Client:
                 body += chunk
                 if len(body) > max_bytes:
                     raise FetchError(too_large(f"more than {max_bytes:,} bytes", max_bytes), url)
-                if time.monotonic() > _limits.deadline:
+                if time.monotonic() > limits.deadline:
                     raise httpx.ReadTimeout("the deadline passed")
         except httpx.TimeoutException:
             raise _Transient(f"timed out after {self.timeout:g} s while reading the body") from None
