@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import itertools
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -194,3 +195,32 @@ def test_a_range_answer_is_only_accepted_with_the_status_asked_for(archive):
 ])
 def test_retry_after_values(value, seconds):
     assert retry_after(value) == seconds
+
+
+@pytest.fixture
+def unanswered() -> Iterator[str]:
+    """An address whose connects hang: a listening socket with a full accept queue drops SYNs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    queued = [socket.socket() for _ in range(4)]
+    for s in queued:
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+    yield f"http://127.0.0.1:{port}/"
+    for s in [*queued, server]:
+        s.close()
+
+
+def test_connecting_is_bounded_by_the_deadline_and_cut_short_by_a_stop(unanswered, monkeypatch):
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with Client(timeout=0.5, retries=0) as client, pytest.raises(FetchError) as info:
+        client.get(unanswered, max_bytes=10)
+    assert info.value.reason == "timed out after 0.5 s connecting (1 attempt)"
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    with Client(timeout=300, stop=stop) as client, pytest.raises(FetchError, match="stopping"):
+        client.get(unanswered, max_bytes=10)
+    assert time.monotonic() - started < 30  # (the time limit is 300 s)

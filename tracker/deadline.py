@@ -11,6 +11,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
+from collections.abc import Callable
 
 import httpcore
 import httpx
@@ -83,12 +84,52 @@ class _Backend(httpcore.NetworkBackend):
         left = _end(timeout) - time.monotonic()
         if left <= 0:
             raise httpcore.ConnectTimeout("the deadline passed")
-        stream = self._inner.connect_tcp(host, port, min(left, _LONGEST * 3),
-                                         local_address, socket_options)  # type: ignore[arg-type]
-        return _Stream(stream)
+        stop = getattr(limits, "stop", None)
+
+        def connect() -> httpcore.NetworkStream:
+            return self._inner.connect_tcp(host, port, min(left, _LONGEST * 3), local_address,
+                                           socket_options)  # type: ignore[arg-type]
+
+        if stop is None:
+            return _Stream(connect())
+        return _Stream(_unless_stopped(connect, stop))
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
+
+
+def _unless_stopped(connect: Callable[[], httpcore.NetworkStream],
+                    stop: threading.Event) -> httpcore.NetworkStream:
+    """`connect()` in a helper thread, abandoned (closed when it completes) on a stop request:
+    a connect cannot be cut short from outside, nor safely retried in slices."""
+    done = threading.Event()
+    box: dict[str, object] = {}
+    lock = threading.Lock()
+
+    def run() -> None:
+        result, error = None, None
+        try:
+            result = connect()
+        except BaseException as exc:  # handed to the caller, if it still waits
+            error = exc
+        with lock:
+            if box.get("abandoned"):
+                if result is not None:
+                    result.close()
+            else:
+                box["stream"], box["error"] = result, error
+                done.set()
+
+    threading.Thread(target=run, name="tracker-connect", daemon=True).start()
+    while not done.wait(SLICE):
+        if stop.is_set():
+            with lock:
+                if not done.is_set():
+                    box["abandoned"] = True
+                    raise Stopped
+    if box["error"] is not None:
+        raise box["error"]  # type: ignore[misc]
+    return box["stream"]  # type: ignore[return-value]
 
 
 class DeadlineTransport(httpx.HTTPTransport):
