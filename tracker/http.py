@@ -114,7 +114,10 @@ class RateLimit:
                 early = self._due - (self.burst - 1) * self.interval
                 start = max(now, self._held_until, early)
                 if start <= now:
-                    self._due = max(self._due, now) + self.interval
+                    # a start late by less than one interval (a sleep's overshoot, the last
+                    # request's own time) keeps the schedule: over time the rate is the limit
+                    idle = now - self._due >= self.interval
+                    self._due = (now if idle else self._due) + self.interval
                     return True
             if _wait(stop, min(start - now, SLICE)):
                 return False
