@@ -181,6 +181,7 @@ def test_good_pages_arrive_byte_exact_with_an_honest_user_agent(site):
         ("/endless", endless, f"body is more than {LIMIT:,} bytes, over the", 1),
         ("/loop", redirect("/loop"), "more than 5 redirects", 6),  # 5 followed, then no more
         ("/ftp", redirect("ftp://127.0.0.1/x"), "only http and https redirects are followed", 1),
+        ("/badloc", redirect("http://[::1/x"), "redirect not followed: Invalid URL in location", 1),
     ],
 )
 def test_each_failure_has_its_reason(site, path, route, reason, hits):

@@ -12,11 +12,12 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
+import httpx
 import pandas as pd
 import pytest
 
-from tracker.errors import FetchError
-from tracker.http import Client, RefusedError, retry_after
+from tracker.errors import FetchError, RefusedError
+from tracker.http import Client, retry_after
 from tracker.store import Store
 
 from .fakearchive import FakeArchive, serving
@@ -224,3 +225,11 @@ def test_connecting_is_bounded_by_the_deadline_and_cut_short_by_a_stop(unanswere
     with Client(timeout=300, stop=stop) as client, pytest.raises(FetchError, match="stopping"):
         client.get(unanswered, max_bytes=10)
     assert time.monotonic() - started < 30  # (the time limit is 300 s)
+
+
+def test_the_transport_is_swappable(archive):
+    """Any httpx transport carries the requests (the deadline is then checked between chunks)."""
+    url = f"{archive.base}/web/20251210083000id_/https://timesca.com/"
+    with Client(transport=httpx.HTTPTransport(retries=0)) as client:
+        assert client.get(url, max_bytes=1000).body == b"<html>page</html>"
+    assert len(archive.log) == 1

@@ -26,7 +26,7 @@ import httpx
 
 from . import __version__
 from .deadline import SLICE, DeadlineTransport, Stopped, limits
-from .errors import FetchError
+from .errors import FetchError, RefusedError
 from .store import utcnow
 
 USER_AGENT = f"tracker/{__version__} (+exchange-rate research; contact in README)"
@@ -39,10 +39,6 @@ MAX_REFUSALS = 3  # refusals (429, 503 + Retry-After) of one request before givi
 MAX_WAIT = 600.0  # a Retry-After longer than this ends the request at once: come back later
 _CHUNK = 64 * 1024
 _REDIRECT_CODES = (301, 302, 303, 307, 308)
-
-
-class RefusedError(FetchError):
-    """The server kept refusing (429, or 503 with Retry-After): stop asking, continue later."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +168,7 @@ class Client:
             timeout=httpx.Timeout(timeout), headers={"User-Agent": user_agent},
         )
         self.requests = 0  # requests sent, retries and redirect hops included
+        self._count = threading.Lock()
 
     def __enter__(self) -> Client:
         return self
@@ -239,7 +236,8 @@ class Client:
                     raise FetchError("not fetched: stopping", url)
                 if limits.deadline is None:  # the first request: waiting is no part of it
                     limits.deadline = time.monotonic() + self.timeout
-                self.requests += 1
+                with self._count:
+                    self.requests += 1
                 request = self._http.build_request("GET", current, headers=headers)
                 response = self._http.send(request, stream=True)
                 try:
@@ -257,6 +255,8 @@ class Client:
             raise _Transient(f"timed out after {self.timeout:g} s {phase}") from None
         except httpx.HTTPError as exc:
             raise _classify(exc, url) from None
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"is not a valid address ({exc})", current) from None
         finally:
             limits.stop = limits.deadline = None
 
@@ -266,9 +266,13 @@ class Client:
         status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
         if not location:
             raise FetchError(f"redirect not followed: {status} without a Location header", url)
-        target = urljoin(current, location)
+        target = urljoin(current, location)  # httpx has checked it is a valid address
         if urlsplit(target).scheme.lower() not in SCHEMES:
             raise FetchError(f"redirected to {target}; only http and https redirects are followed", url)
+        try:
+            check_url(target)
+        except FetchError as exc:
+            raise FetchError(f"redirected to {target!r}, which {exc.reason}", url) from None
         if redirects == 0:
             raise FetchError(f"redirect not followed: {status} to {target}", url)
         if hops >= redirects:
@@ -340,7 +344,7 @@ def retry_after(value: str | None) -> float | None:
 
 
 def too_large(size: str, limit: int) -> str:
-    return f"body is {size}, over the {limit:,}-byte limit for one snapshot"
+    return f"body is {size}, over the {limit:,}-byte limit"
 
 
 def _classify(exc: BaseException, url: str) -> Exception:
@@ -350,6 +354,8 @@ def _classify(exc: BaseException, url: str) -> Exception:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return FetchError(f"TLS certificate not accepted ({cause.verify_message})", url)
         cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in str(exc):
+        return FetchError(f"redirect not followed: {exc}", url)  # httpx reads Location itself
     if isinstance(exc, httpx.RemoteProtocolError) and "complete message body" in str(exc):
         return _Transient("connection closed before the whole body arrived")
     if isinstance(exc, httpx.TransportError):
