@@ -7,8 +7,10 @@ import gzip
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tracker.archives.commoncrawl import CommonCrawl, Crawl, Record
+from tracker.archives.commoncrawl import CommonCrawl, Crawl, Record, parse_index
 from tracker.errors import FetchError
 from tracker.http import Client
 
@@ -98,3 +100,24 @@ def test_a_record_over_the_size_limit_is_not_fetched(archive):
     with pytest.raises(FetchError, match="over the 10-byte limit"):
         cc.fetch_record(record, max_bytes=10)
     assert len(archive.log) == before
+
+
+lines = st.lists(st.one_of(
+    st.sampled_from(['{"timestamp": "20251210083000", "url": "u", "mime": "m", "status": "200", '
+                     '"digest": "D", "length": "10", "offset": "0", "filename": "f"}',
+                     '{"timestamp": "2025", "url": "u"}', "[]", "{", '"x"', "",
+                     '{"timestamp": 1, "url": "u", "mime": "m", "status": "200", "digest": "D", '
+                     '"length": "10", "offset": "0", "filename": "f"}']),
+    st.text(max_size=30)), max_size=5)
+
+
+@given(lines, st.booleans())
+def test_any_index_answer_gives_records_or_a_one_line_reason(rows, newline):
+    body = "\n".join(rows).encode() + (b"\n" if newline else b"")
+    try:
+        records = parse_index(body, "http://index/CC-MAIN-2025-50-index")
+    except FetchError as exc:
+        assert exc.source.startswith("http://index/CC-MAIN-2025-50-index")
+        assert "\n" not in exc.reason
+    else:
+        assert all(isinstance(r.offset, int) and len(r.timestamp) == 14 for r in records)

@@ -4,6 +4,7 @@ exact bytes, every broken answer as a reason naming the request, and the capture
 from __future__ import annotations
 
 import datetime as dt
+import json
 import string
 from collections.abc import Iterator
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.archives.wayback import Capture, Wayback, plan, replay_url
+from tracker.archives.wayback import Capture, Wayback, parse_cdx, plan, replay_url
 from tracker.errors import FetchError
 from tracker.http import Client
 
@@ -168,3 +169,25 @@ def test_plan_properties(caps, per_day, known):
             assert others <= known | set(digests)
     again = plan(caps, per_day, known | set(digests))  # a rerun never plans a payload again
     assert not {c.digest for c in again} & set(digests)
+
+
+cdx_like = st.one_of(
+    st.binary(max_size=300),
+    st.lists(st.lists(st.sampled_from(["20251210083000", "https://timesca.com/", "text/html", "200",
+                                       "-", "ABC", "12", "", "x y", "2025121008300"]),
+                      max_size=8), max_size=6).map(lambda rows: json.dumps(rows).encode()),
+    st.lists(st.sampled_from(["20251210083000 https://timesca.com/ text/html 200 ABC 12", "",
+                              "key", "20251210083000 a b c d", "x"]), max_size=6)
+    .map(lambda lines: "".join(line + "\n" for line in lines).encode()),
+)
+
+
+@given(cdx_like, st.sampled_from(["json", "text"]))
+def test_any_cdx_answer_gives_captures_or_a_one_line_reason(body, output):
+    try:
+        captures, key = parse_cdx(body, output=output, request="http://archive/cdx")
+    except FetchError as exc:
+        assert exc.source.startswith("http://archive/cdx") and "\n" not in exc.reason
+    else:
+        assert all(len(c.timestamp) == 14 for c in captures)
+        assert key is None or isinstance(key, str)
