@@ -61,7 +61,8 @@ class Faults:
     """Switches a test flips; each stays on until switched off."""
 
     cdx: str | None = None  # empty | malformed | cut | loop | text-cut
-    refuse: int = 0  # the next N requests get 429 (each decrements it)
+    refuse: int = 0  # the next N requests are refused (each decrements it)
+    refuse_status: int = 429  # or 503
     retry_after: str | None = "1"  # the Retry-After sent with them (None: no header)
     stall: float = 0.0  # seconds every answer waits before it starts
     range: str | None = None  # ignore (200, whole file) | short
@@ -159,7 +160,7 @@ def _handler(archive: FakeArchive) -> type[BaseHTTPRequestHandler]:
             if faults.refuse > 0:
                 faults.refuse -= 1
                 extra = {"Retry-After": faults.retry_after} if faults.retry_after else {}
-                return self.send(429, b"Too Many Requests", headers=extra)
+                return self.send(faults.refuse_status, b"Slow down", headers=extra)
             parts = urlsplit(self.path)
             query = parse_qs(parts.query, keep_blank_values=True)
             if parts.path == "/cdx/search/cdx":

@@ -118,9 +118,9 @@ def test_the_rate_limit_holds_across_threads(archive):
     assert archive.most_in_window(3.0) <= 7
 
 
-@pytest.mark.parametrize("header", ["1", "date"])
-def test_retry_after_is_waited_out_in_seconds_or_as_an_http_date(archive, header):
-    archive.faults.refuse = 2
+@pytest.mark.parametrize(("status", "header"), [(429, "1"), (429, "date"), (503, "1")])
+def test_retry_after_is_waited_out_in_seconds_or_as_an_http_date(archive, status, header):
+    archive.faults.refuse, archive.faults.refuse_status = 2, status
     archive.faults.retry_after = (
         email.utils.formatdate(time.time() + 2, usegmt=True) if header == "date" else header)
     url = f"{archive.base}/web/20251210083000id_/https://timesca.com/"

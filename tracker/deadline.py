@@ -47,7 +47,8 @@ class _Stream(httpcore.NetworkStream):
             left = end - time.monotonic()
             if left <= 0:
                 raise httpcore.ReadTimeout("the deadline passed")
-            stopping = limits.__dict__.get("stop") is not None and limits.stop.is_set()
+            stop = getattr(limits, "stop", None)
+            stopping = stop is not None and stop.is_set()
             try:  # when stopping, bytes already there are still taken; waiting is not
                 return self._inner.read(max_bytes, 0.001 if stopping else min(left, SLICE))
             except httpcore.ReadTimeout:

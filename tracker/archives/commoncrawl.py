@@ -91,8 +91,11 @@ class CommonCrawl:
         params += [("showNumPages", "true")] if page is None else [("page", str(page))]
         return f"{self.index}/{quote(crawl)}-index?{urlencode(params)}"
 
-    def records(self, crawl: str, url: str, **query: object) -> Iterator[Record]:
+    def records(self, crawl: str, url: str, *, match_type: str = "prefix",
+                start: dt.date | str | None = None, end: dt.date | str | None = None,
+                filters: Sequence[str] = DEFAULT_FILTERS) -> Iterator[Record]:
         """Every index line for the query, page after page."""
+        query = {"match_type": match_type, "start": start, "end": end, "filters": filters}
         ask = self.query_url(crawl, url, **query)  # type: ignore[arg-type]
         answer = self.client.get(ask, max_bytes=MAX_INDEX_BYTES, ok=(200, 404))
         if answer.status == 404:

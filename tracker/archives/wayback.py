@@ -81,12 +81,15 @@ class Wayback:
             params.append(("resumeKey", resume_key))
         return f"{self.base}/cdx/search/cdx?{urlencode(params)}"
 
-    def captures(self, url: str, **query: object) -> Iterator[Capture]:
+    def captures(self, url: str, *, match_type: str = "prefix",
+                 start: dt.date | str | None = None, end: dt.date | str | None = None,
+                 filters: Sequence[str] = DEFAULT_FILTERS) -> Iterator[Capture]:
         """Every capture the CDX API lists for the query, page after page (resume keys)."""
         key: str | None = None
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            request = self.search_url(url, resume_key=key, **query)  # type: ignore[arg-type]
+            request = self.search_url(url, match_type=match_type, start=start, end=end,
+                                      filters=filters, resume_key=key)
             answer = self.client.get(request, max_bytes=MAX_CDX_BYTES)
             rows, key = parse_cdx(answer.body, output=self.output, request=request)
             yield from rows
