@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 
 from tracker.errors import FetchError, RefusedError
+from tracker.fetch import fetch
 from tracker.http import Client, retry_after
 from tracker.store import Store
 
 from .fakearchive import FakeArchive, serving
-from .test_fetch import Route, Site, running_site
+from .test_fetch import Route, Site, drip, running_site
 from .test_schedule import finish, read, tracker, wait_for
 
 
@@ -233,3 +234,13 @@ def test_the_transport_is_swappable(archive):
     with Client(transport=httpx.HTTPTransport(retries=0)) as client:
         assert client.get(url, max_bytes=1000).body == b"<html>page</html>"
     assert len(archive.log) == 1
+
+
+def test_a_stop_request_ends_a_body_download_in_progress(site):
+    site.routes["/drip"] = drip(site, 120)  # a few bytes every 0.05 s: no read ever waits long
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="not fetched: stopping"):
+        fetch(site.url("/drip"), timeout=300, stop=stop)
+    assert time.monotonic() - started < 30 and site.hits["/drip"] == 1
