@@ -7,6 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -128,15 +129,24 @@ def endless(h: BaseHTTPRequestHandler) -> None:
         pass  # the client stopped reading: exactly what is expected
 
 
-@pytest.fixture
-def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+@contextmanager
+def running_site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    """A started `Site`, shut down (its slow handlers let go) on the way out."""
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     s = Site()
     s.thread.start()
-    yield s
-    s.release.set()
-    s.server.shutdown()
-    s.server.server_close()
+    try:
+        yield s
+    finally:
+        s.release.set()
+        s.server.shutdown()
+        s.server.server_close()
+
+
+@pytest.fixture
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    with running_site(monkeypatch) as s:
+        yield s
 
 
 QUICK = {"timeout": 0.5, "retries": 1, "backoff": 0.05, "max_bytes": LIMIT}
@@ -171,6 +181,7 @@ def test_good_pages_arrive_byte_exact_with_an_honest_user_agent(site):
         ("/endless", endless, f"body is more than {LIMIT:,} bytes, over the", 1),
         ("/loop", redirect("/loop"), "more than 5 redirects", 6),  # 5 followed, then no more
         ("/ftp", redirect("ftp://127.0.0.1/x"), "only http and https redirects are followed", 1),
+        ("/badloc", redirect("http://[::1/x"), "redirect not followed: Invalid URL in location", 1),
     ],
 )
 def test_each_failure_has_its_reason(site, path, route, reason, hits):
@@ -199,9 +210,13 @@ def test_a_transient_failure_is_retried_with_backoff(site):
 
 
 def test_a_stop_request_cuts_the_backoff_short(site):
-    site.routes["/500"] = status(500)
     stop = threading.Event()
-    stop.set()
+
+    def fail_then_stop(h: BaseHTTPRequestHandler) -> None:
+        status(500)(h)
+        stop.set()  # e.g. SIGTERM while the answer is on its way
+
+    site.routes["/500"] = fail_then_stop
     with pytest.raises(FetchError, match="not retried: stopping"):
         fetch(site.url("/500"), timeout=0.5, retries=5, backoff=30, stop=stop)
     assert site.hits["/500"] == 1

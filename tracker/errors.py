@@ -42,7 +42,11 @@ class SourceError(TrackerError):
 
 
 class FetchError(SourceError):
-    """A live page could not be fetched."""
+    """A remote resource (a live page, an archive's answer) could not be fetched."""
+
+
+class RefusedError(FetchError):
+    """The server kept refusing (429, or 503 with Retry-After): stop asking, continue later."""
 
 
 class StoreError(TrackerError):

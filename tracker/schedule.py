@@ -45,7 +45,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from .configfile import read_table
 from .errors import DatabaseBusyError, FetchError, StoreError, TrackerError, UsageError
 from .escape import printable
-from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url, fetch
+from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url, fetch, page_client
 from .ingest import MAX_BYTES, RawInput, discover, ingest
 from .models import IngestSummary
 from .store import Store, default_db_path, utcnow
@@ -273,6 +273,7 @@ def fetch_once(
     db = Path(db_path) if db_path is not None else default_db_path()
     report = RunReport("fetch", utcnow())
     unexpected: BaseException | None = None
+    client = page_client(timeout=timeout, retries=retries, backoff=backoff, stop=stop)
     try:
         with _writer(db, db_timeout) as store:
             report.run_id = store.start_run("fetch", report.started)
@@ -283,11 +284,13 @@ def fetch_once(
                 break
             report.files_seen += 1
             try:
-                page = fetch(
-                    url, timeout=timeout, max_bytes=max_bytes, retries=retries,
-                    backoff=backoff, stop=stop,
-                )
+                page = fetch(url, max_bytes=max_bytes, client=client)
             except FetchError as exc:
+                if _stopping(stop):  # cut short by the stop request: not the page's fault
+                    report.files_seen -= 1
+                    report.left = len(urls) - i
+                    report.fail(f"stopped: {report.left} page(s) left for the next run")
+                    break
                 with _writer(db, db_timeout) as store:
                     store.record_input_errors([(url, f"fetch failed: {exc.reason}")])
                 report.rejected += 1
@@ -301,6 +304,8 @@ def fetch_once(
     except Exception as exc:
         report.fail(f"unexpected {type(exc).__name__}: {exc}")
         unexpected = exc
+    finally:
+        client.close()
     _finish(db, report, db_timeout)
     if unexpected is not None:
         raise unexpected
