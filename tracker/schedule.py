@@ -20,7 +20,6 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import os
-import random
 import re
 import signal
 import subprocess
@@ -28,7 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .configfile import read_table
-from .errors import DatabaseBusyError, FetchError, StoreError, TrackerError, UsageError
+from .errors import FetchError, StoreError, TrackerError, UsageError
 from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url, fetch
 from .ingest import MAX_BYTES, RawInput, discover, ingest
 from .models import IngestSummary
@@ -145,24 +144,9 @@ class RunReport:
 
 @contextmanager
 def _writer(db_path: Path, timeout: float) -> Iterator[Store]:
-    """A short-lived writable store, one at a time per process.
-
-    Readers hold the database briefly and often; a writer that backed off for long would
-    rarely find it free, so it retries every few milliseconds until `timeout`.
-    """
-    deadline = time.monotonic() + timeout
-    with _WRITE_LOCK, ExitStack() as stack:
-        while True:
-            try:
-                store = stack.enter_context(Store.open(db_path, timeout=0))
-                break
-            except DatabaseBusyError:
-                if time.monotonic() >= deadline:
-                    raise DatabaseBusyError(
-                        f"database {db_path} stayed busy for {timeout:.0f} s: readers kept it "
-                        "open; the next run tries again"
-                    ) from None
-                time.sleep(random.uniform(0.005, 0.03))
+    """A short-lived writable store, one at a time per process (waiting for readers like
+    every open does: `tracker.store.connection.connect`)."""
+    with _WRITE_LOCK, Store.open(db_path, timeout=timeout) as store:
         yield store
 
 
