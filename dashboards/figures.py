@@ -27,8 +27,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tracker import views as tracker_views
+from tracker.models import label_order
 
-from .data import label_order, printable
+from .data import printable
 
 VIEWS: Mapping[str, str] = MappingProxyType({
     "rate": "Rate as printed (USD per unit)",

@@ -23,6 +23,7 @@ from apscheduler.events import (
 
 from tests.test_fetch import DAY, Site, slow, snapshot
 from tracker.errors import StoreError, UsageError
+from tracker.read import to_frame
 from tracker.schedule import (
     RunReport,
     Settings,
@@ -146,9 +147,9 @@ def test_watch_reads_only_new_or_changed_files(tmp_path, db_path):
     assert (fourth.ingested, fourth.unchanged) == (1, 3)
 
     with Store.open(db_path, read_only=True) as store:
-        snaps = store.snapshots()
+        snaps = to_frame(store.snapshots())
         state = store.watch_state([str(p) for p in folder.iterdir()])
-        runs = store.runs()
+        runs = to_frame(store.runs())
     assert sorted(snaps["source"].map(lambda s: Path(s).name)) == [
         "a.txt", "a.txt", "b.html", "fresh.txt", "spam.txt"
     ]
@@ -199,8 +200,8 @@ def test_real_scheduler_ingests_drops_once_and_changes_again_across_restarts(tmp
     assert all((r.ingested, r.present, r.unchanged) == (0, 0, 3) for r in restarted)
 
     with Store.open(db_path, read_only=True) as store:
-        snaps = store.snapshots()
-        runs = store.runs().sort_values("run_id")
+        snaps = to_frame(store.snapshots())
+        runs = to_frame(store.runs()).sort_values("run_id")
         counts = store.counts()
     assert sorted(snaps["source"].map(lambda s: Path(s).name)) == ["a.txt", "a.txt", "b.html",
                                                                    "c.txt"]
@@ -251,7 +252,7 @@ def test_an_overlapping_run_is_skipped_not_doubled(db_path, monkeypatch):
         site.server.shutdown()
         site.server.server_close()
     with Store.open(db_path, read_only=True) as store:
-        runs = store.runs().sort_values("run_id")
+        runs = to_frame(store.runs()).sort_values("run_id")
         counts = store.counts()
     assert (runs["started"].iloc[1:].to_numpy() >= runs["finished"].iloc[:-1].to_numpy()).all()
     assert site.hits["/slow"] == len(runs)  # one request per run: nothing doubled
@@ -292,7 +293,7 @@ def test_a_signal_stops_between_batches_and_a_restart_finishes_the_job(tmp_path,
         counts = store.counts()
         assert counts["quotes"] == 5 * counts["snapshots"] == 5 * counts["raw"]
         assert len(store.watch_state([str(p) for p in folder.iterdir()])) == counts["snapshots"]
-        return counts, store.runs()
+        return counts, to_frame(store.runs())
 
     counts, runs = read(db_path, consistent)
     assert 0 < counts["snapshots"] < total  # stopped part-way, after a whole batch
