@@ -259,7 +259,7 @@ def test_reparse_rebuilds_from_raw_and_keeps_other_evidence(db_path):
     with Store.open(db_path, read_only=True) as store:
         snaps = read.snapshots_frame(store, "ingested")
         assert store.counts()["quotes"] == 5
-    assert (snaps["date_source"].iloc[0], str(snaps["captured_on"].iloc[0])) == (
+    assert (snaps["date_source"].iloc[0], str(snaps["captured_on"].iloc[0].date())) == (
         "filename", "2025-12-01"
     )
 

@@ -162,7 +162,7 @@ def test_watch_reads_only_new_or_changed_files(tmp_path, db_path):
 def test_a_missing_folder_is_a_recorded_run_error(tmp_path, db_path):
     report = watch_once(db_path, [tmp_path / "gone"])
     assert "no such file or folder" in report.error_text()
-    assert read(db_path, lambda s: s.runs().iloc[0]["error"]) == report.error_text()
+    assert read(db_path, lambda s: s.runs()["error"][0].as_py()) == report.error_text()
 
 
 def test_real_scheduler_ingests_drops_once_and_changes_again_across_restarts(tmp_path, db_path):
@@ -312,7 +312,7 @@ def test_a_signal_stops_between_batches_and_a_restart_finishes_the_job(tmp_path,
     assert rc == 0 and "SIGINT: stopping" in stderr, stderr
     counts, runs = read(db_path, consistent)
     assert counts["snapshots"] == total and runs["present"].sum() == 0  # nothing read twice
-    assert sorted(read(db_path, lambda s: list(s.snapshots()["source"]))) == sorted(
+    assert sorted(read(db_path, lambda s: s.snapshots()["source"].to_pylist())) == sorted(
         str(p) for p in folder.iterdir()
     )
 

@@ -111,16 +111,20 @@ def _open_once(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     other connection (another configuration: read-only versus writable); an `IOException` is
     a lock or an unusable file, told apart by asking the lock itself.
     """
-    try:
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.ConnectionException:
-        raise Busy("another connection in this process (an upload or an ingest) holds it") from None
-    except duckdb.IOException as exc:
-        if _lock_held(path, read_only):
-            raise Busy("another process is writing to it") from None
-        error: duckdb.Error = exc
-    except duckdb.Error as exc:
-        error = exc
+    error: duckdb.Error | None = None
+    for _ in range(3):  # a lock released between DuckDB's failure and our look: try again
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.ConnectionException:
+            raise Busy("another connection in this process (an upload or an ingest) holds "
+                       "it") from None
+        except duckdb.IOException as exc:
+            if _lock_held(path, read_only):
+                raise Busy("another process is writing to it") from None
+            error = exc
+        except duckdb.Error as exc:
+            error = exc
+            break
     raise StoreError(
         f"cannot open database {path}: {error}; check that the path is a DuckDB "
         "file (or a new file) in a folder you may write, or pass another --db"
