@@ -41,7 +41,7 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .configfile import read_table
+from .configfile import read_table, strings
 from .errors import FetchError, StoreError, TrackerError, UsageError
 from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url, fetch
 from .ingest import MAX_BYTES, RawInput, discover, ingest
@@ -180,10 +180,8 @@ def watch_once(
     batch opens and closes the database, then waits `reader_gap` seconds before the next
     one, so read-only processes retrying on the lock get their turn during long runs.
     """
-    db = Path(db_path) if db_path is not None else default_db_path()
-    report = RunReport("watch", utcnow())
-    unexpected: BaseException | None = None
-    try:
+
+    def work(db: Path, report: RunReport) -> None:
         found = discover(folders)
         for source, reason in found.errors:  # a missing or unreadable folder
             report.fail(f"{source}: {reason}")
@@ -196,7 +194,6 @@ def watch_once(
             listed.append((item, st.st_size, st.st_mtime_ns))
         report.files_seen = len(listed)
         with _writer(db, db_timeout) as store:
-            report.run_id = store.start_run("watch", report.started)
             known = store.watch_state([item.source for item, _, _ in listed])
         now_ns = time.time_ns()
         todo: list[tuple[RawInput, int, int]] = []
@@ -226,15 +223,8 @@ def watch_once(
                     for (item, size, mtime_ns), outcome in zip(batch, summary.outcomes, strict=True)
                 ])
                 report.add(summary)
-    except TrackerError as exc:
-        report.fail(str(exc))
-    except Exception as exc:
-        report.fail(f"unexpected {type(exc).__name__}: {exc}")
-        unexpected = exc
-    _finish(db, report, db_timeout)
-    if unexpected is not None:
-        raise unexpected
-    return report
+
+    return _recorded_run("watch", db_path, db_timeout, work)
 
 
 def fetch_once(
@@ -253,12 +243,8 @@ def fetch_once(
     The database is not held while downloading: each page is written in its own short
     transaction once it has arrived.
     """
-    db = Path(db_path) if db_path is not None else default_db_path()
-    report = RunReport("fetch", utcnow())
-    unexpected: BaseException | None = None
-    try:
-        with _writer(db, db_timeout) as store:
-            report.run_id = store.start_run("fetch", report.started)
+
+    def work(db: Path, report: RunReport) -> None:
         for i, url in enumerate(urls):
             if _stopping(stop):
                 report.left = len(urls) - i
@@ -279,6 +265,26 @@ def fetch_once(
             with _writer(db, db_timeout) as store:
                 summary = ingest([page.as_input()], store=store, max_bytes=max_bytes)
                 report.add(summary)
+
+    return _recorded_run("fetch", db_path, db_timeout, work)
+
+
+def _recorded_run(
+    job: str, db_path: Path | str | None, db_timeout: float,
+    work: Callable[[Path, RunReport], None],
+) -> RunReport:
+    """`work(db, report)` inside one `runs` row: started first, finished whatever happens.
+
+    The tracker's own errors end the work and become the run's error; anything else is
+    recorded too, then raised (a bug must not pass as a failed run).
+    """
+    db = Path(db_path) if db_path is not None else default_db_path()
+    report = RunReport(job, utcnow())
+    unexpected: BaseException | None = None
+    try:
+        with _writer(db, db_timeout) as store:
+            report.run_id = store.start_run(job, report.started)
+        work(db, report)
     except TrackerError as exc:
         report.fail(str(exc))
     except Exception as exc:
@@ -326,23 +332,14 @@ def load_config(path: Path) -> dict[str, Any]:
     table = read_table(
         path, "schedule",
         '[schedule]\nevery = "1h"\nwatch = ["snapshots"]\nurl = ["https://timesca.com/"]',
+        CONFIG_KEYS,
     )
-    unknown = sorted(set(table) - set(CONFIG_KEYS))
-    if unknown:
-        raise UsageError(
-            f"config file {path}: unknown key(s) {', '.join(unknown)} in [schedule]; "
-            f"the keys are {', '.join(CONFIG_KEYS)}"
-        )
     out: dict[str, Any] = {}
     base = path.parent
-    for key in ("watch", "url"):
-        if key in table:
-            value = table[key]
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UsageError(f"config file {path}: `{key}` must be a list of strings")
-            out[key] = [base / v for v in value] if key == "watch" else list(value)
+    if "watch" in table:
+        out["watch"] = [base / v for v in strings(path, "schedule", table, "watch")]
+    if "url" in table:
+        out["url"] = strings(path, "schedule", table, "url")
     if "db" in table:
         if not isinstance(table["db"], str):
             raise UsageError(f"config file {path}: `db` must be a string (a file path)")
