@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TypedDict, Unpack
 
 import pyarrow as pa
 
@@ -21,7 +22,17 @@ _WATCH_SCHEMA = pa.schema([
     ("path", pa.string()), ("size", pa.int64()), ("mtime_ns", pa.int64()),
     ("snapshot_id", pa.string()), ("seen_at", pa.timestamp("us")),
 ])
-_RUN_COUNTS = ("finished", "files_seen", "ingested", "present", "rejected", "error")
+
+
+class RunCounts(TypedDict):
+    """What a finished run did: the `runs` columns after `job` and `started`."""
+
+    finished: dt.datetime
+    files_seen: int
+    ingested: int
+    present: int
+    rejected: int
+    error: str | None
 
 
 class Writes(Connected):
@@ -125,41 +136,20 @@ class Writes(Connected):
         ).fetchall()[0]
         return int(row[0])
 
-    def finish_run(
-        self,
-        run_id: int,
-        *,
-        finished: dt.datetime,
-        files_seen: int,
-        ingested: int,
-        present: int,
-        rejected: int,
-        error: str | None,
-    ) -> None:
+    def finish_run(self, run_id: int, **counts: Unpack[RunCounts]) -> None:
+        """Complete a run's row with what it did."""
         self.con.execute(
-            f"UPDATE runs SET {', '.join(f'{c} = ?' for c in _RUN_COUNTS)} WHERE run_id = ?",
-            [finished, files_seen, ingested, present, rejected, error, run_id],
+            f"UPDATE runs SET {', '.join(f'{c} = ?' for c in RunCounts.__annotations__)} "
+            "WHERE run_id = ?",
+            [*(counts[c] for c in RunCounts.__annotations__), run_id],  # type: ignore[literal-required]
         )
 
-    def record_run(
-        self,
-        job: str,
-        *,
-        started: dt.datetime,
-        finished: dt.datetime,
-        files_seen: int,
-        ingested: int,
-        present: int,
-        rejected: int,
-        error: str | None,
-    ) -> int:
+    def record_run(self, job: str, *, started: dt.datetime, **counts: Unpack[RunCounts]) -> int:
         """A complete `runs` row at once (when the start could not be recorded)."""
-        row = self.con.execute(
-            f"INSERT INTO runs (job, started, {', '.join(_RUN_COUNTS)}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING run_id",
-            [job, started, finished, files_seen, ingested, present, rejected, error],
-        ).fetchall()[0]
-        return int(row[0])
+        with self.transaction():
+            run_id = self.start_run(job, started)
+            self.finish_run(run_id, **counts)
+        return run_id
 
     def update_watch_state(
         self, rows: Sequence[tuple[str, int, int, str | None]], seen_at: dt.datetime | None = None
