@@ -1,6 +1,6 @@
 """Figure builders: pure functions, DataFrames in, a plotly figure out. No I/O, no Dash.
 
-The series frame is `dashboards.data.series_frame`'s (one row per capture date and
+The series frame is `dashboards.data.series_of`'s (one row per capture date and
 currency, printed texts kept); the findings frame is `tracker.checks.findings_frame`'s.
 
 Every printed rate stands for an interval (±0.5 in its last printed decimal): each trace

@@ -17,7 +17,7 @@ START = dt.date(2025, 1, 1)
 
 def series(rates: dict[str, list[str]], start: dt.date = START,
            changes: dict[str, list[str]] | None = None) -> pd.DataFrame:
-    """A series frame as `dashboards.data.series_frame` returns it, from printed rates."""
+    """A series frame as `dashboards.data.series_of` returns it, from printed rates."""
     rows = []
     for label, texts in rates.items():
         for i, text in enumerate(texts):
