@@ -141,8 +141,8 @@ def to_frame(table: pa.Table, *, exact: bool = True) -> pd.DataFrame:
     """Arrow → pandas, the only place where that happens.
 
     `exact` (the notebook API): decimals as `pd.ArrowDtype` decimals, nullable integers and
-    booleans, tuples for lists. Otherwise (charts, checks): decimals as floats and numpy
-    types. Dates are `datetime64[ns]` both ways.
+    booleans, tuples for lists, dates as `datetime64[ns]`. Otherwise (charts, checks): plain
+    numpy types as pyarrow gives them (dates `datetime64[ms]`: no copy), decimals as floats.
     """
     import pandas as pd
 
@@ -150,10 +150,10 @@ def to_frame(table: pa.Table, *, exact: bool = True) -> pd.DataFrame:
         table = pa.table([pc.cast(c, pa.float64()) if pa.types.is_decimal(c.type) else c
                           for c in table.columns], names=table.column_names)
     frame = table.to_pandas(types_mapper=_exact_type if exact else None, date_as_object=False)
-    for i, arrow_type in enumerate(table.schema.types):
+    for i, arrow_type in enumerate(table.schema.types if exact else ()):
         if pa.types.is_date(arrow_type):
             frame.isetitem(i, frame.iloc[:, i].astype("datetime64[ns]"))
-        elif exact and (pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)):
+        elif pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
             frame.isetitem(i, pd.Series([None if v is None else tuple(v)
                                          for v in frame.iloc[:, i]], dtype=object,
                                         index=frame.index))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from .connection import Connected
+from .schema import SERIES_RULE_SQL
 
 
 class CheckReads(Connected):
@@ -74,8 +75,9 @@ class CheckReads(Connected):
         )
 
     def check_series(self) -> pa.Table:
-        """The `series` view with the printed texts the checks need, by pair then date."""
+        """The series (its rule, without the `series` view's exact numbers) with the printed
+        texts the checks need, by pair then date."""
         return self.arrow(
             "SELECT captured_on, currency, quote_currency, rate_text, change_text, snapshot_id "
-            "FROM series ORDER BY currency, quote_currency, captured_on"
+            f"FROM ({SERIES_RULE_SQL}) ORDER BY currency, quote_currency, captured_on"
         )
