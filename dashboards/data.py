@@ -202,7 +202,7 @@ def empty_findings() -> pd.DataFrame:
 def load_snapshots(settings: Settings) -> pd.DataFrame:
     """Every snapshot, newest capture first (undated ones first of all)."""
     try:
-        return read(settings, tracker_read.snapshots_frame)
+        return read(settings, lambda s: tracker_read.to_frame(s.snapshots(), exact=False))
     except DatabaseMissingError:
         return pd.DataFrame()
 
