@@ -125,7 +125,7 @@ def layout(settings: data.Settings) -> html.Div:
 
 
 def _movements_tab(settings: data.Settings) -> list[Any]:
-    view_labels = {"rate": "rate as printed (USD per unit)", "inverse": "units per USD",
+    view_labels = {"rate": "rate as printed (USD per unit)", "per_usd": "units per USD",
                    "index": "rebased index", "change": "change between captures %"}
     return [
         html.Div(className="card controls", children=[

@@ -144,7 +144,7 @@ def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence
             "type": "text/csv", "base64": False}
 
 
-VIEW_COLUMNS = MappingProxyType({"rate": None, "inverse": "units_per_usd", "index": "index",
+VIEW_COLUMNS = MappingProxyType({"rate": None, "per_usd": "units_per_usd", "index": "index",
                                  "change": "change_between_captures_pct"})
 
 

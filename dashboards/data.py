@@ -1,10 +1,11 @@
 """Thin reads over the tracker's library API, for the dashboard's callbacks.
 
 Every read opens a short-lived read-only connection, so a process that ingests gets the
-database between two reads, and retries briefly while the database is held: by another
-process's writer (DuckDB's file lock, retried inside `tracker.store.connect`) or by this
-process's own upload (DuckDB refuses a read-only and a writable connection to one file in one
-process, whatever the thread). The one thing kept between calls is each app's latest findings
+database between two reads; while the database is held (by another process's writer, or by
+this process's own upload: DuckDB refuses a read-only and a writable connection to one file in
+one process) it waits like every command does (`tracker.store.connection.connect`). The
+queries and the Arrow→pandas conversion are `tracker.read`'s, as the CLI's and the notebook
+API's. The one thing kept between calls is each app's latest findings
 (`FindingsCache`), keyed by the database's `data_version`, so paging the findings table or
 switching views does not re-run the checks over an unchanged database.
 """
@@ -12,9 +13,7 @@ switching views does not re-run the checks over an unchanged database.
 from __future__ import annotations
 
 import datetime as dt
-import random
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +21,10 @@ from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tracker import escape
-from tracker.errors import DatabaseBusyError, DatabaseMissingError, StoreError, TrackerError
-from tracker.models import label_of, label_order
+from tracker import read as tracker_read
+from tracker.errors import DatabaseMissingError, TrackerError
 from tracker.prepare import MAX_BYTES
 from tracker.rows import SnapshotRow
 from tracker.store import Store
@@ -37,6 +35,12 @@ SERIES_COLUMNS = (
     "captured_on", "label", "currency", "quote_currency", "rate", "rate_text", "rate_decimals",
     "change_pct", "change_text", "snapshots", "distinct_rates", "snapshot_id",
 )
+_EMPTY_SERIES_TYPES = {
+    "captured_on": pa.date32(), "label": pa.string(), "currency": pa.string(),
+    "quote_currency": pa.string(), "rate": pa.float64(), "rate_text": pa.string(),
+    "rate_decimals": pa.int8(), "change_pct": pa.float64(), "change_text": pa.string(),
+    "snapshots": pa.int32(), "distinct_rates": pa.int32(), "snapshot_id": pa.string(),
+}
 FINDING_COLUMNS = (
     "finding_id", "kind", "severity", "currency", "captured_on", "snapshot_ids", "message",
 )
@@ -106,39 +110,11 @@ def data_version(db_path: Path | str) -> str:
     return "|".join(parts)
 
 
-def _in_process_conflict(exc: StoreError) -> bool:
-    return "different configuration" in str(exc)
-
-
-def with_retry(action: Callable[[], T], timeout: float, what: str) -> T:
-    """Run `action`, retrying while this process's own writer or readers hold the database."""
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    while True:
-        try:
-            return action()
-        except DatabaseMissingError:
-            raise
-        except StoreError as exc:
-            if not _in_process_conflict(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise DatabaseBusyError(
-                    f"{what}: the database is busy with an upload in this dashboard "
-                    f"(waited {timeout:.0f} s); try again in a moment"
-                ) from None
-        time.sleep(delay * (0.5 + random.random()))
-        delay = min(delay * 2, 0.1)
-
-
 def read(settings: Settings, fn: Callable[[Store], T]) -> T:
     """`fn(store)` over a short-lived read-only connection."""
 
-    def attempt() -> T:
-        with Store.open(settings.db_path, read_only=True, timeout=settings.read_timeout) as store:
-            return fn(store)
-
-    return with_retry(attempt, settings.read_timeout, f"reading {settings.db_path}")
+    with Store.open(settings.db_path, read_only=True, timeout=settings.read_timeout) as store:
+        return fn(store)
 
 
 # -- what the page shows --------------------------------------------------------------------
@@ -163,60 +139,23 @@ EMPTY_COUNTS = {"snapshots": 0, "ingested": 0, "rejected": 0, "undated": 0, "quo
 def overview(settings: Settings) -> Overview:
     """Counts and chartable currencies; a missing database is simply empty."""
     try:
-        counts, pairs = read(settings, lambda s: (s.counts(), s.pairs()))
+        counts, labels = read(settings, lambda s: (s.counts(), tracker_read.pair_labels(s)))
     except DatabaseMissingError:
         return Overview(dict(EMPTY_COUNTS), ())
-    labels = sorted({label_of(c, q) for c, q in pairs}, key=label_order)
     return Overview(counts, tuple(labels))
 
 
-def series_frame(table: pa.Table) -> pd.DataFrame:
-    """The `series` view as the figures want it: floats for plotting, printed texts kept."""
-    if table.num_rows == 0:
-        return empty_series()
-    frame = pd.DataFrame({
-        "captured_on": pd.to_datetime(table.column("captured_on").to_numpy(zero_copy_only=False))
-        .astype("datetime64[ns]"),
-        "currency": table.column("currency").to_numpy(zero_copy_only=False),
-        "quote_currency": table.column("quote_currency").to_numpy(zero_copy_only=False),
-        "rate": pc.cast(table.column("rate"), pa.float64()).to_numpy(zero_copy_only=False),
-        "rate_text": table.column("rate_text").to_numpy(zero_copy_only=False),
-        "rate_decimals": table.column("rate_decimals").to_numpy(zero_copy_only=False)
-        .astype("int64"),
-        "change_pct": pc.cast(table.column("change_pct"), pa.float64())
-        .to_numpy(zero_copy_only=False),
-        "change_text": table.column("change_text").to_numpy(zero_copy_only=False),
-        "snapshots": table.column("snapshots").to_numpy(zero_copy_only=False).astype("int64"),
-        "distinct_rates": table.column("distinct_rates").to_numpy(zero_copy_only=False)
-        .astype("int64"),
-        "snapshot_id": table.column("snapshot_id").to_numpy(zero_copy_only=False),
-    })
-    pairs = frame[["currency", "quote_currency"]].drop_duplicates()
-    labels = {(c, q): label_of(c, q) for c, q in pairs.itertuples(index=False)}
-    frame["label"] = pd.Series([labels[(c, q)] for c, q in
-                                zip(frame["currency"], frame["quote_currency"], strict=True)],
-                               dtype=object)
+def series_of(store: Store, labels: Sequence[str] | None,
+              start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    """The dated series as the figures want it: floats for plotting, printed texts kept."""
+    frame = tracker_read.series_frame(store, labels, start, end, exact=False)
     return frame[list(SERIES_COLUMNS)]
 
 
 def empty_series() -> pd.DataFrame:
-    return pd.DataFrame({
-        "captured_on": pd.Series([], dtype="datetime64[ns]"),
-        **{c: pd.Series([], dtype=object) for c in ("label", "currency", "quote_currency",
-                                                     "rate_text", "change_text", "snapshot_id")},
-        **{c: pd.Series([], dtype="float64") for c in ("rate", "change_pct")},
-        **{c: pd.Series([], dtype="int64") for c in ("rate_decimals", "snapshots",
-                                                      "distinct_rates")},
-    })[list(SERIES_COLUMNS)]
-
-
-def series_of(store: Store, labels: Sequence[str] | None,
-               start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
-    codes = sorted({lab.split("/")[0] for lab in labels}) if labels else None
-    frame = series_frame(store.series(codes, start, end))
-    if labels:
-        frame = frame[frame["label"].isin(list(labels))].reset_index(drop=True)
-    return frame
+    """A series frame without rows, with the columns and types of `series_of`'s."""
+    table = pa.table({c: pa.array([], t) for c, t in _EMPTY_SERIES_TYPES.items()})
+    return tracker_read.to_frame(table, exact=False)[list(SERIES_COLUMNS)]
 
 
 def load_series(settings: Settings, labels: Sequence[str] | None = None,
@@ -258,7 +197,7 @@ def empty_findings() -> pd.DataFrame:
 def load_snapshots(settings: Settings) -> pd.DataFrame:
     """Every snapshot, newest capture first (undated ones first of all)."""
     try:
-        return read(settings, lambda s: s.snapshots())
+        return read(settings, lambda s: tracker_read.to_frame(s.snapshots(), exact=False))
     except DatabaseMissingError:
         return pd.DataFrame()
 

@@ -1,6 +1,6 @@
 """Figure builders: pure functions, DataFrames in, a plotly figure out. No I/O, no Dash.
 
-The series frame is `dashboards.data.series_frame`'s (one row per capture date and
+The series frame is `dashboards.data.series_of`'s (one row per capture date and
 currency, printed texts kept); the findings frame is `tracker.checks.findings_frame`'s.
 
 Every printed rate stands for an interval (±0.5 in its last printed decimal): each trace
@@ -27,22 +27,20 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tracker import views as tracker_views
+from tracker.models import label_order
 
-from .data import label_order, printable
+from .data import printable
 
 VIEWS: Mapping[str, str] = MappingProxyType({
     "rate": "Rate as printed (USD per unit)",
-    "inverse": "Units per USD",
+    "per_usd": "Units per USD",
     "index": "Rebased index (100 at the first visible date)",
     "change": "Change between captures (%)",
 })
 DEFAULT_VIEW = "index"
-# the dashboard's view names (kept for its URLs, CSV file names and tests) → tracker.views'
-TRACKER_VIEWS = MappingProxyType({"rate": "rate", "inverse": "per_usd", "index": "index",
-                                  "change": "change"})
 AXIS_TITLES = MappingProxyType({
     "rate": "USD per unit",
-    "inverse": "units per USD",
+    "per_usd": "units per USD",
     "index": "index (first visible date = 100)",
     "change": "change since previous capture, %",
 })
@@ -98,16 +96,16 @@ def view_frame(series: pd.DataFrame, view: str = DEFAULT_VIEW,
                visible: Visible = None) -> pd.DataFrame:
     """The series with the plotted `value`, its rounding band `lo`..`hi`, and `value_text`.
 
-    The math is `tracker.views.view_frame` (shared with the notebook API); `inverse` is its
-    `per_usd`, and the index is rebased at the first visible date. rate: as printed;
-    inverse: 1/rate (the band inverts too); index: rate / base × 100 where base is each
+    The math is `tracker.views.view_frame` (shared with the notebook API, same view names);
+    the index is rebased at the first visible date. rate: as printed;
+    per_usd: 1/rate (the band inverts too); index: rate / base × 100 where base is each
     trace's first point at or after the visible start (the band is the point's own interval,
     scaled alike); change: % change from the previous capture of the same currency, banded by
     the extreme changes both rounding intervals allow.
     """
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; use one of {', '.join(VIEWS)}")
-    f = tracker_views.view_frame(series, TRACKER_VIEWS[view],
+    f = tracker_views.view_frame(series, view,
                                  base_from=visible[0] if visible else None)
     f["value_text"] = _value_texts(view, f)
     return f
@@ -117,7 +115,7 @@ def _value_texts(view: str, f: pd.DataFrame) -> list[str]:
     if view == "rate":
         return f["rate_text"].astype(str).tolist()
     values = f["value"].to_numpy(dtype=float)
-    if view == "inverse":
+    if view == "per_usd":
         return [_significant(v) for v in values]
     if view == "index":
         return ["—" if math.isnan(v) else f"{v:.2f}" for v in values]

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker.ingest import SNAPSHOT_SUFFIXES, RawInput, ingest, is_snapshot_name
+from tracker.store import Store
 
-from .data import Settings, with_retry
+from .data import Settings
 
 SOURCE_PREFIX = "upload/"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -97,11 +98,8 @@ def ingest_uploads(settings: Settings, files: Sequence[tuple[str | None, str | N
         inputs.append(RawInput(source=SOURCE_PREFIX + clean, data=data))
         positions.append(i)
     if inputs:
-        summary = with_retry(
-            lambda: ingest(inputs, db_path=settings.db_path,
-                           max_bytes=settings.max_upload_bytes),
-            UPLOAD_TIMEOUT, f"ingesting uploads into {settings.db_path}",
-        )
+        with Store.open(settings.db_path, timeout=UPLOAD_TIMEOUT) as store:
+            summary = ingest(inputs, store=store, max_bytes=settings.max_upload_bytes)
         for i, outcome in zip(positions, summary.outcomes, strict=True):
             results[i] = UploadResult(
                 name=outcome.source.removeprefix(SOURCE_PREFIX), status=outcome.status,

@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.proc import Run, run_tracker, unprivileged
+from tracker.read import to_frame
 from tracker.store import Store
 
 CORPUS = REPO / "tests" / "badinput"
@@ -148,7 +149,7 @@ def test_the_rest_of_the_batch_is_ingested_exactly_once(first_run):
         f"{warned} with warnings in "
     ), run.lines[-1]
     with Store.open(db, read_only=True) as store:
-        snaps = store.snapshots()
+        snaps = to_frame(store.snapshots())
     by_source = dict(zip(snaps["source"], snaps["status"], strict=True))
     for name in good:
         assert by_source.get(source(folder, name)) == "ingested", name
@@ -160,8 +161,8 @@ def test_the_rest_of_the_batch_is_ingested_exactly_once(first_run):
 def test_no_partial_rows_and_every_rejection_recorded(first_run):
     folder, db, _ = first_run
     with Store.open(db, read_only=True) as store:
-        snaps = store.snapshots()
-        errors = store.input_errors()
+        snaps = to_frame(store.snapshots())
+        errors = to_frame(store.input_errors())
         quotes = store.snapshot_quotes(list(snaps["snapshot_id"])).to_pandas()
         raw = {sid: store.load_raw(sid) for sid in snaps["snapshot_id"]}
     per_snapshot = quotes.groupby("snapshot_id").size().to_dict()
@@ -192,7 +193,7 @@ def test_the_size_limit_is_checked_before_reading(first_run):
 def test_running_the_same_command_again_changes_nothing(first_run):
     folder, db, _ = first_run
     with Store.open(db, read_only=True) as store:
-        before = (store.snapshots().drop(columns=["ingested_at"]), store.counts())
+        before = (to_frame(store.snapshots()).drop(columns=["ingested_at"]), store.counts())
     again = run_tracker("ingest", "--db", db, folder, prefix=unprivileged())
     assert again.code == 1  # still rejected: a rejection never turns into "already present"
     bad = sum(what in ("rejected", "unreadable") for what, _ in CASES.values())
@@ -202,7 +203,7 @@ def test_running_the_same_command_again_changes_nothing(first_run):
                if line.startswith("rejected:") and "gz" not in line and "oversized" not in line
                and "unreadable" not in line and "dangling" not in line)
     with Store.open(db, read_only=True) as store:
-        after = (store.snapshots().drop(columns=["ingested_at"]), store.counts())
+        after = (to_frame(store.snapshots()).drop(columns=["ingested_at"]), store.counts())
     assert after[0].equals(before[0])
     assert {k: v for k, v in after[1].items() if k != "input_errors"} == \
         {k: v for k, v in before[1].items() if k != "input_errors"}

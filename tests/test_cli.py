@@ -118,3 +118,41 @@ def test_names_and_page_text_reach_the_terminal_escaped(tmp_path):
     assert [line for line in lines if line.startswith("ingested ")] == [lines[-1]]  # ours only
     assert any(line.startswith("rejected: ") and "x.txt\u240aingested 99" in line for line in lines)
     assert any("\u241b]0;owned\u2407<U+009B>31m.txt" in line for line in lines)
+
+
+def test_show_and_export_key_each_pair_by_its_label(tmp_path, db_path):
+    """A KGS/EUR quote is its own column (`show`) and rows (`export --currency KGS/EUR`): it never
+    overwrites KGS (against USD), and every consumer reads the series the same way."""
+    import datetime as dt
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for i, (usd, eur) in enumerate([("0.01144", "0.00980"), ("0.01145", "0.00985")]):
+        entries = [TickerEntry("KGS", usd, "0"), TickerEntry("KGS", eur, "0", quote_currency="EUR")]
+        (pages / f"p{i}.txt").write_text(render_text(entries, day=dt.date(2025, 12, 1 + i)))
+    run("ingest", "--db", db_path, pages, check_rc=0)
+    lines = run("show", "--db", db_path, check_rc=0).stdout.splitlines()
+    assert lines[0].split() == ["captured_on", "KGS", "KGS/EUR"]
+    assert lines[2].split() == ["2025-12-02", "0.01145", "0%", "0.00985", "0%"]
+    only = run("show", "--db", db_path, "--currency", "kgs/eur", check_rc=0).stdout.splitlines()
+    assert only[0].split() == ["captured_on", "KGS/EUR"]
+    rows = list(csv.DictReader(io.StringIO(
+        run("export", "--db", db_path, "--currency", "KGS/EUR", check_rc=0).stdout)))
+    assert [(r["quote_currency"], r["rate"]) for r in rows] == [("EUR", "0.00980"), ("EUR", "0.00985")]
+    usd = list(csv.DictReader(io.StringIO(
+        run("export", "--db", db_path, "--currency", "KGS", check_rc=0).stdout)))
+    assert [(r["quote_currency"], r["rate"]) for r in usd] == [("USD", "0.01144"), ("USD", "0.01145")]
+
+
+def test_a_file_that_is_not_a_database_is_an_error_at_once_not_busy(tmp_path):
+    """A held lock is waited for; an unusable file is not (told apart by DuckDB's exception
+    type and the file lock, not by the message text)."""
+    junk = tmp_path / "junk.duckdb"
+    junk.write_bytes(b"not a database " * 400)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracker", "show", "--db", str(junk)], capture_output=True,
+        text=True, timeout=120, env={**__import__("os").environ, "TRACKER_LOCK_TIMEOUT": "600"},
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert f"cannot open database {junk}" in proc.stderr and "busy" not in proc.stderr
+    assert "Traceback" not in proc.stderr

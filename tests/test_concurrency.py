@@ -16,10 +16,12 @@ import sys
 
 from tests.test_fetch import DAY, snapshot
 from tests.test_schedule import drop, read, tracker, wait_for
+from tracker.read import to_frame
 
 READER = r"""
 import json, sys, time
 from pathlib import Path
+from tracker.read import to_frame
 from tracker.store import Store
 
 db, stop_file = Path(sys.argv[1]), Path(sys.argv[2])
@@ -28,7 +30,7 @@ while not stop_file.exists():
     with Store.open(db, read_only=True) as store:
         counts = store.counts()
         series = store.series()
-        runs = store.runs()
+        runs = to_frame(store.runs())
     assert counts["quotes"] == 5 * counts["snapshots"], counts  # never half a batch
     seen.append(counts["snapshots"])
     time.sleep(0.01)
@@ -77,7 +79,7 @@ def test_a_reader_process_queries_while_the_scheduler_ingests(tmp_path, db_path)
     assert (seen["last"], seen["series_rows"]) == (70, 70 * 5)  # all data visible to it
 
     def final(store):
-        return store.counts(), store.runs()
+        return store.counts(), to_frame(store.runs())
 
     counts, runs = read(db_path, final)
     assert (counts["snapshots"], counts["rejected"], counts["input_errors"]) == (70, 0, 0)

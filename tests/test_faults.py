@@ -25,6 +25,7 @@ import pytest
 
 import tracker.raw as raw_mod
 from tests.proc import run_tracker, unprivileged
+from tracker.read import to_frame
 from tracker.store import Store
 from tracker.synthetic import filler, random_walk, render_html, render_text
 
@@ -62,7 +63,7 @@ def write_corpus(folder: Path, count: int, seed: int = 11) -> Path:
 def state(db: Path) -> dict[str, object]:
     """Everything a run leaves in the database except when it ran; asserts it is whole."""
     with Store.open(db) as store:  # writable, as the next run would open it
-        snaps = store.snapshots().drop(columns=["ingested_at"])
+        snaps = to_frame(store.snapshots()).drop(columns=["ingested_at"])
         ids = list(snaps["snapshot_id"])
         quotes = store.snapshot_quotes(ids).to_pandas()
         counts = store.counts()

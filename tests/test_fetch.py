@@ -15,6 +15,7 @@ import pytest
 from tracker import __version__
 from tracker.errors import FetchError
 from tracker.fetch import USER_AGENT, fetch
+from tracker.read import to_frame
 from tracker.schedule import fetch_once
 from tracker.store import Store
 from tracker.synthetic import TickerEntry, render_html, render_text
@@ -253,19 +254,19 @@ def test_fetch_run_ingests_good_pages_and_records_every_failure(site, db_path):
     assert (report.files_seen, report.ingested, report.present, report.rejected) == (7, 2, 0, 5)
 
     with Store.open(db_path, read_only=True) as store:
-        snaps = store.snapshots().set_index("source")
+        snaps = to_frame(store.snapshots()).set_index("source")
         raw = {src: store.load_raw(sid) for src, sid in snaps["snapshot_id"].items()}
-        errors = dict(zip(store.input_errors()["source"], store.input_errors()["reason"],
+        errors = dict(zip(to_frame(store.input_errors())["source"], to_frame(store.input_errors())["reason"],
                           strict=True))
-        runs = store.runs()
+        runs = to_frame(store.runs())
     assert set(snaps.index) == {site.url("/text"), site.url("/html"), site.url("/noticker")}
     # the raw response is kept, for the rejected page too
     assert raw == {site.url("/text"): text, site.url("/html"): markup, site.url("/noticker"): spam}
     dated = snaps.loc[site.url("/text")]
-    assert (dated["captured_on"], dated["date_source"]) == (DAY, "header")
+    assert (dated["captured_on"].date(), dated["date_source"]) == (DAY, "header")
     undated = snaps.loc[site.url("/html")]
     assert undated["date_source"] == "fetched"
-    assert undated["captured_on"] == undated["captured_at"].date()  # the fetch date (UTC)
+    assert undated["captured_on"].date() == undated["captured_at"].date()  # the fetch date (UTC)
     assert snaps.loc[site.url("/noticker")]["status"] == "rejected"
     assert set(snaps["captured_at_source"]) == {"fetched"}
 
@@ -286,4 +287,4 @@ def test_fetch_run_ingests_good_pages_and_records_every_failure(site, db_path):
         "like 'KGS/USD = 0.01144 0%') (as before)"
     with Store.open(db_path, read_only=True) as store:
         assert store.counts()["snapshots"] == 3
-        assert list(store.runs()["run_id"]) == [again.run_id, report.run_id]
+        assert list(to_frame(store.runs())["run_id"]) == [again.run_id, report.run_id]

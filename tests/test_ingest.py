@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 import tracker.prepare as prepare_mod
+from tracker import read
 from tracker.dates import choose_capture_date, date_from_name
 from tracker.errors import DatabaseMissingError, SourceError
 from tracker.ingest import (
@@ -24,6 +25,7 @@ from tracker.ingest import (
     reparse,
 )
 from tracker.models import DateEvidence
+from tracker.read import to_frame
 from tracker.rows import SNAPSHOT_COLUMNS
 from tracker.store import Store
 from tracker.synthetic import TickerEntry, render_text
@@ -89,7 +91,7 @@ def test_bad_file_never_stops_the_batch(tmp_path, db_path):
     assert reasons["binary.html"].startswith("binary content")
     assert summary.skipped == (str(folder / "notes.md"),)
     with Store.open(db_path, read_only=True) as store:
-        snaps = store.snapshots()
+        snaps = to_frame(store.snapshots())
     rejected = snaps[snaps["status"] == "rejected"]
     assert len(rejected) == 2  # recorded, with their raw bytes kept for a later reparse
     with Store.open(db_path, read_only=True) as store:
@@ -124,7 +126,7 @@ def test_unreadable_inputs_are_recorded_with_path_and_reason(tmp_path, db_path):
     assert summary.rejected == 1
     assert "no such file" in summary.rejections[0].reason
     with Store.open(db_path, read_only=True) as store:
-        errors = store.input_errors()
+        errors = to_frame(store.input_errors())
     assert list(errors["source"]) == [str(tmp_path / "missing.txt")]
 
 
@@ -227,7 +229,7 @@ def test_series_tie_goes_to_the_latest_capture(db_path):
 
 def test_a_failed_batch_writes_nothing(db_path, monkeypatch):
     ingest([RawInput("a.txt", data=page())], db_path=db_path)
-    original = Store._insert_arrow
+    original = Store.insert_rows
 
     def explode_after_snapshots(self, snaps, quotes):
         self.con.register("_snap", snaps)
@@ -236,10 +238,10 @@ def test_a_failed_batch_writes_nothing(db_path, monkeypatch):
         assert self.con.execute("SELECT count(*) FROM snapshots").fetchall() == [(2,)]
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Store, "_insert_arrow", explode_after_snapshots)
+    monkeypatch.setattr(Store, "insert_rows", explode_after_snapshots)
     with pytest.raises(RuntimeError):
         ingest([RawInput("b.txt", data=page(kgs="0.01150"))], db_path=db_path)
-    monkeypatch.setattr(Store, "_insert_arrow", original)
+    monkeypatch.setattr(Store, "insert_rows", original)
     with Store.open(db_path, read_only=True) as store:
         counts = store.counts()
     assert (counts["snapshots"], counts["quotes"], counts["raw"]) == (1, 5, 1)
@@ -255,9 +257,9 @@ def test_reparse_rebuilds_from_raw_and_keeps_other_evidence(db_path):
     counts = reparse(db_path=db_path)
     assert counts == {"ingested": 1, "rejected": 1, "missing_raw": 0, "changed": 0}
     with Store.open(db_path, read_only=True) as store:
-        snaps = store.snapshots(status="ingested")
+        snaps = read.snapshots_frame(store, "ingested")
         assert store.counts()["quotes"] == 5
-    assert (snaps["date_source"].iloc[0], str(snaps["captured_on"].iloc[0])) == (
+    assert (snaps["date_source"].iloc[0], str(snaps["captured_on"].iloc[0].date())) == (
         "filename", "2025-12-01"
     )
 
@@ -354,16 +356,10 @@ def test_reingest_parses_only_what_the_store_does_not_have(tmp_path, monkeypatch
     assert (third.ingested, third.present, third.rejected) == (1, 5, 1)
 
 
-def test_duckdb_threads_are_put_back_after_overlapping_ingests(db_path):
-    def threads(store):
-        return store.con.execute("SELECT current_setting('threads')").fetchone()[0]
-
-    with Store.open(db_path) as store, Store.open(db_path) as other:
+def test_ingest_leaves_duckdbs_threads_as_the_user_set_them(db_path):
+    """The library changes no process-wide setting: DuckDB's threads stay the user's."""
+    with Store.open(db_path) as store:
         store.con.execute("SET threads = 3")  # the user's own setting
-        with store.single_threaded():
-            with other.single_threaded():
-                assert threads(store) == threads(other) == 1
-            assert threads(store) == 1  # the first ingest still runs
-        assert threads(store) == 3
-        ingest([RawInput("p.txt", data=page())], store=store)
-        assert threads(store) == threads(other) == 3
+        summary = ingest([RawInput("a.txt", data=page())], store=store)
+        assert summary.ingested == 1
+        assert store.con.execute("SELECT current_setting('threads')").fetchone()[0] == 3

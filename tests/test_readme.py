@@ -35,6 +35,6 @@ def test_every_guarantee_names_tests_that_exist():
 
 
 def test_the_environment_variables_the_readme_lists_are_read_by_the_code():
-    code = "\n".join(p.read_text() for p in (REPO / "tracker").glob("*.py"))
+    code = "\n".join(p.read_text() for p in (REPO / "tracker").rglob("*.py"))
     for name in re.findall(r"^\| `(TRACKER_\w+)`", README, re.M):
         assert name in code, name

@@ -23,6 +23,7 @@ from apscheduler.events import (
 
 from tests.test_fetch import DAY, Site, slow, snapshot
 from tracker.errors import StoreError, UsageError
+from tracker.read import to_frame
 from tracker.schedule import (
     RunReport,
     Settings,
@@ -146,9 +147,9 @@ def test_watch_reads_only_new_or_changed_files(tmp_path, db_path):
     assert (fourth.ingested, fourth.unchanged) == (1, 3)
 
     with Store.open(db_path, read_only=True) as store:
-        snaps = store.snapshots()
+        snaps = to_frame(store.snapshots())
         state = store.watch_state([str(p) for p in folder.iterdir()])
-        runs = store.runs()
+        runs = to_frame(store.runs())
     assert sorted(snaps["source"].map(lambda s: Path(s).name)) == [
         "a.txt", "a.txt", "b.html", "fresh.txt", "spam.txt"
     ]
@@ -161,7 +162,7 @@ def test_watch_reads_only_new_or_changed_files(tmp_path, db_path):
 def test_a_missing_folder_is_a_recorded_run_error(tmp_path, db_path):
     report = watch_once(db_path, [tmp_path / "gone"])
     assert "no such file or folder" in report.error_text()
-    assert read(db_path, lambda s: s.runs().iloc[0]["error"]) == report.error_text()
+    assert read(db_path, lambda s: s.runs()["error"][0].as_py()) == report.error_text()
 
 
 def test_real_scheduler_ingests_drops_once_and_changes_again_across_restarts(tmp_path, db_path):
@@ -199,8 +200,8 @@ def test_real_scheduler_ingests_drops_once_and_changes_again_across_restarts(tmp
     assert all((r.ingested, r.present, r.unchanged) == (0, 0, 3) for r in restarted)
 
     with Store.open(db_path, read_only=True) as store:
-        snaps = store.snapshots()
-        runs = store.runs().sort_values("run_id")
+        snaps = to_frame(store.snapshots())
+        runs = to_frame(store.runs()).sort_values("run_id")
         counts = store.counts()
     assert sorted(snaps["source"].map(lambda s: Path(s).name)) == ["a.txt", "a.txt", "b.html",
                                                                    "c.txt"]
@@ -251,7 +252,7 @@ def test_an_overlapping_run_is_skipped_not_doubled(db_path, monkeypatch):
         site.server.shutdown()
         site.server.server_close()
     with Store.open(db_path, read_only=True) as store:
-        runs = store.runs().sort_values("run_id")
+        runs = to_frame(store.runs()).sort_values("run_id")
         counts = store.counts()
     assert (runs["started"].iloc[1:].to_numpy() >= runs["finished"].iloc[:-1].to_numpy()).all()
     assert site.hits["/slow"] == len(runs)  # one request per run: nothing doubled
@@ -292,7 +293,7 @@ def test_a_signal_stops_between_batches_and_a_restart_finishes_the_job(tmp_path,
         counts = store.counts()
         assert counts["quotes"] == 5 * counts["snapshots"] == 5 * counts["raw"]
         assert len(store.watch_state([str(p) for p in folder.iterdir()])) == counts["snapshots"]
-        return counts, store.runs()
+        return counts, to_frame(store.runs())
 
     counts, runs = read(db_path, consistent)
     assert 0 < counts["snapshots"] < total  # stopped part-way, after a whole batch
@@ -311,7 +312,7 @@ def test_a_signal_stops_between_batches_and_a_restart_finishes_the_job(tmp_path,
     assert rc == 0 and "SIGINT: stopping" in stderr, stderr
     counts, runs = read(db_path, consistent)
     assert counts["snapshots"] == total and runs["present"].sum() == 0  # nothing read twice
-    assert sorted(read(db_path, lambda s: list(s.snapshots()["source"]))) == sorted(
+    assert sorted(read(db_path, lambda s: s.snapshots()["source"].to_pylist())) == sorted(
         str(p) for p in folder.iterdir()
     )
 

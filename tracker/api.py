@@ -8,7 +8,8 @@ Decimal('0.0114400000')
 A `Tracker` holds no connection between calls: each call opens a short-lived read-only one
 (DuckDB allows one writing process or many reading ones per file), so ingestion in another
 process goes on between two cells and a notebook left open never blocks it. The SQL lives in
-tracker/store.py; this module only shapes DataFrames and checks arguments.
+tracker/store/ and the reads in tracker/read.py (shared with the CLI and the dashboard);
+this module only shapes DataFrames.
 
 Exact numbers. Printed rates and changes (`rate`, `change_pct`, and any DECIMAL that `sql`
 returns) arrive as `pd.ArrowDtype(pa.decimal128(p, s))` columns with the store's own precision
@@ -32,8 +33,6 @@ the nullable `boolean`. Arguments `start`/`end` take a `datetime.date`, a `Times
 from __future__ import annotations
 
 import atexit
-import datetime as dt
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,26 +43,20 @@ import pandas as pd
 import pyarrow as pa
 
 from . import checks
-from .dates import parse_user_date
+from . import read as R
 from .errors import DatabaseMissingError, SourceError, UsageError
 from .ingest import ingest_paths
-from .models import EXPECTED_CURRENCIES, IngestSummary, label_of, label_order
+from .models import IngestSummary, label_of, label_order
+from .read import Currencies
 from .store import Store, default_db_path
-from .views import VIEWS, check_view, view_frame
+from .views import VIEWS, check_view
 
 __all__ = ["VIEWS", "Tracker", "open", "sample_db"]
 
 T = TypeVar("T")
-Day = dt.date | str | pd.Timestamp | None
-Currencies = str | Iterable[str] | None
+Day = R.Day
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
-_PAIR = re.compile(r"^([A-Z]{3})(?:/([A-Z]{3}))?$")
-_NULLABLE_INTS = {
-    pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
-    pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
-    pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(),
-}
 RATE_DTYPE = pd.ArrowDtype(pa.decimal128(18, 10))  # the store's DECIMAL(18,10), for empty columns
 
 
@@ -177,10 +170,9 @@ class Tracker:
         np.float64(87.413)
         """
         check_view(view)
-        labels = _labels(currencies)
-        first, last = _range(start, end)
-        rows = self._read(lambda s: self._rows(s, labels, None if view == "change" else first,
-                                               last))
+        labels = R.parse_labels(currencies)
+        first, last = R.date_range(start, end)
+        rows = self._read(lambda s: self._rows(s, labels, first, last, view))
         columns = labels or sorted(rows["label"].unique(), key=label_order)
         dtype = RATE_DTYPE if view == "rate" else "float64"
         if rows.empty:
@@ -188,15 +180,11 @@ class Tracker:
             wide = pd.DataFrame({c: pd.Series([], dtype=dtype, index=index) for c in columns},
                                 index=index)
         else:
-            if view != "rate":
-                rows = view_frame(rows, view, base_from=pd.Timestamp(first) if first else None)
             wide = rows.pivot(index="captured_on", columns="label",
                               values="rate" if view == "rate" else "value")
             wide = pd.DataFrame({c: wide[c] if c in wide else pd.Series(
                 pd.NA if view == "rate" else float("nan"), index=wide.index, dtype=dtype)
                 for c in columns}, index=wide.index)
-            if first is not None:
-                wide = wide[wide.index >= pd.Timestamp(first)]
         wide.columns.name = "currency"
         return wide
 
@@ -215,19 +203,16 @@ class Tracker:
           label rate_text change_text  snapshots  distinct_rates
         0   TJS   0.10811           0          2               2
         """
-        labels = _labels(currencies)
-        first, last = _range(start, end)
+        labels = R.parse_labels(currencies)
+        first, last = R.date_range(start, end)
         return self._read(lambda s: self._rows(s, labels, first, last))
 
-    def _rows(self, store: Store, labels: list[str] | None, start: dt.date | None,
-              end: dt.date | None) -> pd.DataFrame:
+    @staticmethod
+    def _rows(store: Store, labels: list[str] | None, start: R.Day, end: R.Day,
+              view: str = "rate") -> pd.DataFrame:
         if labels:
-            _known(labels, store)
-        codes = sorted({lab.split("/")[0] for lab in labels}) if labels else None
-        frame = _with_labels(_frame(store.series(codes, start, end)))
-        if labels:
-            frame = frame[frame["label"].isin(labels)].reset_index(drop=True)
-        return frame
+            R.check_known(store, labels)
+        return R.series_frame(store, labels, R.day(start, "start"), R.day(end, "end"), view)
 
     def currencies(self) -> list[str]:
         """The labels of the dated series, in ticker order (the columns of `series()`).
@@ -235,8 +220,7 @@ class Tracker:
         >>> tracker.open(db).currencies()
         ['KGS', 'KZT', 'TJS', 'UZS', 'TMT']
         """
-        pairs = self._read(lambda s: s.pairs())
-        return sorted({label_of(c, q) for c, q in pairs}, key=label_order)
+        return self._read(R.pair_labels)
 
     # -- what is behind it ----------------------------------------------------------------------
 
@@ -249,20 +233,16 @@ class Tracker:
         >>> q[["source", "rate", "rate_text"]].sort_values("rate_text").to_string(index=False)
         '...tca-world-2025-11-21.txt 0.1081100000 0.10811\\n...tca-region-21nov.txt 0.1089500000 0.10895'
         """
-        labels = _labels(currencies)
-        first, last = _range(start, end)
+        labels = R.parse_labels(currencies)
+        first, last = R.date_range(start, end)
         ids = _ids(snapshot_ids) if snapshot_ids is not None else None
 
         def read(store: Store) -> pd.DataFrame:
             if labels:
-                _known(labels, store)
-            codes = sorted({lab.split("/")[0] for lab in labels}) if labels else None
-            return _frame(store.all_quotes(codes, first, last, snapshot_ids=ids))
+                R.check_known(store, labels)
+            return R.to_frame(R.quotes_table(store, labels, first, last, snapshot_ids=ids))
 
-        frame = _with_labels(self._read(read))
-        if labels:
-            frame = frame[frame["label"].isin(labels)].reset_index(drop=True)
-        return frame
+        return self._read(read)
 
     def snapshots(self, status: str | None = None, *, undated: bool = False) -> pd.DataFrame:
         """Every snapshot (one row each, columns as the `snapshots` table), newest capture
@@ -272,10 +252,7 @@ class Tracker:
         >>> s["status"].value_counts().to_dict()
         {'ingested': 17, 'rejected': 2}
         """
-        if status is not None and status not in ("ingested", "rejected"):
-            raise UsageError(f"unknown status {status!r}; use 'ingested' or 'rejected' "
-                             "(or leave it out for every snapshot)")
-        return _frame(self._read(lambda s: s.snapshots_table(status=status, undated=undated)))
+        return self._read(lambda s: R.snapshots_frame(s, status, undated=undated))
 
     def compare(self, snapshot_ids: str | Iterable[str]) -> pd.DataFrame:
         """Snapshots side by side: a column per snapshot (named by its source file), a row
@@ -367,13 +344,13 @@ class Tracker:
                         kind currency captured_on
         0  same_day_conflict      TJS  2025-11-21
         """
-        first, last = _range(start, end)
+        first, last = R.date_range(start, end)
         kinds = [kinds] if isinstance(kinds, str) else (list(kinds) if kinds else None)
-        labels = _labels(currencies)
+        labels = R.parse_labels(currencies)
         codes = [lab.split("/")[0] for lab in labels] if labels else None
         if config is not None and not isinstance(config, checks.CheckConfig):
             config = checks.load_config(config)
-        on = _day(today, "today")
+        on = R.day(today, "today")
         found = self._read(lambda s: checks.run_checks(store=s, config=config, today=on))
         kept = checks.filter_findings(found, severity=severity, kinds=kinds, currencies=codes,
                                       start=first, end=last)
@@ -393,7 +370,7 @@ class Tracker:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit < 0):
             raise UsageError(f"limit must be a whole number ≥ 0, not {limit!r}")
-        return _frame(self._read(lambda s: s.runs_table(job=job, limit=limit)))
+        return R.to_frame(self._read(lambda s: s.runs(job=job, limit=limit)))
 
     def input_errors(self) -> pd.DataFrame:
         """Inputs that never became content (missing, unreadable, too large, failed fetch).
@@ -401,7 +378,7 @@ class Tracker:
         >>> tracker.open(db).input_errors().columns.tolist()
         ['source', 'reason', 'seen_at']
         """
-        return _frame(self._read(lambda s: s.input_errors_table()))
+        return R.to_frame(self._read(lambda s: s.input_errors()))
 
     def counts(self) -> dict[str, int]:
         """How many snapshots (ingested, rejected, undated), quotes and input errors.
@@ -434,7 +411,7 @@ class Tracker:
                                    or not isinstance(params, Sequence | Mapping)):
             raise UsageError("params must be a list (for ? placeholders) or a dict (for $name "
                              f"placeholders), not {type(params).__name__}")
-        return _frame(self._read(lambda s: s.query(query, params)))
+        return R.to_frame(self._read(lambda s: s.query(query, params)))
 
     def ingest(self, *paths: Path | str, captured_on: Day = None) -> IngestSummary:
         """Ingest files or folders (as `tracker ingest`); needs `open(..., read_only=False)`.
@@ -452,66 +429,12 @@ class Tracker:
                              "tracker.open(path, read_only=False) (one writing process at a time)")
         if not paths:
             raise UsageError("ingest() needs files or folders, e.g. t.ingest('data/samples')")
-        day = _day(captured_on, "captured_on")
+        day = R.day(captured_on, "captured_on")
         options: dict[str, object] = {} if day is None else {"captured_on": day}
         return ingest_paths(list(paths), db_path=self.path, **options)
 
 
 # -- arguments ------------------------------------------------------------------------------------
-
-
-def _day(value: Day, what: str) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, pd.Timestamp | dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return parse_user_date(value)
-        except UsageError as exc:
-            raise UsageError(f"{what}: {exc}") from None
-    raise UsageError(f"{what} must be a date, e.g. '2025-12-10' or datetime.date(2025, 12, 10), "
-                     f"not {type(value).__name__}")
-
-
-def _range(start: Day, end: Day) -> tuple[dt.date | None, dt.date | None]:
-    first, last = _day(start, "start"), _day(end, "end")
-    if first is not None and last is not None and first > last:
-        raise UsageError(f"start {first} is after end {last}; swap them")
-    return first, last
-
-
-def _labels(currencies: Currencies) -> list[str] | None:
-    """Labels as in `label_of` from codes or pairs, upper-cased, deduplicated, in order."""
-    if currencies is None:
-        return None
-    given = [currencies] if isinstance(currencies, str) else list(currencies)
-    if not given:
-        raise UsageError("no currencies given; name some, e.g. ['KGS', 'TJS'], or leave the "
-                         "argument out for every currency")
-    labels: list[str] = []
-    for item in given:
-        text = item.strip().upper() if isinstance(item, str) else ""
-        match = _PAIR.match(text)
-        if not match:
-            raise UsageError(f"{item!r} is not a currency; write its three-letter code, e.g. "
-                             "'KGS', or a pair against another currency than USD, e.g. "
-                             "'KGS/EUR'")
-        label = label_of(match.group(1), match.group(2) or "USD")
-        if label not in labels:
-            labels.append(label)
-    return labels
-
-
-def _known(labels: Sequence[str], store: Store) -> None:
-    """Refuse labels that are neither the ticker's currencies nor in the database (typos)."""
-    have = {label_of(c, q) for c, q in store.pairs()}
-    unknown = [lab for lab in labels if lab not in have and lab not in EXPECTED_CURRENCIES]
-    if unknown:
-        listed = ", ".join(sorted(have | set(EXPECTED_CURRENCIES), key=label_order))
-        raise UsageError(f"no series for {', '.join(unknown)} in {store.path}; known: {listed}")
 
 
 def _ids(snapshot_ids: str | Iterable[str]) -> list[str]:
@@ -520,38 +443,3 @@ def _ids(snapshot_ids: str | Iterable[str]) -> list[str]:
         raise UsageError("no snapshot ids given; take them from t.findings()['snapshot_ids'] "
                          "or t.snapshots()['snapshot_id']")
     return list(dict.fromkeys(ids))
-
-
-# -- frames ---------------------------------------------------------------------------------------
-
-
-def _types(arrow_type: pa.DataType) -> object:
-    if pa.types.is_decimal(arrow_type):
-        return pd.ArrowDtype(arrow_type)
-    if pa.types.is_boolean(arrow_type):
-        return pd.BooleanDtype()
-    return _NULLABLE_INTS.get(arrow_type)
-
-
-def _frame(table: pa.Table) -> pd.DataFrame:
-    """Arrow → pandas with this API's types (module docstring): exact decimals, datetime64
-    dates, nullable integers and booleans, tuples for lists."""
-    frame = table.to_pandas(types_mapper=_types, date_as_object=False)
-    for i, arrow_type in enumerate(table.schema.types):
-        if pa.types.is_date(arrow_type):
-            frame.isetitem(i, frame.iloc[:, i].astype("datetime64[ns]"))
-        elif pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
-            frame.isetitem(i, pd.Series([None if v is None else tuple(v)
-                                         for v in frame.iloc[:, i]], dtype=object,
-                                        index=frame.index))
-    return frame
-
-
-def _with_labels(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with `label` (as in `label_of`) before `currency`."""
-    pairs = pd.MultiIndex.from_frame(frame[["currency", "quote_currency"]])
-    distinct = pairs.unique()
-    labels = pd.Series([label_of(c, q) for c, q in distinct], index=distinct, dtype="str")
-    frame.insert(int(frame.columns.get_loc("currency")), "label",
-                 pd.Series(labels.reindex(pairs).to_numpy(), index=frame.index, dtype="str"))
-    return frame

@@ -7,7 +7,7 @@ raised only when no values inside those intervals make the snapshots agree, so q
 never cries wolf. The interval comparisons use exact integer arithmetic on the printed digits
 (no float noise).
 
-Layers: `Store.check_*()` (the SQL, in tracker/store.py) reduce the store to small frames; the
+Layers: `Store.check_*()` (the SQL, in tracker/store/checkreads.py) reduce the store to small frames; the
 pure `*_findings(frame, ...)` functions here turn frames into findings, vectorized over rows;
 `run_checks` glues them together. docs/checks.md documents kinds, rounding and defaults.
 """
@@ -34,6 +34,7 @@ from .check_config import FORMATS, KINDS, SEVERITIES, CheckConfig
 from .check_config import load_config as load_config
 from .errors import UsageError
 from .models import label_of
+from .read import to_frame
 from .store import Store
 
 _SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -83,7 +84,7 @@ def run_checks(
             return run_checks(store=opened, config=config, today=today)
     config = config or CheckConfig()
     today = today or dt.date.today()
-    snapshots, day_rates, series = store.check_frames()
+    snapshots, day_rates, series = (to_frame(t, exact=False) for t in store.check_tables())
     frames = [
         snapshot_findings(snapshots, config, today),
         stale_findings(snapshots, config),

@@ -26,7 +26,7 @@ from .errors import TrackerError, UsageError
 from .escape import printable
 from .ingest import BATCH_SIZE, MAX_BYTES, ingest_paths
 from .ingest import reparse as reparse_snapshots
-from .models import EXPECTED_CURRENCIES, IngestOutcome, IngestSummary
+from .models import IngestOutcome, IngestSummary, label_order
 from .store import Store, default_db_path
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -279,24 +279,27 @@ def show(
     Example:
       tracker show --currency TJS --from 2025-12-01
     """
+    from . import read
+
+    wanted = read.parse_labels(currencies) if currencies else None
     with Store.open(db_path, read_only=True) as store:
-        table = store.series(currencies or None, start, end)
+        table = read.series_table(store, wanted, start, end)
         counts = store.counts()
     rows: dict[dt.date, dict[str, str]] = {}
     names: list[str] = []
-    for r in table.select(["captured_on", "currency", "rate_text", "change_text", "snapshots",
+    for r in table.select(["captured_on", "label", "rate_text", "change_text",
                            "distinct_rates"]).to_pylist():
         cell = f"{r['rate_text']} {r['change_text']}%"
         if r["distinct_rates"] > 1:
             cell += f" ({r['distinct_rates']} rates)"
-        rows.setdefault(r["captured_on"], {})[r["currency"]] = cell
-        if r["currency"] not in names:
-            names.append(r["currency"])
+        rows.setdefault(r["captured_on"], {})[r["label"]] = cell
+        if r["label"] not in names:
+            names.append(r["label"])
     if not rows:
         err(f"the series is empty; ingest snapshots first: tracker ingest --db "
             f"{db_path or default_db_path()} data/samples")
         return
-    names.sort(key=lambda n: (EXPECTED_CURRENCIES.index(n) if n in EXPECTED_CURRENCIES else 99, n))
+    names.sort(key=label_order)
     widths = {n: max(len(n), *(len(v.get(n, "")) for v in rows.values())) for n in names}
     click.echo("captured_on  " + "  ".join(n.ljust(widths[n]) for n in names))
     for day in sorted(rows):

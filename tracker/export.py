@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from . import read
 from .store import Store
 
 FORMATS = ("csv", "json", "parquet")
@@ -38,10 +38,11 @@ def export_table(
     `rate` and `change_pct` are the printed texts (exact, with their resolution: `-0` stays
     `-0`) in CSV and JSON; Parquet gets exact decimals and keeps the texts beside them.
     """
+    wanted = read.parse_labels(currencies) if currencies else None
     with Store.open(db_path, read_only=True) as store:
         if all_snapshots:
-            return store.all_quotes(currencies, start, end)
-        return store.series(currencies, start, end)
+            return read.quotes_table(store, wanted, start, end)
+        return read.series_table(store, wanted, start, end)
 
 
 def write_table(table: pa.Table, fmt: str, out: BinaryIO, *, all_snapshots: bool = False) -> None:
@@ -64,12 +65,6 @@ def write_table(table: pa.Table, fmt: str, out: BinaryIO, *, all_snapshots: bool
         out.write(text.encode("utf-8") + b"\n")
     else:  # pragma: no cover - the CLI restricts the choice
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-
-
-def table_to_bytes(table: pa.Table, fmt: str, *, all_snapshots: bool = False) -> bytes:
-    buf = io.BytesIO()
-    write_table(table, fmt, buf, all_snapshots=all_snapshots)
-    return buf.getvalue()
 
 
 def _json_default(value: object) -> str:

@@ -257,7 +257,7 @@ def _store_all(
     outcomes: list[IngestOutcome] = []
     # stored by this run (used by the store thread only) -> its rejection reason, None if ingested
     seen: dict[str, str | None] = {}
-    with store.single_threaded(), \
+    with nullcontext(), \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-store") as storer:
         in_flight: deque[Future[list[IngestOutcome]]] = deque()
         for batch in prepared:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import os
-import random
 import re
 import signal
 import subprocess
@@ -28,7 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +41,8 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .configfile import read_table
-from .errors import DatabaseBusyError, FetchError, StoreError, TrackerError, UsageError
+from .configfile import read_table, strings
+from .errors import FetchError, StoreError, TrackerError, UsageError
 from .escape import printable
 from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url, fetch, page_client
 from .ingest import MAX_BYTES, RawInput, discover, ingest
@@ -146,24 +145,9 @@ class RunReport:
 
 @contextmanager
 def _writer(db_path: Path, timeout: float) -> Iterator[Store]:
-    """A short-lived writable store, one at a time per process.
-
-    Readers hold the database briefly and often; a writer that backed off for long would
-    rarely find it free, so it retries every few milliseconds until `timeout`.
-    """
-    deadline = time.monotonic() + timeout
-    with _WRITE_LOCK, ExitStack() as stack:
-        while True:
-            try:
-                store = stack.enter_context(Store.open(db_path, timeout=0))
-                break
-            except DatabaseBusyError:
-                if time.monotonic() >= deadline:
-                    raise DatabaseBusyError(
-                        f"database {db_path} stayed busy for {timeout:.0f} s: readers kept it "
-                        "open; the next run tries again"
-                    ) from None
-                time.sleep(random.uniform(0.005, 0.03))
+    """A short-lived writable store, one at a time per process (waiting for readers like
+    every open does: `tracker.store.connection.connect`)."""
+    with _WRITE_LOCK, Store.open(db_path, timeout=timeout) as store:
         yield store
 
 
@@ -197,10 +181,8 @@ def watch_once(
     batch opens and closes the database, then waits `reader_gap` seconds before the next
     one, so read-only processes retrying on the lock get their turn during long runs.
     """
-    db = Path(db_path) if db_path is not None else default_db_path()
-    report = RunReport("watch", utcnow())
-    unexpected: BaseException | None = None
-    try:
+
+    def work(db: Path, report: RunReport) -> None:
         found = discover(folders)
         for source, reason in found.errors:  # a missing or unreadable folder
             report.fail(f"{source}: {reason}")
@@ -213,7 +195,6 @@ def watch_once(
             listed.append((item, st.st_size, st.st_mtime_ns))
         report.files_seen = len(listed)
         with _writer(db, db_timeout) as store:
-            report.run_id = store.start_run("watch", report.started)
             known = store.watch_state([item.source for item, _, _ in listed])
         now_ns = time.time_ns()
         todo: list[tuple[RawInput, int, int]] = []
@@ -243,15 +224,8 @@ def watch_once(
                     for (item, size, mtime_ns), outcome in zip(batch, summary.outcomes, strict=True)
                 ])
                 report.add(summary)
-    except TrackerError as exc:
-        report.fail(str(exc))
-    except Exception as exc:
-        report.fail(f"unexpected {type(exc).__name__}: {exc}")
-        unexpected = exc
-    _finish(db, report, db_timeout)
-    if unexpected is not None:
-        raise unexpected
-    return report
+
+    return _recorded_run("watch", db_path, db_timeout, work)
 
 
 def fetch_once(
@@ -270,42 +244,56 @@ def fetch_once(
     The database is not held while downloading: each page is written in its own short
     transaction once it has arrived.
     """
-    db = Path(db_path) if db_path is not None else default_db_path()
-    report = RunReport("fetch", utcnow())
-    unexpected: BaseException | None = None
-    client = page_client(timeout=timeout, retries=retries, backoff=backoff, stop=stop)
-    try:
-        with _writer(db, db_timeout) as store:
-            report.run_id = store.start_run("fetch", report.started)
-        for i, url in enumerate(urls):
-            if _stopping(stop):
-                report.left = len(urls) - i
-                report.fail(f"stopped: {report.left} page(s) left for the next run")
-                break
-            report.files_seen += 1
-            try:
-                page = fetch(url, max_bytes=max_bytes, client=client)
-            except FetchError as exc:
-                if _stopping(stop):  # cut short by the stop request: not the page's fault
-                    report.files_seen -= 1
+
+    def work(db: Path, report: RunReport) -> None:
+        with page_client(timeout=timeout, retries=retries, backoff=backoff, stop=stop) as client:
+            for i, url in enumerate(urls):
+                if _stopping(stop):
                     report.left = len(urls) - i
                     report.fail(f"stopped: {report.left} page(s) left for the next run")
                     break
+                report.files_seen += 1
+                try:
+                    page = fetch(url, max_bytes=max_bytes, client=client)
+                except FetchError as exc:
+                    if _stopping(stop):  # cut short by the stop request: not the page's fault
+                        report.files_seen -= 1
+                        report.left = len(urls) - i
+                        report.fail(f"stopped: {report.left} page(s) left for the next run")
+                        break
+                    with _writer(db, db_timeout) as store:
+                        store.record_input_errors([(url, f"fetch failed: {exc.reason}")])
+                    report.rejected += 1
+                    report.problems.append(f"{url}: fetch failed: {exc.reason}")
+                    continue
                 with _writer(db, db_timeout) as store:
-                    store.record_input_errors([(url, f"fetch failed: {exc.reason}")])
-                report.rejected += 1
-                report.problems.append(f"{url}: fetch failed: {exc.reason}")
-                continue
-            with _writer(db, db_timeout) as store:
-                summary = ingest([page.as_input()], store=store, max_bytes=max_bytes)
-                report.add(summary)
+                    summary = ingest([page.as_input()], store=store, max_bytes=max_bytes)
+                    report.add(summary)
+
+    return _recorded_run("fetch", db_path, db_timeout, work)
+
+
+def _recorded_run(
+    job: str, db_path: Path | str | None, db_timeout: float,
+    work: Callable[[Path, RunReport], None],
+) -> RunReport:
+    """`work(db, report)` inside one `runs` row: started first, finished whatever happens.
+
+    The tracker's own errors end the work and become the run's error; anything else is
+    recorded too, then raised (a bug must not pass as a failed run).
+    """
+    db = Path(db_path) if db_path is not None else default_db_path()
+    report = RunReport(job, utcnow())
+    unexpected: BaseException | None = None
+    try:
+        with _writer(db, db_timeout) as store:
+            report.run_id = store.start_run(job, report.started)
+        work(db, report)
     except TrackerError as exc:
         report.fail(str(exc))
     except Exception as exc:
         report.fail(f"unexpected {type(exc).__name__}: {exc}")
         unexpected = exc
-    finally:
-        client.close()
     _finish(db, report, db_timeout)
     if unexpected is not None:
         raise unexpected
@@ -348,23 +336,14 @@ def load_config(path: Path) -> dict[str, Any]:
     table = read_table(
         path, "schedule",
         '[schedule]\nevery = "1h"\nwatch = ["snapshots"]\nurl = ["https://timesca.com/"]',
+        CONFIG_KEYS,
     )
-    unknown = sorted(set(table) - set(CONFIG_KEYS))
-    if unknown:
-        raise UsageError(
-            f"config file {path}: unknown key(s) {', '.join(unknown)} in [schedule]; "
-            f"the keys are {', '.join(CONFIG_KEYS)}"
-        )
     out: dict[str, Any] = {}
     base = path.parent
-    for key in ("watch", "url"):
-        if key in table:
-            value = table[key]
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UsageError(f"config file {path}: `{key}` must be a list of strings")
-            out[key] = [base / v for v in value] if key == "watch" else list(value)
+    if "watch" in table:
+        out["watch"] = [base / v for v in strings(path, "schedule", table, "watch")]
+    if "url" in table:
+        out["url"] = strings(path, "schedule", table, "url")
     if "db" in table:
         if not isinstance(table["db"], str):
             raise UsageError(f"config file {path}: `db` must be a string (a file path)")

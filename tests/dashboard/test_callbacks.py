@@ -183,9 +183,9 @@ def test_movements_figure_over_the_corpus(corpus_db):
 
 def test_movements_for_chosen_currencies_and_views(corpus_db):
     s = settings(corpus_db)
-    fig = callbacks.movements_figure(s, "v", ["UZS"], "inverse", ["log"], None, None)
+    fig = callbacks.movements_figure(s, "v", ["UZS"], "per_usd", ["log"], None, None)
     assert [t.name for t in fig.data if (t.meta or {}).get("role") == "series"] == ["UZS"]
-    assert fig.layout.yaxis.type == "log" and fig.layout.meta["view"] == "inverse"
+    assert fig.layout.yaxis.type == "log" and fig.layout.meta["view"] == "per_usd"
     uzs = next(t for t in fig.data if t.name == "UZS")
     assert min(uzs.y) == pytest.approx(12500)
     nothing = callbacks.movements_figure(s, "v", [], "rate", [], None, None)
@@ -215,8 +215,8 @@ def test_visible_range_follows_the_chart(corpus_db):
 def test_download_the_visible_series_exactly_as_printed(corpus_db):
     s = settings(corpus_db)
     assert callbacks.download_csv(s, None, None, "rate", None) is no_update
-    sent = callbacks.download_csv(s, 1, ["UZS", "TJS"], "inverse", ["2025-09-05", "2025-09-09"])
-    assert sent["filename"] == "tracker-series-inverse-2025-09-05_2025-09-09.csv"
+    sent = callbacks.download_csv(s, 1, ["UZS", "TJS"], "per_usd", ["2025-09-05", "2025-09-09"])
+    assert sent["filename"] == "tracker-series-per_usd-2025-09-05_2025-09-09.csv"
     table = pd.read_csv(io.StringIO(sent["content"]), dtype=str)
     assert list(table.columns) == ["captured_on", "currency", "quote_currency", "rate",
                                    "change_pct", "snapshots", "distinct_rates", "snapshot_id",

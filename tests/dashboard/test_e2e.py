@@ -134,8 +134,8 @@ def test_movements_views_and_findings_on_the_samples(dash_duo, samples_db, free_
     os.replace(partial, SCREENSHOT)
 
     # views
-    dash_duo.find_element(f"#{I.VIEW} input[value='inverse']").click()
-    state = wait_chart(dash_duo, lambda s: s["layout"]["meta"]["view"] == "inverse")
+    dash_duo.find_element(f"#{I.VIEW} input[value='per_usd']").click()
+    state = wait_chart(dash_duo, lambda s: s["layout"]["meta"]["view"] == "per_usd")
     assert state["layout"]["ytitle"] == "units per USD"
     assert max(role(state, "series")[uzs]["y"]) == pytest.approx(1 / 0.00007)
     dash_duo.find_element(f"#{I.OPTIONS} input[value='log']").click()

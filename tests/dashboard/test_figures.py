@@ -17,7 +17,7 @@ START = dt.date(2025, 1, 1)
 
 def series(rates: dict[str, list[str]], start: dt.date = START,
            changes: dict[str, list[str]] | None = None) -> pd.DataFrame:
-    """A series frame as `dashboards.data.series_frame` returns it, from printed rates."""
+    """A series frame as `dashboards.data.series_of` returns it, from printed rates."""
     rows = []
     for label, texts in rates.items():
         for i, text in enumerate(texts):
@@ -70,8 +70,8 @@ def test_rate_view_bands_are_the_printed_rounding_interval():
     assert (uzs["value"] - uzs["lo"]) / uzs["value"] == pytest.approx(0.0625)
 
 
-def test_inverse_view_inverts_the_band_too():
-    frame = figures.view_frame(series({"UZS": ["0.00008"], "KGS": ["0.01144"]}), "inverse")
+def test_per_usd_view_inverts_the_band_too():
+    frame = figures.view_frame(series({"UZS": ["0.00008"], "KGS": ["0.01144"]}), "per_usd")
     uzs = frame[frame["label"] == "UZS"].iloc[0]
     assert uzs["value"] == pytest.approx(12500)
     assert (uzs["lo"], uzs["hi"]) == pytest.approx((1 / 0.000085, 1 / 0.000075))
@@ -134,7 +134,7 @@ def test_a_trace_per_currency_in_ticker_order_each_with_its_band():
 
 def test_hover_carries_printed_rate_change_and_snapshot_count():
     data = series({"KZT": ["0.00193", "0.00194"]}, changes={"KZT": ["-0", "0.52"]})
-    fig = figures.movements_figure(data, view="inverse")
+    fig = figures.movements_figure(data, view="per_usd")
     trace = traces(fig, "series")[0]
     assert fig.layout.hovermode == "x unified"
     assert fig.layout.xaxis.hoverformat  # the capture date heads the unified hover

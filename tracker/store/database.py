@@ -1,0 +1,58 @@
+"""`Store`: one open database, with the named reads and writes of its parts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..raw import remove_partial_packs
+from .checkreads import CheckReads
+from .connection import connect, default_db_path
+from .reads import Reads
+from .schema import check_version, migrate
+from .writes import Writes
+
+
+class Store(Writes, Reads, CheckReads):
+    """A connection plus the named queries. Use `Store.open(...)` as a context manager.
+
+    One writer process or many read-only readers (DuckDB's rule): writers keep a connection
+    for one ingest run; readers open short-lived read-only ones, and both wait while the
+    other holds the file (`connection.connect`).
+    """
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls,
+        db_path: Path | str | None = None,
+        *,
+        read_only: bool = False,
+        timeout: float | None = None,
+        raw_dir: Path | str | None = None,
+    ) -> Iterator[Store]:
+        """Open (creating and migrating when writable); raw packs go to `raw_dir`."""
+        path = Path(db_path) if db_path is not None else default_db_path()
+        con = connect(path, read_only=read_only, timeout=timeout)
+        try:
+            store = cls(con, path, read_only, Path(raw_dir) if raw_dir is not None else None)
+            if read_only:
+                check_version(con, path)
+            else:
+                migrate(con, path)
+                remove_partial_packs(store.raw_dir)
+            yield store
+        finally:
+            con.close()
+
+    @contextmanager
+    def second_connection(self) -> Iterator[Store]:
+        """The same database on a connection of its own, for use by another thread (one
+        DuckDB connection must not be used by two threads at once). It sees what is
+        committed."""
+        con = self.con.cursor()
+        try:
+            yield Store(con, self.path, self.read_only, self.raw_dir)
+        finally:
+            con.close()
