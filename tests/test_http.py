@@ -19,6 +19,7 @@ import pytest
 from tracker.errors import FetchError, RefusedError
 from tracker.fetch import fetch
 from tracker.http import Client, retry_after
+from tracker.read import to_frame
 from tracker.store import Store
 
 from .fakearchive import FakeArchive, serving
@@ -34,7 +35,7 @@ def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
 
 def finished_runs(store: Store) -> list[pd.DataFrame]:
     """[the runs] once there are some and all have finished, else []."""
-    runs = store.runs()
+    runs = to_frame(store.runs())
     return [runs] if len(runs) and runs["finished"].notna().all() else []
 
 
@@ -64,7 +65,7 @@ def test_a_server_trickling_its_headers_cannot_stretch_the_time_limit(site, db_p
     finally:
         rc, stderr = finish(proc, signal.SIGTERM)
     assert rc == 0 and "Traceback" not in stderr, stderr
-    errors = read(db_path, lambda s: dict(zip(*s.input_errors()[["source", "reason"]].T.values,
+    errors = read(db_path, lambda s: dict(zip(*to_frame(s.input_errors())[["source", "reason"]].T.values,
                                               strict=True)))
     assert errors[url] == "fetch failed: timed out after 1 s waiting for the answer (3 attempts)"
     assert runs.iloc[0]["rejected"] == 1 and site.hits["/trickle"] == 3
