@@ -226,10 +226,6 @@ def html_to_text(markup: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def looks_like_html(text: str) -> bool:
-    return bool(_HTML_SNIFF.match(text))
-
-
 def _find_ticker_block(text: str, start: int = 0) -> tuple[int, int, list[str]] | None:
     """The first run of candidate lines separated by nothing but blank lines.
 

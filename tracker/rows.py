@@ -53,7 +53,6 @@ class QuoteRow(NamedTuple):
 
 
 SNAPSHOT_COLUMNS = SnapshotRow._fields
-QUOTE_COLUMNS = QuoteRow._fields
 SNAPSHOT_SCHEMA = pa.schema([
     ("snapshot_id", pa.string()), ("source", pa.string()), ("captured_on", pa.date32()),
     ("date_source", pa.string()), ("captured_at", pa.timestamp("us")),
