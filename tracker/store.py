@@ -12,7 +12,7 @@ import os
 import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,6 @@ from .errors import (
     StoreError,
     UsageError,
 )
-from .overlap import SharedSettings
 from .raw import CODEC, decompress, read_blob, remove_partial_packs, write_pack
 from .rows import SNAPSHOT_COLUMNS, SnapshotRow, arrow_table, ids_table
 
@@ -212,7 +211,6 @@ def connect(
             delay = min(delay * 2, 0.05 if read_only else 0.5)
 
 
-_DATABASE_SETTINGS = SharedSettings()  # by database file: DuckDB's threads during ingests
 
 
 class Store:
@@ -311,24 +309,6 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
-
-    def single_threaded(self) -> AbstractContextManager[None]:
-        """DuckDB on one thread for a while (ingest: its inserts of a thousand rows gain
-        nothing from parallelism, and DuckDB's threads would compete with the parsing thread
-        for the cores).
-
-        The setting belongs to the database, which every connection to the same file in this
-        process shares: overlapping ingests keep it at 1 until the last one ends, which puts
-        back what was set before the first."""
-        def apply() -> int:
-            before = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
-            self.con.execute("SET threads = 1")
-            return int(before)
-
-        def restore(before: int) -> None:
-            self.con.execute(f"SET threads = {before}")
-
-        return _DATABASE_SETTINGS.hold(str(self.path.resolve()), apply, restore)
 
     # -- writes ---------------------------------------------------------------------------
 
