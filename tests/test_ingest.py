@@ -266,7 +266,9 @@ def test_reading_a_missing_database_says_how_to_create_it(tmp_path):
         pass
 
 
-@pytest.mark.parametrize(("count", "batch_size"), [(7, 1), (10, 3), (12, 4), (5, 1000), (0, 5)])
+@pytest.mark.parametrize(("count", "batch_size"), [
+    (7, 1), (10, 3), (12, 4), (5, 1000), (0, 5), (701, 200), (899, 200),
+])
 def test_each_transaction_holds_at_most_a_batch_and_every_input_once_in_order(
     db_path, monkeypatch, count, batch_size
 ):
@@ -281,7 +283,12 @@ def test_each_transaction_holds_at_most_a_batch_and_every_input_once_in_order(
     inputs = [RawInput(f"p{i:02d}.txt", data=page(kgs=f"0.011{10 + i:02d}")) for i in range(count)]
     summary = ingest(inputs, db_path=db_path, batch_size=batch_size)
     assert [source for batch in committed for source in batch] == [i.source for i in inputs]
-    assert all(0 < len(batch) <= batch_size for batch in committed)
+    sizes = [len(batch) for batch in committed]
+    assert all(0 < n <= batch_size for n in sizes)
+    middle = sizes[2:-2] if count >= 3.5 * batch_size >= 700 else sizes
+    assert max(middle, default=0) - min(middle, default=0) <= 1  # no tiny remainder batch
+    if count >= 3.5 * batch_size >= 700:  # a long run starts and ends with smaller batches
+        assert sizes[:2] == [batch_size // 4, batch_size // 2] == sizes[-1:-3:-1]
     assert summary.ingested == count
 
 
