@@ -16,10 +16,11 @@ from typing import Any
 import pandas as pd
 from dash import dash_table, html
 
+from tracker.check_config import SEVERITY_RANK
+
 from .data import Overview, SnapshotDetail, printable
 
 SEVERITY_COLORS = MappingProxyType({"error": "#d62728", "warning": "#e07000", "info": "#555555"})
-SEVERITY_RANK = MappingProxyType({"error": 0, "warning": 1, "info": 2})
 MAX_DETAIL_SNAPSHOTS = 6  # shown in full under a finding
 MAX_LISTED = 30  # more snapshot ids than this are cut short
 

@@ -16,8 +16,6 @@ from tracker.dates import choose_capture_date, date_from_name
 from tracker.errors import DatabaseMissingError, SourceError
 from tracker.ingest import (
     RawInput,
-    _big_run_tuning,
-    _spans,
     discover,
     ingest,
     ingest_paths,
@@ -271,31 +269,43 @@ def test_reading_a_missing_database_says_how_to_create_it(tmp_path):
 
 
 @pytest.mark.parametrize(("count", "batch_size"), [
-    (0, 1000), (1, 1000), (999, 1000), (3999, 1000), (4000, 1000), (20_000, 1000),
-    (20_001, 1000), (3501, 1000), (1001, 1000), (7, 1), (10, 3), (100, 4), (0, 5),
+    (7, 1), (10, 3), (12, 4), (5, 1000), (0, 5), (701, 200), (899, 200),
 ])
-def test_batches_cover_every_input_once_and_never_exceed_the_batch_size(count, batch_size):
-    spans = _spans(count, batch_size)
-    assert [i for start, end in spans for i in range(start, end)] == list(range(count))
-    assert all(0 < end - start <= batch_size for start, end in spans)
-    ramped = 2 if batch_size >= 200 and count >= 3.5 * batch_size else 0
-    middle = [end - start for start, end in spans][ramped:len(spans) - ramped]
+def test_each_transaction_holds_at_most_a_batch_and_every_input_once_in_order(
+    db_path, monkeypatch, count, batch_size
+):
+    committed = []
+    original = Store.add_snapshots
+
+    def record(self, snapshots, *rest):
+        committed.append(snapshots.column("source").to_pylist())
+        return original(self, snapshots, *rest)
+
+    monkeypatch.setattr(Store, "add_snapshots", record)
+    inputs = [RawInput(f"p{i:02d}.txt", data=page(kgs=f"0.011{10 + i:02d}")) for i in range(count)]
+    summary = ingest(inputs, db_path=db_path, batch_size=batch_size)
+    assert [source for batch in committed for source in batch] == [i.source for i in inputs]
+    sizes = [len(batch) for batch in committed]
+    assert all(0 < n <= batch_size for n in sizes)
+    middle = sizes[2:-2] if count >= 3.5 * batch_size >= 700 else sizes
     assert max(middle, default=0) - min(middle, default=0) <= 1  # no tiny remainder batch
-    if count >= 4 * batch_size >= 800:  # long runs: short batches at both ends
-        assert spans[0][1] - spans[0][0] < batch_size > spans[-1][1] - spans[-1][0]
+    if count >= 3.5 * batch_size >= 700:  # a long run starts and ends with smaller batches
+        assert sizes[:2] == [batch_size // 4, batch_size // 2] == sizes[-1:-3:-1]
+    assert summary.ingested == count
 
 
-def test_overlapping_big_ingests_restore_the_interpreter_settings_once_both_are_done():
-    before = gc.get_threshold(), sys.getswitchinterval()
-    with _big_run_tuning(True):
-        tuned = gc.get_threshold(), sys.getswitchinterval()
-        assert tuned[0] != before[0] and tuned[1] < before[1]
-        with _big_run_tuning(True):
-            pass
-        assert (gc.get_threshold(), sys.getswitchinterval()) == tuned  # the first still runs
-    assert (gc.get_threshold(), sys.getswitchinterval()) == before
-    with _big_run_tuning(False):
+def test_an_ingest_leaves_the_host_process_settings_alone(db_path):
+    """A notebook or the dashboard's upload thread that ingests keeps its interpreter and its
+    DuckDB settings: the garbage collector's thresholds, the GIL switch interval, DuckDB's
+    threads (a run of over a thousand inputs, where the library once tuned them)."""
+    inputs = [RawInput(f"p{i}.txt", data=page(kgs=f"0.0{11000 + i}")) for i in range(1200)]
+    with Store.open(db_path) as store:
+        store.con.execute("SET threads = 3")  # the user's own setting
+        before = gc.get_threshold(), sys.getswitchinterval()
+        summary = ingest(inputs, store=store, batch_size=400)
         assert (gc.get_threshold(), sys.getswitchinterval()) == before
+        assert store.con.execute("SELECT current_setting('threads')").fetchone()[0] == 3
+    assert summary.ingested == 1200
 
 
 def test_small_batches_stored_by_the_store_thread_give_the_same_outcomes(tmp_path):
@@ -354,12 +364,3 @@ def test_reingest_parses_only_what_the_store_does_not_have(tmp_path, monkeypatch
     third = ingest_paths([folder], db_path=db)
     assert parsed == [str(folder / "p9.txt")]
     assert (third.ingested, third.present, third.rejected) == (1, 5, 1)
-
-
-def test_ingest_leaves_duckdbs_threads_as_the_user_set_them(db_path):
-    """The library changes no process-wide setting: DuckDB's threads stay the user's."""
-    with Store.open(db_path) as store:
-        store.con.execute("SET threads = 3")  # the user's own setting
-        summary = ingest([RawInput("a.txt", data=page())], store=store)
-        assert summary.ingested == 1
-        assert store.con.execute("SELECT current_setting('threads')").fetchone()[0] == 3

