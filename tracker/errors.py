@@ -17,7 +17,7 @@ class ParseError(TrackerError):
 
 
 class DecodeError(ParseError):
-    """The bytes are not UTF-8 text."""
+    """The bytes are not text in their charset (declared, marked, or UTF-8 by default)."""
 
 
 class NoTickerError(ParseError):

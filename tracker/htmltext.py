@@ -1,0 +1,58 @@
+"""HTML → the text a reader sees, through an HTML5 parser (selectolax, the lexbor engine).
+
+Only visible text counts: scripts, styles, templates, noscript, the head, comments and
+attributes are never data. Block elements become line breaks, so that their texts are
+separate tokens; inline elements (`<span>`, `<b>`, `<a>`) join their texts as a browser does.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser
+
+_INVISIBLE = ["script", "style", "template", "noscript", "head", "iframe", "object", "svg", "math"]
+_BLOCKS = (
+    "address,article,aside,blockquote,br,dd,details,dialog,div,dl,dt,fieldset,figcaption,"
+    "figure,footer,form,h1,h2,h3,h4,h5,h6,header,hgroup,hr,li,main,nav,ol,p,pre,section,"
+    "summary,table,tbody,td,tfoot,th,thead,tr,ul,body,html,option,marquee,caption,center,"
+    "frameset,legend,menu,search,button,select,textarea"
+)
+_SPACE = re.compile(r"[\s\u00a0\ufeff]*")
+_OPENING = re.compile(
+    r"<(?:!doctype\s+html|\?xml|html|head|body|meta|title|div|ul|ol|li|p|span|section|"
+    r"header|marquee|table|a|br|main|article|link|script|style|base)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether a page is HTML, judged by how it begins (never by the file's name).
+
+    Leading whitespace, a byte-order mark and comments (a browser's `<!-- saved from url=…
+    -->`) are skipped; then a doctype, an XML prolog or a common opening tag decides.
+    Each character is looked at once at most.
+    """
+    pos = _SPACE.match(text).end()
+    while text.startswith("<!--", pos):
+        end = text.find("-->", pos + 4)
+        if end == -1:
+            return True  # an unclosed comment at the top: only markup does that
+        pos = _SPACE.match(text, end + 3).end()
+    return _OPENING.match(text, pos) is not None
+
+
+def html_to_text(markup: str) -> tuple[str, str | None]:
+    """(visible text with block elements on their own lines, the page's title or None)."""
+    tree = LexborHTMLParser(markup)
+    title_node = tree.css_first("title")
+    title = " ".join(title_node.text(deep=True).split()) if title_node is not None else ""
+    tree.strip_tags(_INVISIBLE, recursive=True)
+    for node in tree.css(_BLOCKS):
+        node.insert_before("\n")
+        node.insert_after("\n")
+    root = tree.root
+    text = root.text(deep=True, separator="", strip=False) if root is not None else ""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, title or None
