@@ -183,7 +183,7 @@ def test_a_lying_declaration_is_rejected_naming_charset_and_offset():
 
 def test_an_unknown_charset_is_rejected():
     data = page_in("utf-8", '<meta charset="x-klingon-9">')
-    with pytest.raises(DecodeError, match="declares charset 'x-klingon-9' .* which is unknown"):
+    with pytest.raises(DecodeError, match=r"declares charset 'x-klingon-9' .* which is unknown"):
         parse(data)
     with pytest.raises(DecodeError, match="which is unknown"):
         parse(page_in("utf-8", ""), charset="nope-8")
