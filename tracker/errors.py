@@ -68,3 +68,7 @@ class UsageError(TrackerError):
 class QueryError(UsageError):
     """An ad-hoc SQL query failed: a syntax error, an unknown table or column, an attempt to
     write through a read-only connection."""
+
+
+class MarkupError(ParseError):
+    """HTML that no browser lays out as written (nested deeper than browsers allow)."""

@@ -82,7 +82,7 @@ def parse(
     title = None
     if content_type == "html" or (content_type == "auto" and looks_like_html(text)):
         content_type = "html"
-        text, title = html_to_text(text)
+        text, title = html_to_text(text, source)
     else:
         content_type = "text"
 
