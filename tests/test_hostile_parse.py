@@ -8,6 +8,7 @@ this size, so the bound separates the two by orders of magnitude, whatever the m
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -54,10 +55,8 @@ HOSTILE = {
 
 def _time(data: bytes) -> float:
     start = time.perf_counter()
-    try:
+    with contextlib.suppress(ParseError):
         parse(data, source="hostile")
-    except ParseError:
-        pass
     return time.perf_counter() - start
 
 

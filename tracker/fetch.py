@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from . import __version__
+from .encoding import charset_of_content_type
 from .errors import FetchError
 from .ingest import MAX_BYTES, RawInput
 from .store import utcnow
@@ -53,6 +54,7 @@ class Fetched:
         return RawInput(
             source=self.url, data=self.body,
             captured_at=self.fetched_at, captured_at_source="fetched",
+            original_url=self.url, charset=charset_of_content_type(self.content_type),
         )
 
 

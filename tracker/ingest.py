@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
+from .containers import is_container_name
 from .errors import StoreError
 from .models import IngestOutcome, IngestSummary
 from .overlap import SharedSettings
@@ -29,6 +30,7 @@ from .prepare import (
     PreparedChunk,
     RawInput,
     build_rows,
+    container_inputs,
     evidence_for,
     parse_content,
     prepare_many,
@@ -38,7 +40,7 @@ from .raw import compress_many
 from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
 from .store import Store, default_db_path, utcnow
 
-SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm")
+SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm", ".xhtml", ".warc", ".mhtml", ".mht")
 BATCH_SIZE = 1000
 _IN_FLIGHT = 2  # batches handed to the store thread and not yet stored
 BIG_RUN = 1000  # inputs: from here on `_BigRunTuning` applies
@@ -88,15 +90,28 @@ def discover(paths: Iterable[str | Path]) -> Discovery:
             continue
         if stat.S_ISDIR(st.st_mode):
             for found, reason in _walk(path):
-                if reason == "input":
+                if reason == "input" and is_container_name(str(found)):
+                    _expand(found, inputs, skipped, errors)
+                elif reason == "input":
                     inputs.append(RawInput(source=str(found), path=found))
                 elif reason == "skipped":
                     skipped.append(str(found))
                 else:
                     errors.append((str(found), reason))
+        elif is_container_name(str(given)):
+            _expand(str(given), inputs, skipped, errors)
         else:
             inputs.append(RawInput(source=str(given), path=path))
     return Discovery(tuple(inputs), tuple(errors), tuple(skipped))
+
+
+def _expand(path: str | Path, inputs: list[RawInput], skipped: list[str],
+            errors: list[tuple[str, str]]) -> None:
+    """A WARC or MHTML file's snapshots, its other records, what could not be read."""
+    found, other, bad = container_inputs(path)
+    inputs.extend(found)
+    skipped.extend(other)
+    errors.extend(bad)
 
 
 def _walk(root: Path) -> Iterator[tuple[Path | str, str]]:
@@ -427,6 +442,7 @@ def reparse(
                     path=None if "://" in old.source else Path(old.source),
                     captured_at=old.captured_at,
                     captured_at_source=old.captured_at_source,
+                    original_url=old.original_url,
                 )
                 page, error = parse_content(data, old.source)
                 snap, rows = build_rows(

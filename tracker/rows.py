@@ -39,6 +39,7 @@ class SnapshotRow(NamedTuple):
     listing: str | None
     title: str | None
     warnings: tuple[str, ...]
+    original_url: str | None = None  # the page's address: fetched URL or WARC-Target-URI
 
 
 class QuoteRow(NamedTuple):
@@ -64,6 +65,7 @@ SNAPSHOT_SCHEMA = pa.schema([
     ("filename_date", pa.date32()), ("user_date", pa.date32()), ("date_note", pa.string()),
     ("content_type", pa.string()), ("size_bytes", pa.int64()), ("listing", pa.string()),
     ("title", pa.string()), ("warnings", pa.list_(pa.string())),
+    ("original_url", pa.string()),
 ])
 QUOTE_SCHEMA = pa.schema([
     ("snapshot_id", pa.string()), ("position", pa.int16()), ("currency", pa.string()),

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pandas takes ~0.3-0.5 s to import: loaded only by methods r
 
 DEFAULT_DB = Path("data/tracker.duckdb")
 DEFAULT_LOCK_TIMEOUT = 10.0
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RATE_TYPE = "DECIMAL(18,10)"
 CHANGE_TYPE = "DECIMAL(18,6)"
 _RAW_SCHEMA = pa.schema([
@@ -146,6 +146,8 @@ MIGRATIONS: tuple[str, ...] = (
         seen_at     TIMESTAMP NOT NULL
     );
     """,
+    # 3: the page's own address (a fetched URL, a WARC record's WARC-Target-URI)
+    "ALTER TABLE snapshots ADD COLUMN original_url VARCHAR;",
 )
 
 def default_db_path() -> Path:
