@@ -121,6 +121,8 @@ def test_a_crawl_ingests_its_pages_and_skips_the_rest(tmp_path, member):
     assert "skipped 6 non-snapshot" in run.stderr + run.stdout
     again = run_tracker("ingest", "--db", db, path)
     assert again.code == 0 and snapshots(db) == rows
+    reparsed = run_tracker("reparse", "--db", db)  # the HTTP header's charset is read again
+    assert "3 ingested, 0 rejected, 0 changed" in reparsed.stdout + reparsed.stderr
     with Store.open(db, read_only=True) as store:
         assert store.load_raw(store.snapshot_ids()[0]) in (
             DATED.encode(), UNDATED.encode(), CYRILLIC.encode("windows-1251"))

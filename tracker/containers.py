@@ -193,14 +193,27 @@ def _without_payload(rec: WarcPayload) -> WarcPayload:
     return WarcPayload(rec.record_type, b"", rec.url, rec.date, rec.content_type, {}, True)
 
 
-def read_warc_at(path: str | Path, offset: int, max_bytes: int, source: str) -> bytes:
-    """The payload of the record at `offset` of a WARC file."""
+def warc_record_at(path: str | Path, offset: int, max_bytes: int, source: str) -> WarcPayload:
+    """The record at `offset` of a WARC file."""
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
-            rec = _payload(next(iter(ArchiveIterator(fh))), max_bytes)
+            return _payload(next(iter(ArchiveIterator(fh))), max_bytes)
     except (OSError, StopIteration, ArchiveLoadFailed, EOFError, ValueError) as exc:
         raise SourceError(f"WARC record cannot be read ({_short(exc)})", source) from None
+
+
+def warc_source(source: str) -> tuple[str, int] | None:
+    """(path, offset) of a source named `crawl.warc.gz#12345`, else None."""
+    path, sep, offset = source.rpartition("#")
+    if sep and offset.isdigit() and path.lower().endswith(WARC_SUFFIXES):
+        return path, int(offset)
+    return None
+
+
+def read_warc_at(path: str | Path, offset: int, max_bytes: int, source: str) -> bytes:
+    """The payload of the record at `offset` of a WARC file."""
+    rec = warc_record_at(path, offset, max_bytes, source)
     if not rec.complete:
         raise SourceError(_cut(offset), source)
     if len(rec.payload) > max_bytes:

@@ -31,6 +31,7 @@ from .prepare import (
     RawInput,
     build_rows,
     container_inputs,
+    declared_charset_of,
     evidence_for,
     parse_content,
     prepare_many,
@@ -444,7 +445,7 @@ def reparse(
                     captured_at_source=old.captured_at_source,
                     original_url=old.original_url,
                 )
-                page, error = parse_content(data, old.source)
+                page, error = parse_content(data, old.source, declared_charset_of(old.source))
                 snap, rows = build_rows(
                     old.snapshot_id, item, data, page, error,
                     user_date=old.user_date, ingested_at=old.ingested_at,

@@ -15,7 +15,15 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .containers import MHTML_SUFFIXES, WARC_SUFFIXES, read_mhtml, read_warc_at, scan_warc
+from .containers import (
+    MHTML_SUFFIXES,
+    WARC_SUFFIXES,
+    read_mhtml,
+    read_warc_at,
+    scan_warc,
+    warc_record_at,
+    warc_source,
+)
 from .dates import archive_timestamp, choose_capture_date, date_from_name
 from .errors import ParseError, SourceError
 from .models import DateEvidence, ParsedPage
@@ -89,6 +97,20 @@ def container_inputs(
     return [RawInput(source=name, path=path, mhtml=True, captured_at=page.date,
                      captured_at_source="archive" if page.date else None,
                      original_url=page.url, charset=page.charset)], [], []
+
+
+def declared_charset_of(source: str) -> str | None:
+    """The charset a WARC record's or MHTML part's headers declare, read again from the file
+    if it is still there (`tracker reparse`: only the payload is kept, not its headers)."""
+    found = warc_source(source)
+    try:
+        if found is not None and os.path.isfile(found[0]):
+            return warc_record_at(found[0], found[1], MAX_BYTES, source).charset
+        if source.lower().endswith(MHTML_SUFFIXES) and os.path.isfile(source):
+            return read_mhtml(_read_file(source, MAX_BYTES, source), source).charset
+    except SourceError:
+        pass
+    return None
 
 
 def _read_file(path: str | Path, max_bytes: int, source: str) -> bytes:
