@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 
 from .errors import MalformedTickerError
 from .models import Quote
@@ -19,13 +20,14 @@ MAX_RATE_DECIMALS = 10
 MAX_RATE_INTEGER_DIGITS = 8
 MAX_CHANGE_DECIMALS = 6
 MAX_CHANGE_INTEGER_DIGITS = 6
+_PAIR, _VALUE = attrgetter("pair"), attrgetter("value")
 
 
 def read_copies(
     text: str, entries: list[Entry], source: str
 ) -> tuple[list[Quote], int, bool, list[str]]:
     """Quotes (one per pair of the group), number of copies, whether they agree, warnings."""
-    pairs = [e.pair for e in entries]
+    pairs = list(map(_PAIR, entries))
     seen: set[tuple[str, str]] = set()
     period = len(pairs)
     for i, pair in enumerate(pairs):
@@ -34,7 +36,8 @@ def read_copies(
             break
         seen.add(pair)
     pattern = pairs[:period]
-    if any(pair != pattern[i % period] for i, pair in enumerate(pairs)):
+    copies, rest = divmod(len(pairs), period)
+    if pairs != pattern * copies + pattern[:rest]:  # (list operations: no step per entry)
         _raise_if_repeated_in_copy(text, entries, pairs, period, source)
         i = next(i for i, pair in enumerate(pairs) if pair != pattern[i % period])
         raise MalformedTickerError(
@@ -44,14 +47,13 @@ def read_copies(
             "a pair repeated or missing inside one copy of the ticker",
             source,
         )
-    copies, rest = divmod(len(pairs), period)
     warnings: list[str] = []
     if rest:
         warnings.append(f"the last copy of the ticker is incomplete ({rest} of {period} pairs)")
         copies += 1
 
-    values = [(e.rate_text, e.change_text) for e in entries]
-    agree = all(v == values[i % period] for i, v in enumerate(values))
+    values = list(map(_VALUE, entries))
+    agree = values == values[:period] * (len(values) // period) + values[: len(values) % period]
     quotes: list[Quote] = []
     for j, (currency, quote_currency) in enumerate(pattern):
         if agree:

@@ -13,6 +13,7 @@ Every step is linear in the input's size.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 
 from .copies import read_copies
@@ -41,6 +42,7 @@ MONTHS = {
     )
 }
 
+_LINE = operator.attrgetter("line")
 _W = "[" + re.escape(WHITESPACE) + "]"
 _DATE = rf"([0-9]{{1,2}}){_W}++([A-Za-z]++){_W}++([0-9]{{4}})(?![0-9A-Za-z])"
 _DATE_AFTER = re.compile(rf"{_W}*+{_DATE}")
@@ -113,7 +115,7 @@ def parse(
         header_date=header_date,
         ticker_copies=copies,
         copies_agree=agree,
-        ticker_lines=tuple(e.line for e in entries),
+        ticker_lines=tuple(map(_LINE, entries)),
         meta=PageMeta(
             content_type=content_type,
             had_bom=had_bom,

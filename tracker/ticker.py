@@ -10,7 +10,7 @@ reading is linear in the text whatever it holds.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple, NoReturn
 
 from .errors import MalformedTickerError
 
@@ -32,13 +32,16 @@ _VALUE = re.compile(
     rf"{_W}*+(-?)([0-9]++(?:\.[0-9]++)?+){_W}++([+-]?[0-9]++(?:\.[0-9]++)?+)%"
     rf"(?={_W}|{BULLET}|\Z)"
 )
+_ENTRY = re.compile(  # candidate, value, and the gap to what follows (7: a bullet in it)
+    rf"([A-Z]{{3}})/([A-Z]{{3}}){_W}*+={_W}*+(-?)([0-9]++(?:\.[0-9]++)?+){_W}++"
+    rf"([+-]?[0-9]++(?:\.[0-9]++)?+)%()(?={_W}|{BULLET}|\Z){_W}*+(?:({BULLET}){_W}*+)?"
+)
 _NEXT = re.compile(rf"{_W}*+(?:({BULLET}){_W}*+)?")  # between entries
 _TOKEN = re.compile(rf"({_W}*+)([^{re.escape(WHITESPACE)}]++)")
 _SHOWN = 40  # characters of a garbled token quoted in a message
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One entry as printed, and where it starts in the text (for line numbers)."""
 
     currency: str
@@ -46,16 +49,16 @@ class Entry:
     rate_text: str
     change_text: str
     offset: int
-    bullet: bool
+    pair: tuple[str, str]
+    value: tuple[str, str]  # (rate text, change text)
+    line: str  # as printed, with single spaces: `• KGS/USD = 0.01144 0%`
 
-    @property
-    def pair(self) -> tuple[str, str]:
-        return self.currency, self.quote_currency
 
-    @property
-    def line(self) -> str:
-        bullet = f"{BULLET} " if self.bullet else ""
-        return f"{bullet}{self.currency}/{self.quote_currency} = {self.rate_text} {self.change_text}%"
+def _entry(currency: str, quote_currency: str, rate: str, change: str, offset: int,
+           bullet: bool) -> Entry:
+    line = f"{BULLET + ' ' if bullet else ''}{currency}/{quote_currency} = {rate} {change}%"
+    return Entry(currency, quote_currency, rate, change, offset, (currency, quote_currency),
+                 (rate, change), line)
 
 
 def line_no(text: str, pos: int) -> int:
@@ -77,31 +80,69 @@ def find_candidate(text: str, start: int) -> int:
 def read_entries(text: str, start: int, source: str) -> tuple[list[Entry], int]:
     """The run of entries starting at candidate `start`, separated by whitespace and bullets
     only, and the offset just after the last one. A candidate whose value is not
-    `rate change%` is an error naming it, never skipped."""
+    `rate change%` is an error naming it, never skipped.
+
+    One regex match per entry of the first copy of the group; every later copy that repeats
+    it character for character (as the marquee's copies do) is taken whole with one
+    `str.startswith`, yielding exactly the entries reading it would.
+    """
     entries: list[Entry] = []
-    pos = start
+    pos, n = start, len(text)
     bullet = _bullet_before(text, start)
-    n = len(text)
+    seen: set[tuple[str, str]] = set()
+    unique = True  # no pair twice so far: the first copy may be repeated whole
+    end = -1  # the end of the last entry read
     while True:
-        cand = _CANDIDATE.match(text, pos)
-        assert cand is not None
-        value = _VALUE.match(text, cand.end())
-        if value is None:
-            raise _garbled(text, pos, cand, source)
-        if value.group(1):
-            raise MalformedTickerError(
-                f"ticker line {line_no(text, pos)}: rate -{value.group(2)} for {cand.group(1)} "
-                "is negative; a rate must be above zero",
-                source,
-            )
-        entries.append(Entry(cand.group(1), cand.group(2), value.group(2), value.group(3),
-                             pos, bullet))
-        end = value.end()
-        gap = _NEXT.match(text, end)
-        nxt = gap.end()
-        if nxt >= n or not _PAIR.match(text, nxt) or not _CANDIDATE.match(text, nxt):
-            return entries, end
-        pos, bullet = nxt, gap.group(1) is not None
+        m = _ENTRY.match(text, pos)
+        if m is None or m.group(3):
+            if end == -1 or m is not None or _CANDIDATE.match(text, pos):
+                _raise_for(text, pos, source)
+            return entries, end  # what follows the last entry is not a candidate
+        currency, quote_currency, _, rate, change, _, mark = m.groups()
+        pair = (currency, quote_currency)
+        entries.append(_entry(currency, quote_currency, rate, change, pos, bullet))
+        unique = unique and pair not in seen
+        seen.add(pair)
+        end, nxt, bullet = m.end(6), m.end(), mark is not None
+        if unique and len(entries) > 1 and text.startswith(_pair_text(entries[0]), nxt):
+            unique = False  # (one attempt: copies that differ are read entry by entry)
+            copy = entries[:]
+            core = text[copy[0].offset : end]
+            unit = core + text[end:nxt]  # a copy and the gap after it, as the first one
+            if bullet != copy[0].line.startswith(BULLET):
+                copy[0] = _entry(*copy[0][:5], bullet)
+            while text.startswith(unit, nxt) and text.startswith(core, nxt + len(unit)):
+                entries += copy  # (followed by another copy: no need to look at the gap)
+                end = nxt + len(core)
+                nxt += len(unit)
+            while text.startswith(core, nxt):
+                after = nxt + len(core)
+                if after < n and text[after] not in _BOUNDARY:
+                    break  # its last entry runs on: read it entry by entry to say so
+                if bullet != copy[0].line.startswith(BULLET):
+                    copy[0] = _entry(*copy[0][:5], bullet)
+                entries += copy
+                gap = _NEXT.match(text, after)
+                end, nxt, bullet = after, gap.end(), gap.group(1) is not None
+        pos = nxt
+
+
+def _pair_text(entry: Entry) -> str:
+    return f"{entry.currency}/{entry.quote_currency}"
+
+
+def _raise_for(text: str, pos: int, source: str) -> NoReturn:
+    """The error for the candidate at `pos` whose value is not a well-formed entry."""
+    cand = _CANDIDATE.match(text, pos)
+    assert cand is not None
+    value = _VALUE.match(text, cand.end())
+    if value is not None and value.group(1):
+        raise MalformedTickerError(
+            f"ticker line {line_no(text, pos)}: rate -{value.group(2)} for {cand.group(1)} "
+            "is negative; a rate must be above zero",
+            source,
+        )
+    raise _garbled(text, pos, cand, source)
 
 
 def count_entries(text: str, start: int) -> int:
