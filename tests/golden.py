@@ -23,7 +23,8 @@ FOLDERS = (SAMPLES, LAYOUT_SAMPLES)
 
 
 def sample_files() -> list[Path]:
-    return sorted(p for folder in FOLDERS for p in folder.iterdir() if is_snapshot_name(p.name))
+    return sorted(p for folder in FOLDERS for p in folder.iterdir()
+                  if is_snapshot_name(p.name) or is_container_name(p.name))
 
 
 def golden_path(sample: Path) -> Path:

@@ -41,7 +41,8 @@ from .raw import compress_many
 from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
 from .store import Store, default_db_path, utcnow
 
-SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm", ".xhtml", ".warc", ".mhtml", ".mht")
+SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm")
+_OTHER_PAGES = (".xhtml",)  # read too, not offered for upload; containers: `is_container_name`
 BATCH_SIZE = 1000
 _IN_FLIGHT = 2  # batches handed to the store thread and not yet stored
 BIG_RUN = 1000  # inputs: from here on `_BigRunTuning` applies
@@ -67,14 +68,15 @@ def is_snapshot_name(name: str) -> bool:
     lower = name.lower()
     if lower.endswith(".gz"):
         lower = lower[:-3]
-    return lower.endswith(SNAPSHOT_SUFFIXES)
+    return lower.endswith(SNAPSHOT_SUFFIXES + _OTHER_PAGES)
 
 
 def discover(paths: Iterable[str | Path]) -> Discovery:
     """Expand files and folders (recursively, following links once) into inputs.
 
     A file named explicitly is always an input; inside folders only snapshot files
-    (`.txt`, `.html`, `.htm`, optionally `.gz`) are, the rest is listed as skipped.
+    (`.txt`, `.html`, `.htm`, `.xhtml`, optionally `.gz`) are, the rest is listed as skipped.
+    WARC and MHTML files, named or in folders, stand for the snapshots inside them.
     """
     inputs: list[RawInput] = []
     errors: list[tuple[str, str]] = []
@@ -140,7 +142,7 @@ def _walk(root: Path) -> Iterator[tuple[Path | str, str]]:
                 is_dir = False
             if is_dir:
                 subfolders.append(Path(entry.path))
-            elif is_snapshot_name(entry.name):
+            elif is_snapshot_name(entry.name) or is_container_name(entry.name):
                 yield entry.path, "input"
             elif not entry.name.startswith("."):
                 yield entry.path, "skipped"

@@ -168,10 +168,10 @@ def _bullet_before(text: str, pos: int) -> bool:
 
 def _garbled(text: str, pos: int, cand: re.Match[str], source: str) -> MalformedTickerError:
     """The error for a candidate whose value is not `rate change%`, quoting what it says:
-    up to two tokens after `=`, on the same line, before anything that starts an entry."""
+    the tokens after `=` on the same line (six at most), up to anything that starts an entry."""
     shown = [f"{cand.group(1)}/{cand.group(2)} ="]
     at = cand.end()
-    for _ in range(2):
+    for _ in range(6):
         token = _TOKEN.match(text, at)
         if token is None or "\n" in token.group(1):
             break
