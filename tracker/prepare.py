@@ -231,8 +231,8 @@ def build_rows(
         size_bytes=len(data),
         listing=page.meta.listing.text if page and page.meta.listing else None,
         title=page.meta.title if page else None,
-        warnings=page.warnings if page else (),
         original_url=item.original_url or (item.source if "://" in item.source else None),
+        warnings=page.warnings if page else (),
     )
     quotes = [
         QuoteRow(snapshot_id, i, q.currency, q.quote_currency, q.rate_text, q.rate_decimals,
