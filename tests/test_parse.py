@@ -444,12 +444,16 @@ def parse_outcome(text):
 
 
 _LINE_NUMBERS = re.compile(r"\b(lines?) [0-9]+(?: and [0-9]+)?")
+_QUOTED = re.compile(r"'([^']*)' is garbled")
 
 
 def layout_free(outcome):
-    """A parse outcome without what depends on line breaks (the line numbers in messages)."""
+    """A parse outcome without what depends on line breaks: the line numbers in messages, and
+    how much of the rest of its line a garbled entry's reason quotes (the entry's own four
+    tokens are kept)."""
     if isinstance(outcome, tuple):
-        return outcome[0], _LINE_NUMBERS.sub(r"\1 N", outcome[1])
+        reason = _QUOTED.sub(lambda m: " ".join(m.group(1).split()[:4]), outcome[1])
+        return outcome[0], _LINE_NUMBERS.sub(r"\1 N", reason)
     return (printed(outcome), outcome.ticker_copies, outcome.copies_agree, outcome.header_date,
             [_LINE_NUMBERS.sub(r"\1 N", w) for w in outcome.warnings])
 
