@@ -191,6 +191,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="timed ingests into a fresh database")
     ap.add_argument("--cold", action="store_true",
                     help="do not read the corpus once before each run (measure the disk too)")
+    ap.add_argument("--layouts", action="store_true",
+                    help="also the layout mix (bench_layouts.py: parse rate per layout, WARC skip)")
     args = ap.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="tracker-bench-"))
@@ -218,6 +220,10 @@ def main() -> None:
           f"{grep:.3f} s) = {args.count / again:,.0f}/s")
     if args.stages:
         stage_breakdown(corpus, work, grep_seconds(corpus) / args.count * 1e6)
+    if args.layouts:
+        from bench_layouts import layout_mix  # (a separate module: its own corpus)
+
+        layout_mix(work)
     if args.keep and not args.workdir:
         print(f"corpus kept in {corpus} (reuse it with --workdir {work})")
     elif not args.workdir:

@@ -9,15 +9,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tracker.containers import is_container_name
 from tracker.errors import ParseError
 from tracker.ingest import RawInput, is_snapshot_name, read_input
 from tracker.parse import parse
+from tracker.prepare import container_inputs
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+# one file per page layout, charset and container (the same facts as samples' 17 November);
+# a folder of their own, so that the bundled samples' counts and findings stay as documented
+LAYOUT_SAMPLES = SAMPLES.parent / "layout-samples"
+FOLDERS = (SAMPLES, LAYOUT_SAMPLES)
 
 
 def sample_files() -> list[Path]:
-    return sorted(p for p in SAMPLES.iterdir() if is_snapshot_name(p.name))
+    return sorted(p for folder in FOLDERS for p in folder.iterdir()
+                  if is_snapshot_name(p.name) or is_container_name(p.name))
 
 
 def golden_path(sample: Path) -> Path:
@@ -25,10 +32,31 @@ def golden_path(sample: Path) -> Path:
 
 
 def describe(sample: Path) -> dict:
-    """The parser's output for a sample as plain JSON-able data."""
-    data = read_input(RawInput(source=sample.name, path=sample))
+    """The parser's output for a sample as plain JSON-able data (for a WARC or MHTML file:
+    each snapshot inside it, with its source and dates, and what was skipped)."""
+    if not is_container_name(sample.name):
+        return describe_bytes(read_input(RawInput(source=sample.name, path=sample)), sample.name)
+    inputs, skipped, errors = container_inputs(sample)
+    prefix = str(sample.parent) + "/"
+    return {
+        "snapshots": [
+            {
+                "source": item.source.removeprefix(prefix),
+                "original_url": item.original_url,
+                "captured_at": item.captured_at.isoformat() if item.captured_at else None,
+                "charset": item.charset,
+                **describe_bytes(read_input(item), item.source, item.charset),
+            }
+            for item in inputs
+        ],
+        "skipped": [s.removeprefix(prefix) for s in skipped],
+        "errors": [[src.removeprefix(prefix), why] for src, why in errors],
+    }
+
+
+def describe_bytes(data: bytes, source: str, charset: str | None = None) -> dict:
     try:
-        page = parse(data, source=sample.name)
+        page = parse(data, source=source, charset=charset)
     except ParseError as exc:
         return {"error": type(exc).__name__, "reason": exc.reason}
     return {

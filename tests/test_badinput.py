@@ -47,7 +47,7 @@ CASES: dict[str, tuple[str, str | None]] = {
                                    "(lines 1 and 2) with different values"),
     "impossible-date.txt": ("rejected", "header date '31 February 2025' is not a real day"),
     "latin-1.txt": ("rejected", "not UTF-8 text (byte 0xe9"),
-    "utf-16.txt": ("rejected", "UTF-16 text, not UTF-8"),
+    "utf-16.txt": ("ingested", None),  # a byte-order mark says which charset
     "ticker-only-in-script.html": ("rejected", "no ticker found (there is a date line "
                                    "'10 December 2025' but no ticker)"),
     "ticker-only-in-comment-and-attribute.html": ("rejected", "no ticker found"),

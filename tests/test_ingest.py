@@ -347,8 +347,8 @@ def test_reingest_parses_only_what_the_store_does_not_have(tmp_path, monkeypatch
     first = ingest_paths([folder], db_path=db)
     parsed = []
     real = prepare_mod.parse_content
-    monkeypatch.setattr(prepare_mod, "parse_content", lambda data, source: (
-        parsed.append(source), real(data, source))[1])
+    monkeypatch.setattr(prepare_mod, "parse_content", lambda data, source, *charset: (
+        parsed.append(source), real(data, source, *charset))[1])
 
     again = ingest_paths([folder], db_path=db)
     assert parsed == []

@@ -17,7 +17,7 @@ class ParseError(TrackerError):
 
 
 class DecodeError(ParseError):
-    """The bytes are not UTF-8 text."""
+    """The bytes are not text in their charset (declared, marked, or UTF-8 by default)."""
 
 
 class NoTickerError(ParseError):
@@ -72,6 +72,10 @@ class UsageError(TrackerError):
 class QueryError(UsageError):
     """An ad-hoc SQL query failed: a syntax error, an unknown table or column, an attempt to
     write through a read-only connection."""
+
+
+class MarkupError(ParseError):
+    """HTML that no browser lays out as written (nested deeper than browsers allow)."""
 
 
 class OfficialRateError(SourceError):

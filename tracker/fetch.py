@@ -14,6 +14,7 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 
+from .encoding import charset_of_content_type
 from .http import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
@@ -51,6 +52,7 @@ class Fetched:
         return RawInput(
             source=self.url, data=self.body,
             captured_at=self.fetched_at, captured_at_source="fetched",
+            original_url=self.url, charset=charset_of_content_type(self.content_type),
         )
 
 

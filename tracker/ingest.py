@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
+from .containers import is_container_name
 from .errors import StoreError
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
@@ -25,6 +26,8 @@ from .prepare import (
     PreparedChunk,
     RawInput,
     build_rows,
+    container_inputs,
+    declared_charset_of,
     evidence_for,
     parse_content,
     prepare_many,
@@ -35,6 +38,7 @@ from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
 from .store import Store, default_db_path, utcnow
 
 SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm")
+_OTHER_PAGES = (".xhtml",)  # read too, not offered for upload; containers: `is_container_name`
 # Measured with bench/bench_ingest.py (20,000 snapshots of ~20 KB, 2 cores); see bench/README.md.
 BATCH_SIZE = 1000  # snapshots per transaction and raw pack: one fsync and one insert per batch
 # batches queued for the store thread; two rather than one, so that a slow fsync or insert does
@@ -62,14 +66,15 @@ def is_snapshot_name(name: str) -> bool:
     lower = name.lower()
     if lower.endswith(".gz"):
         lower = lower[:-3]
-    return lower.endswith(SNAPSHOT_SUFFIXES)
+    return lower.endswith(SNAPSHOT_SUFFIXES + _OTHER_PAGES)
 
 
 def discover(paths: Iterable[str | Path]) -> Discovery:
     """Expand files and folders (recursively, following links once) into inputs.
 
     A file named explicitly is always an input; inside folders only snapshot files
-    (`.txt`, `.html`, `.htm`, optionally `.gz`) are, the rest is listed as skipped.
+    (`.txt`, `.html`, `.htm`, `.xhtml`, optionally `.gz`) are, the rest is listed as skipped.
+    WARC and MHTML files, named or in folders, stand for the snapshots inside them.
     """
     inputs: list[RawInput] = []
     errors: list[tuple[str, str]] = []
@@ -86,15 +91,28 @@ def discover(paths: Iterable[str | Path]) -> Discovery:
             continue
         if stat.S_ISDIR(st.st_mode):
             for found, reason in _walk(path):
-                if reason == "input":
+                if reason == "input" and is_container_name(str(found)):
+                    _expand(found, inputs, skipped, errors)
+                elif reason == "input":
                     inputs.append(RawInput(source=str(found), path=found))
                 elif reason == "skipped":
                     skipped.append(str(found))
                 else:
                     errors.append((str(found), reason))
+        elif is_container_name(str(given)):
+            _expand(str(given), inputs, skipped, errors)
         else:
             inputs.append(RawInput(source=str(given), path=path))
     return Discovery(tuple(inputs), tuple(errors), tuple(skipped))
+
+
+def _expand(path: str | Path, inputs: list[RawInput], skipped: list[str],
+            errors: list[tuple[str, str]]) -> None:
+    """A WARC or MHTML file's snapshots, its other records, what could not be read."""
+    found, other, bad = container_inputs(path)
+    inputs.extend(found)
+    skipped.extend(other)
+    errors.extend(bad)
 
 
 def _walk(root: Path) -> Iterator[tuple[Path | str, str]]:
@@ -122,7 +140,7 @@ def _walk(root: Path) -> Iterator[tuple[Path | str, str]]:
                 is_dir = False
             if is_dir:
                 subfolders.append(Path(entry.path))
-            elif is_snapshot_name(entry.name):
+            elif is_snapshot_name(entry.name) or is_container_name(entry.name):
                 yield entry.path, "input"
             elif not entry.name.startswith("."):
                 yield entry.path, "skipped"
@@ -397,8 +415,9 @@ def reparse(
                     path=None if "://" in old.source else Path(old.source),
                     captured_at=old.captured_at,
                     captured_at_source=old.captured_at_source,
+                    original_url=old.original_url,
                 )
-                page, error = parse_content(data, old.source)
+                page, error = parse_content(data, old.source, declared_charset_of(old.source))
                 snap, rows = build_rows(
                     old.snapshot_id, item, data, page, error,
                     user_date=old.user_date, ingested_at=old.ingested_at,

@@ -15,6 +15,15 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .containers import (
+    MHTML_SUFFIXES,
+    WARC_SUFFIXES,
+    read_mhtml,
+    read_warc_at,
+    scan_warc,
+    warc_record_at,
+    warc_source,
+)
 from .dates import archive_timestamp, choose_capture_date, date_from_name
 from .errors import ParseError, SourceError
 from .models import DateEvidence, ParsedPage
@@ -34,6 +43,10 @@ class RawInput:
     data: bytes | None = None
     captured_at: dt.datetime | None = None  # UTC, when the tracker fetched the page
     captured_at_source: str | None = None  # "fetched" or "archive"
+    original_url: str | None = None  # the page's address (fetched URL, WARC-Target-URI)
+    charset: str | None = None  # what a container or HTTP header declares for the bytes
+    warc_offset: int | None = None  # a record of the WARC file at `path`
+    mhtml: bool = False  # the HTML part of the MHTML file at `path`
 
 
 def read_input(item: RawInput, max_bytes: int = MAX_BYTES) -> bytes:
@@ -42,12 +55,62 @@ def read_input(item: RawInput, max_bytes: int = MAX_BYTES) -> bytes:
         data = item.data
         if len(data) > max_bytes:
             raise SourceError(_too_large(len(data), max_bytes), item.source)
+    elif item.warc_offset is not None:
+        assert item.path is not None
+        return read_warc_at(item.path, item.warc_offset, max_bytes, item.source)
     else:
         assert item.path is not None
         data = _read_file(item.path, max_bytes, item.source)
+        if item.mhtml:
+            return read_mhtml(data, item.source).html
     if data.startswith(_GZIP_MAGIC):
         data = _gunzip(data, max_bytes, item.source)
     return data
+
+
+def container_inputs(
+    path: str | Path, max_bytes: int = MAX_BYTES
+) -> tuple[list[RawInput], list[str], list[tuple[str, str]]]:
+    """The snapshots inside a WARC or MHTML file: (inputs, skipped records, errors).
+
+    A WARC is scanned once, front to back; its snapshot records are read again at their
+    offsets when ingested. An MHTML file is one snapshot, its HTML part.
+    """
+    name = str(path)
+    lower = name.lower()
+    try:
+        if lower.endswith(WARC_SUFFIXES):
+            scan = scan_warc(path, max_bytes)
+            inputs = [
+                RawInput(source=f"{name}#{offset}", path=path, warc_offset=offset,
+                         captured_at=rec.date, captured_at_source="archive" if rec.date else None,
+                         original_url=rec.url, charset=rec.charset)
+                for offset, rec in scan.snapshots
+            ]
+            return inputs, list(scan.skipped), [scan.error] if scan.error else []
+        assert lower.endswith(MHTML_SUFFIXES)
+        page = read_mhtml(_read_file(path, max_bytes, name), name)
+    except SourceError as exc:
+        return [], [], [(name, exc.reason)]
+    except OSError as exc:
+        return [], [], [(name, f"cannot be read ({exc.strerror or exc})")]
+    return [RawInput(source=name, path=path, mhtml=True, captured_at=page.date,
+                     captured_at_source="archive" if page.date else None,
+                     original_url=page.url, charset=page.charset)], [], []
+
+
+def declared_charset_of(source: str) -> str | None:
+    """The charset a WARC record's or MHTML part's headers declare, read again from the file
+    if it is still there (`tracker reparse`: only the payload is kept, not its headers)."""
+    found = warc_source(source)
+    try:
+        if found is not None and os.path.isfile(found[0]):
+            return warc_record_at(found[0], found[1], MAX_BYTES, source).charset
+        if source.lower().endswith(MHTML_SUFFIXES) and os.path.isfile(source):
+            return read_mhtml(_read_file(source, MAX_BYTES, source), source).charset
+    except SourceError:
+        pass
+    return None
 
 
 def _read_file(path: str | Path, max_bytes: int, source: str) -> bytes:
@@ -183,6 +246,7 @@ def build_rows(
         size_bytes=len(data),
         listing=page.meta.listing.text if page and page.meta.listing else None,
         title=page.meta.title if page else None,
+        original_url=item.original_url or (item.source if "://" in item.source else None),
         warnings=page.warnings if page else (),
     )
     quotes = [
@@ -193,9 +257,11 @@ def build_rows(
     return snap, quotes
 
 
-def parse_content(data: bytes, source: str) -> tuple[ParsedPage | None, ParseError | None]:
+def parse_content(
+    data: bytes, source: str, charset: str | None = None
+) -> tuple[ParsedPage | None, ParseError | None]:
     try:
-        return parse(data, source=source), None
+        return parse(data, source=source, charset=charset), None
     except ParseError as exc:
         return None, exc
 
@@ -256,7 +322,7 @@ def prepare_many(
             quotes.append([])
             contents.append(b"")
             continue
-        page, error = parse_content(data, item.source)
+        page, error = parse_content(data, item.source, item.charset)
         snap, rows = build_rows(
             sid, item, data, page, error, user_date=user_date, ingested_at=ingested_at
         )

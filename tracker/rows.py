@@ -38,7 +38,8 @@ class SnapshotRow(NamedTuple):
     size_bytes: int
     listing: str | None
     title: str | None
-    warnings: tuple[str, ...]
+    original_url: str | None  # the page's address: fetched URL or WARC-Target-URI
+    warnings: tuple[str, ...]  # (last: `Store.snapshot_rows` reads it as `r[-1]`)
 
 
 class QuoteRow(NamedTuple):
@@ -62,7 +63,8 @@ SNAPSHOT_SCHEMA = pa.schema([
     ("parser_version", pa.string()), ("header_date", pa.date32()),
     ("filename_date", pa.date32()), ("user_date", pa.date32()), ("date_note", pa.string()),
     ("content_type", pa.string()), ("size_bytes", pa.int64()), ("listing", pa.string()),
-    ("title", pa.string()), ("warnings", pa.list_(pa.string())),
+    ("title", pa.string()), ("original_url", pa.string()),
+    ("warnings", pa.list_(pa.string())),
 ])
 QUOTE_SCHEMA = pa.schema([
     ("snapshot_id", pa.string()), ("position", pa.int16()), ("currency", pa.string()),

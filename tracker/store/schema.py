@@ -132,6 +132,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 3: the series view over the one series rule (SERIES_RULE_SQL), which the checks read too.
     f"CREATE OR REPLACE VIEW series AS {SERIES_SQL};",
+    # 4: the page's own address (a fetched URL, a WARC record's WARC-Target-URI)
+    "ALTER TABLE snapshots ADD COLUMN original_url VARCHAR;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,268 @@
+"""Snapshots inside containers: WARC files (`.warc`, `.warc.gz`) and MHTML (`.mhtml`, `.mht`).
+
+A WARC `response` or `resource` record whose payload is HTML or text and carries a ticker
+is a snapshot: its bytes are the payload (HTTP chunking and content encoding undone by
+warcio, a maintained reader), its source `crawl.warc.gz#OFFSET`, its target URI the
+`original_url` and its WARC-Date the capture time (`archive`). Every other record is
+counted and skipped. An MHTML file (a browser's "save as single file") holds one snapshot:
+its first HTML part, read with the standard library's email parser.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from .encoding import charset_of_content_type
+from .errors import NoTickerError, ParseError, SourceError
+from .parse import parse
+
+WARC_SUFFIXES = (".warc", ".warc.gz")
+MHTML_SUFFIXES = (".mhtml", ".mht")
+_PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+_SNAPSHOT_TYPES = ("response", "resource")
+_USD = (b"USD", "USD".encode("utf-16-le"), "USD".encode("utf-16-be"))
+
+
+@dataclass(frozen=True)
+class WarcPayload:
+    """One WARC record: its payload and what its headers say about it."""
+
+    record_type: str
+    payload: bytes
+    url: str | None
+    date: dt.datetime | None  # WARC-Date, naive UTC
+    content_type: str | None  # of the payload: HTTP Content-Type, else the record's
+    headers: dict[str, str]  # the WARC headers, then the HTTP headers (HTTP wins on a clash)
+    complete: bool  # False when the record ends before its Content-Length
+
+    @property
+    def charset(self) -> str | None:
+        return charset_of_content_type(self.content_type)
+
+    @property
+    def is_page(self) -> bool:
+        kind = (self.content_type or "").split(";")[0].strip().lower()
+        return self.record_type in _SNAPSHOT_TYPES and kind in _PAGE_TYPES
+
+
+def is_container_name(name: str) -> bool:
+    return name.lower().endswith(WARC_SUFFIXES + MHTML_SUFFIXES)
+
+
+def read_warc_record(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> WarcPayload:
+    """The first record of `data` (one gzip member or plain WARC bytes, as a Common Crawl
+    range request returns). Pure; raises `ValueError` when the bytes are not a WARC record."""
+    it = ArchiveIterator(io.BytesIO(data))
+    try:
+        record = next(iter(it))
+    except StopIteration:
+        raise ValueError("no WARC record in the bytes") from None
+    except ArchiveLoadFailed as exc:
+        raise ValueError(f"not a WARC record ({_short(exc)})") from None
+    return _payload(record, max_bytes)
+
+
+def _payload(record: object, max_bytes: int) -> WarcPayload:
+    rec_type = record.rec_type  # type: ignore[attr-defined]
+    warc = dict(record.rec_headers.headers)  # type: ignore[attr-defined]
+    http = dict(record.http_headers.headers) if record.http_headers else {}  # type: ignore[attr-defined]
+    content_type = (
+        record.http_headers.get_header("Content-Type") if record.http_headers  # type: ignore[attr-defined]
+        else record.rec_headers.get_header("Content-Type")  # type: ignore[attr-defined]
+    )
+    payload = b""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if rec_type in _SNAPSHOT_TYPES and kind in _PAGE_TYPES:
+        payload = record.content_stream().read(max_bytes + 1)  # type: ignore[attr-defined]
+    raw = record.raw_stream  # type: ignore[attr-defined]
+    if len(payload) <= max_bytes:
+        while raw.read(1 << 20):  # to the record's end, a bounded piece at a time
+            pass
+    if hasattr(raw, "limit"):  # warcio's reader of a block of known length
+        complete = len(payload) > max_bytes or raw.limit == 0
+    else:  # no such reader: the header block itself was cut short (unless it says 0)
+        length = record.rec_headers.get_header("Content-Length")  # type: ignore[attr-defined]
+        complete = (length or "").strip() == "0"
+    return WarcPayload(
+        record_type=rec_type,
+        payload=payload,
+        url=record.rec_headers.get_header("WARC-Target-URI"),  # type: ignore[attr-defined]
+        date=_warc_date(record.rec_headers.get_header("WARC-Date")),  # type: ignore[attr-defined]
+        content_type=content_type,
+        headers={**warc, **http},
+        complete=complete,
+    )
+
+
+def _warc_date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return stamp
+
+
+@dataclass(frozen=True)
+class WarcScan:
+    """What one WARC file holds: its snapshot records, the rest, and where reading stopped."""
+
+    snapshots: tuple[tuple[int, WarcPayload], ...]  # (offset, record), payload bytes dropped
+    skipped: tuple[str, ...]  # "path#offset (why)"
+    error: tuple[str, str] | None  # (path#offset, reason) when the file is cut or corrupt
+
+
+def scan_warc(path: str | Path, max_bytes: int) -> WarcScan:
+    """Every record of a WARC file, in one forward pass; payloads are not kept (each
+    snapshot record is read again at its offset when it is ingested)."""
+    snapshots: list[tuple[int, WarcPayload]] = []
+    skipped: list[str] = []
+    error = None
+    name = str(path)
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        it = ArchiveIterator(fh)
+        end = 0
+        try:
+            for record in it:
+                rec = _payload(record, max_bytes)
+                offset = it.get_record_offset()  # (reads the record to its end: asked after)
+                if not rec.complete:
+                    error = (f"{name}#{offset}", _cut(offset))
+                    break
+                why = _not_a_snapshot(rec, max_bytes)
+                if why:
+                    skipped.append(f"{name}#{offset} ({why})")
+                else:
+                    snapshots.append((offset, _without_payload(rec)))
+                end = offset  # (the record's length is known once the next one starts)
+            else:
+                if snapshots or skipped:
+                    end = it.get_record_offset() + it.get_record_length()
+                if end < size and _more_than_padding(fh, end):
+                    error = (f"{name}#{end}", _cut(end))
+        except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+            at = getattr(it, "offset", end)
+            error = (f"{name}#{at}", f"corrupt WARC data at offset {at} ({_short(exc)}); "
+                     "the records before it were read; re-download or re-write the file")
+    return WarcScan(tuple(snapshots), tuple(skipped), error)
+
+
+def _more_than_padding(fh: io.BufferedReader, end: int) -> bool:
+    fh.seek(end)
+    return bool(fh.read(4096).strip(b"\r\n\x00 "))
+
+
+def _cut(offset: int) -> str:
+    return (f"the WARC file is cut short: the record at offset {offset} is incomplete; "
+            "the records before it were read; re-download or re-write the file")
+
+
+def _not_a_snapshot(rec: WarcPayload, max_bytes: int) -> str | None:
+    if rec.record_type not in _SNAPSHOT_TYPES:
+        return f"{rec.record_type} record"
+    if not rec.is_page:
+        return f"{rec.content_type or 'no content type'}"
+    if len(rec.payload) > max_bytes:
+        return f"payload over the {max_bytes:,}-byte limit"
+    if not any(usd in rec.payload for usd in _USD):  # memory speed: most pages stop here
+        return "no ticker"
+    try:
+        parse(rec.payload, charset=rec.charset)
+    except NoTickerError:
+        return "no ticker"
+    except ParseError:
+        return None  # a snapshot all the same: ingested as rejected, with the reason
+    return None
+
+
+def _without_payload(rec: WarcPayload) -> WarcPayload:
+    return WarcPayload(rec.record_type, b"", rec.url, rec.date, rec.content_type, {}, True)
+
+
+def warc_record_at(path: str | Path, offset: int, max_bytes: int, source: str) -> WarcPayload:
+    """The record at `offset` of a WARC file."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            return _payload(next(iter(ArchiveIterator(fh))), max_bytes)
+    except (OSError, StopIteration, ArchiveLoadFailed, EOFError, ValueError) as exc:
+        raise SourceError(f"WARC record cannot be read ({_short(exc)})", source) from None
+
+
+def warc_source(source: str) -> tuple[str, int] | None:
+    """(path, offset) of a source named `crawl.warc.gz#12345`, else None."""
+    path, sep, offset = source.rpartition("#")
+    if sep and offset.isdigit() and path.lower().endswith(WARC_SUFFIXES):
+        return path, int(offset)
+    return None
+
+
+def read_warc_at(path: str | Path, offset: int, max_bytes: int, source: str) -> bytes:
+    """The payload of the record at `offset` of a WARC file."""
+    rec = warc_record_at(path, offset, max_bytes, source)
+    if not rec.complete:
+        raise SourceError(_cut(offset), source)
+    if len(rec.payload) > max_bytes:
+        raise SourceError(f"payload over the {max_bytes:,}-byte limit", source)
+    return rec.payload
+
+
+@dataclass(frozen=True)
+class MhtmlPage:
+    """The HTML part of an MHTML file and what its headers say."""
+
+    html: bytes
+    charset: str | None
+    url: str | None
+    date: dt.datetime | None
+
+
+def read_mhtml(data: bytes, source: str) -> MhtmlPage:
+    """The first `text/html` part of an MHTML file (base64 or quoted-printable undone)."""
+    try:
+        message = email.message_from_bytes(data, policy=email.policy.compat32)
+        parts: Iterator = message.walk()
+        for part in parts:
+            if part.get_content_type() in ("text/html", "application/xhtml+xml"):
+                payload = part.get_payload(decode=True) or b""
+                url = part.get("Content-Location") or message.get("Snapshot-Content-Location")
+                return MhtmlPage(payload, part.get_content_charset(), url,
+                                 _mail_date(message.get("Date")))
+    except Exception as exc:  # the email parser is lenient; anything it raises is bad input
+        raise SourceError(f"is not a readable MHTML file ({_short(exc)})", source) from None
+    raise SourceError(
+        "MHTML file without an HTML part (nothing to read a ticker from); "
+        "save the page again as 'Webpage, Single File' or as HTML",
+        source,
+    )
+
+
+def _mail_date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        stamp = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return stamp
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:120]
