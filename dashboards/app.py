@@ -92,7 +92,8 @@ def create_app(
         max_upload_bytes=max_upload_bytes, max_points=max_points, check_config=check_config,
         read_only=read_only,
     )
-    app = Dash(__name__, title=TITLE, update_title=None, index_string=INDEX,
+    # update_title=None (tab title unchanged during callbacks) is documented; dash types it `str`
+    app = Dash(__name__, title=TITLE, update_title=None, index_string=INDEX,  # type: ignore[arg-type]
                include_assets_files=False, serve_locally=True)
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.layout = lambda: layout(settings)

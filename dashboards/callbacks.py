@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -47,8 +47,8 @@ def refresh_version(settings: data.Settings, _n: int | None, _uploaded: Any,
 def update_overview(
     settings: data.Settings, _version: str | None, value: Sequence[str] | None,
     options: Sequence[dict[str, str]] | None, now: dt.datetime | None = None,
-) -> tuple[str, dict[str, str], list[Any], list[dict[str, str]], list[str],
-           list[dict[str, str]]]:
+) -> tuple[str, dict[str, str], list[Any], list[dict[str, str]] | Any, list[str] | Any,
+           list[dict[str, str]] | Any]:
     """Status line, empty state, and the currency choices (new currencies come in ticked).
 
     Returns (status, empty-state style, empty-state children, currency options, currency
@@ -58,7 +58,7 @@ def update_overview(
     try:
         ov = data.overview(settings)
     except TrackerError as exc:
-        return (_problem(exc), HIDDEN, [], no_update, no_update,  # type: ignore[return-value]
+        return (_problem(exc), HIDDEN, [], no_update, no_update,
                 no_update)
     new_options = [{"label": lab, "value": lab} for lab in ov.labels]
     known = {o["value"] for o in options or []}
@@ -78,7 +78,7 @@ def update_overview(
 # -- movements -----------------------------------------------------------------------------------
 
 
-def update_visible(relayout: dict | None, current: list[str] | None) -> list[str] | Any | None:
+def update_visible(relayout: dict[str, Any] | None, current: list[str] | None) -> list[str] | Any | None:
     nxt = figures.visible_from_relayout(relayout, current)
     return no_update if nxt == (list(current) if current else None) else nxt
 
@@ -101,14 +101,14 @@ def movements_figure(
         return figures.empty_figure("No dated snapshots yet: see above how to ingest some.")
     opts = set(options or ())
     return figures.movements_figure(
-        series, findings, view=view if view in figures.VIEWS else figures.DEFAULT_VIEW,
+        series, findings, view=view if view is not None and view in figures.VIEWS else figures.DEFAULT_VIEW,
         log="log" in opts, bands="bands" in opts, visible=figures.parse_visible(visible),
         selected=selection, max_points=settings.max_points,
     )
 
 
 def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str] | None,
-                      selected: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                      selected: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     series = data.series_of(store, labels)
     findings = data.findings_of(store, settings)
     selection = None
@@ -131,7 +131,7 @@ def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence
     as CSV: rates and changes exactly as printed, plus the value of the current view."""
     if not n_clicks:
         return no_update
-    view = view if view in figures.VIEWS else figures.DEFAULT_VIEW
+    view = view if view is not None and view in figures.VIEWS else figures.DEFAULT_VIEW
     rng = figures.parse_visible(visible)
     start, end = (rng[0].date(), rng[1].date()) if rng else (None, None)
     try:  # every date: the change view needs the capture before the first visible one
@@ -197,7 +197,8 @@ def findings_table(
     return rows, pages, line
 
 
-def select_finding(triggered: str | None, active_cell: dict | None, click: dict | None,
+def select_finding(triggered: str | None, active_cell: dict[str, Any] | None,
+                   click: dict[str, Any] | None,
                    current: str | None) -> tuple[str | Any | None, list[dict[str, Any]] | Any]:
     """The finding picked by a click on a table row or on a finding marker of the chart."""
     picked: str | None = None
@@ -222,7 +223,7 @@ def finding_detail(settings: data.Settings, selected: str | None, _version: str 
         hit = findings[findings["finding_id"] == selected]
         if hit.empty:
             return views.finding_detail(None, [])
-        finding = hit.iloc[0].to_dict()
+        finding = cast("dict[str, Any]", hit.iloc[0].to_dict())  # (labels: column names)
         ids = list(finding["snapshot_ids"])[: views.MAX_DETAIL_SNAPSHOTS]
         return views.finding_detail(finding, data.load_details(settings, ids))
     except TrackerError as exc:
@@ -248,7 +249,7 @@ def snapshots_table(
     return rows, pages, f"{len(shown):,} snapshots {what}"
 
 
-def snapshot_detail(settings: data.Settings, active_cell: dict | None) -> Any:
+def snapshot_detail(settings: data.Settings, active_cell: dict[str, Any] | None) -> Any:
     sid = (active_cell or {}).get("row_id")
     if not sid:
         return html_hint("Select a snapshot to see its detail.")
@@ -276,7 +277,7 @@ def upload(settings: data.Settings, contents: Sequence[str] | str | None,
         return no_update, no_update, no_update
     if isinstance(contents, str):
         contents, filenames = [contents], [filenames]  # type: ignore[list-item]
-    names = list(filenames or [])
+    names: list[str | None] = list(filenames or [])
     names += [None] * (len(contents) - len(names))
     try:
         results = ingest_uploads(settings, list(zip(names, contents, strict=True)))

@@ -21,6 +21,7 @@ import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,7 +148,7 @@ def downsample(frame: pd.DataFrame, keep: np.ndarray, max_points: int,
     labels = frame["label"].to_numpy()
     values = frame["value"].to_numpy(dtype=float)
     dates = frame["captured_on"].to_numpy()
-    bounds = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1], True]) if len(frame) else []
+    bounds = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1], True]) if len(frame) else ()
     for start, end in itertools.pairwise(bounds):
         n = end - start
         if n <= max_points:
@@ -419,7 +420,8 @@ def empty_figure(message: str) -> go.Figure:
     return fig
 
 
-def visible_from_relayout(relayout: dict | None, current: Sequence[str] | None) -> list[str] | None:
+def visible_from_relayout(relayout: dict[str, Any] | None,
+                          current: Sequence[str] | None) -> list[str] | None:
     """The VISIBLE_RANGE store's next value from a chart's `relayoutData` (None: all).
 
     Range selector buttons and zooms send `xaxis.range[0]`/`[1]`, the range slider

@@ -11,10 +11,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from dash import dash_table, html
+from dash import html
+from dash.dash_table.DataTable import DataTable  # (typed; dash_table/__init__ is "type: ignore")
 
 from tracker.check_config import SEVERITY_RANK
 
@@ -24,7 +25,7 @@ SEVERITY_COLORS = MappingProxyType({"error": "#d62728", "warning": "#e07000", "i
 MAX_DETAIL_SNAPSHOTS = 6  # shown in full under a finding
 MAX_LISTED = 30  # more snapshot ids than this are cut short
 
-FINDING_COLUMNS = (
+FINDING_COLUMNS: tuple[DataTable.Columns, ...] = (
     {"id": "severity", "name": "severity"},
     {"id": "kind", "name": "kind"},
     {"id": "currency", "name": "currency"},
@@ -32,7 +33,7 @@ FINDING_COLUMNS = (
     {"id": "snapshots", "name": "snapshots", "type": "numeric"},
     {"id": "message", "name": "message"},
 )
-SNAPSHOT_COLUMNS = (
+SNAPSHOT_COLUMNS: tuple[DataTable.Columns, ...] = (
     {"id": "captured_on", "name": "capture date"},
     {"id": "date_source", "name": "date from"},
     {"id": "status", "name": "status"},
@@ -50,10 +51,10 @@ TABLE_STYLE: dict[str, Any] = {
 }
 
 
-def data_table(table_id: str, columns: Sequence[dict[str, str]], page_size: int,
-               **extra: Any) -> dash_table.DataTable:
+def data_table(table_id: str, columns: Sequence[DataTable.Columns], page_size: int,
+               **extra: Any) -> DataTable:
     """A server-paged, server-sorted table (the data can be large); cells render as text."""
-    return dash_table.DataTable(
+    return DataTable(
         id=table_id, columns=list(columns), data=[], page_action="custom", page_current=0,
         page_size=page_size, page_count=1, sort_action="custom", sort_mode="single",
         sort_by=[], cell_selectable=True, **TABLE_STYLE, **extra,
@@ -115,7 +116,7 @@ def sort_and_page(rows: pd.DataFrame, sort_by: Sequence[dict[str, str]] | None,
     pages = max(1, -(-len(rows) // page_size))
     page = min(max(0, page_current or 0), pages - 1)
     chunk = rows.iloc[page * page_size : (page + 1) * page_size]
-    return chunk.to_dict("records"), pages
+    return cast("list[dict[str, Any]]", chunk.to_dict("records")), pages  # (str column names)
 
 
 def severity_styles(selected: str | None) -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ from .errors import DatabaseMissingError, SourceError, UsageError
 from .ingest import ingest_paths
 from .models import IngestSummary, label_of, label_order
 from .read import Currencies
+from .rows import SnapshotRow
 from .store import Store, default_db_path
 from .views import VIEWS, check_view
 
@@ -272,7 +273,7 @@ class Tracker:
         """
         ids = _ids(snapshot_ids)
 
-        def read(store: Store) -> tuple[list, pa.Table]:
+        def read(store: Store) -> tuple[list[SnapshotRow], pa.Table]:
             return store.snapshot_rows(ids), store.all_quotes(snapshot_ids=ids)
 
         rows, quotes = self._read(read)
@@ -430,8 +431,7 @@ class Tracker:
         if not paths:
             raise UsageError("ingest() needs files or folders, e.g. t.ingest('data/samples')")
         day = R.day(captured_on, "captured_on")
-        options: dict[str, object] = {} if day is None else {"captured_on": day}
-        return ingest_paths(list(paths), db_path=self.path, **options)
+        return ingest_paths(list(paths), db_path=self.path, captured_on=day)
 
 
 # -- arguments ------------------------------------------------------------------------------------

@@ -462,9 +462,8 @@ def check(
     config = check_config.CheckConfig()
     if config_path is not None:
         config = check_config.load_config(config_path, config)
-    config = dataclasses.replace(
-        config, **{k: v for k, v in thresholds.items() if v is not None}
-    ).with_jump_thresholds(jumps)
+    changes: dict[str, Any] = {k: v for k, v in thresholds.items() if v is not None}  # int fields
+    config = dataclasses.replace(config, **changes).with_jump_thresholds(jumps)
     findings = checks_mod.filter_findings(
         checks_mod.run_checks(db_path, config=config), severity=severity, kinds=kinds,
         currencies=currencies, start=start, end=end,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import email.utils
 import io
 import os
 from collections.abc import Iterator
@@ -235,10 +236,11 @@ def read_mhtml(data: bytes, source: str) -> MhtmlPage:
     """The first `text/html` part of an MHTML file (base64 or quoted-printable undone)."""
     try:
         message = email.message_from_bytes(data, policy=email.policy.compat32)
-        parts: Iterator = message.walk()
+        parts: Iterator[email.message.Message] = message.walk()
         for part in parts:
             if part.get_content_type() in ("text/html", "application/xhtml+xml"):
-                payload = part.get_payload(decode=True) or b""
+                payload = part.get_payload(decode=True)  # a leaf part: bytes or None
+                payload = payload if isinstance(payload, bytes) else b""
                 url = part.get("Content-Location") or message.get("Snapshot-Content-Location")
                 return MhtmlPage(payload, part.get_content_charset(), url,
                                  _mail_date(message.get("Date")))

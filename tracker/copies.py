@@ -52,7 +52,7 @@ def read_copies(
         warnings.append(f"the last copy of the ticker is incomplete ({rest} of {period} pairs)")
         copies += 1
 
-    values = list(map(_VALUE, entries))
+    values: list[tuple[str, str]] = list(map(_VALUE, entries))
     agree = values == values[:period] * (len(values) // period) + values[: len(values) % period]
     quotes: list[Quote] = []
     for j, (currency, quote_currency) in enumerate(pattern):

@@ -27,7 +27,8 @@ def date_from_name(name: str) -> tuple[dt.date | None, dt.datetime | None]:
             parts = [int(g) for g in m.groups()]
             try:
                 if len(parts) == 6:
-                    stamp = dt.datetime(*parts)
+                    year, month, day, hour, minute, second = parts
+                    stamp = dt.datetime(year, month, day, hour, minute, second)
                     return stamp.date(), stamp
                 return dt.date(*parts), None
             except ValueError:

@@ -37,12 +37,16 @@ def looks_like_html(text: str) -> bool:
     -->`) are skipped; then a doctype, an XML prolog or a common opening tag decides.
     Each character is looked at once at most.
     """
-    pos = _SPACE.match(text).end()
+    space = _SPACE.match(text)
+    assert space is not None  # (it matches the empty string)
+    pos = space.end()
     while text.startswith("<!--", pos):
         end = text.find("-->", pos + 4)
         if end == -1:
             return True  # an unclosed comment at the top: only markup does that
-        pos = _SPACE.match(text, end + 3).end()
+        space = _SPACE.match(text, end + 3)
+        assert space is not None
+        pos = space.end()
     return _OPENING.match(text, pos) is not None
 
 

@@ -262,7 +262,7 @@ class Client:
 
     def _redirect(self, url: str, current: str, response: httpx.Response, hops: int,
                   redirects: int) -> str:
-        location = response.headers.get("Location")
+        location: str | None = response.headers.get("Location")
         status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
         if not location:
             raise FetchError(f"redirect not followed: {status} without a Location header", url)

@@ -300,6 +300,7 @@ def _store_batch(
     rows: list[SnapshotRow] = []
     quotes: list[QuoteRow] = []
     contents: list[bytes] = []
+    sid: str | None  # (None below for an input that could not be read)
     for row, quote_rows, data in zip(chunk.snapshots, chunk.quotes, chunk.contents, strict=True):
         if row is None:
             continue  # stored before the batch was prepared, so not parsed

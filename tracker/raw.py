@@ -61,6 +61,7 @@ def compress_many(datas: Sequence[bytes]) -> list[bytes]:
     that wait is what paces the store thread. The frames are the same as `compress` makes.
     """
     compressor = _compressor()
+    full: list[bytes | bytearray | memoryview]  # the element type zstd's batch call declares
     full = [data for data in datas if data]  # zstd's batch call refuses an empty input...
     frames = iter(compressor.multi_compress_to_buffer(full, threads=1) if full else ())
     empty = compressor.compress(b"")  # ...which gets the frame `compress(b"")` makes

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -157,7 +157,7 @@ def to_frame(table: pa.Table, *, exact: bool = True) -> pd.DataFrame:
             frame.isetitem(i, pd.Series([None if v is None else tuple(v)
                                          for v in frame.iloc[:, i]], dtype=object,
                                         index=frame.index))
-    return frame
+    return cast("pd.DataFrame", frame)  # (pyarrow has no type information)
 
 
 def _exact_type(arrow_type: pa.DataType) -> object:

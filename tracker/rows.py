@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import pyarrow as pa
@@ -73,7 +73,7 @@ QUOTE_SCHEMA = pa.schema([
 ])
 
 
-def to_arrow(rows: Sequence[tuple], schema: pa.Schema) -> pa.Table:
+def to_arrow(rows: Sequence[tuple[object, ...]], schema: pa.Schema) -> pa.Table:
     if not rows:
         return schema.empty_table()
     return arrow_table(dict(zip(schema.names, zip(*rows, strict=True), strict=True)), schema)
@@ -102,7 +102,8 @@ def ids_table(name: str, values: Sequence[str]) -> pa.Table:
 _EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
 _EPOCH = dt.datetime(1970, 1, 1)
 _MICROSECOND = dt.timedelta(microseconds=1)
-_INTEGERS = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64}
+_INTEGERS: dict[pa.DataType, type[np.integer]] = {
+    pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64}
 
 
 def arrow_array(values: Sequence[object], type_: pa.DataType) -> pa.Array:
@@ -123,20 +124,20 @@ def arrow_array(values: Sequence[object], type_: pa.DataType) -> pa.Array:
         pa.py_buffer(np.packbits(np.logical_not(nulls), bitorder="little")) if null_count else None
     )
     if pa.types.is_string(type_):
-        texts = [v or "" for v in values] if null_count else values
-        joined = "".join(texts)  # type: ignore[arg-type]
+        texts = cast("Sequence[str]", [v or "" for v in values] if null_count else values)
+        joined = "".join(texts)
         if joined.isascii():  # (ids, currencies, numbers: one encode, lengths as they are)
-            lengths: Iterable[int] = map(len, texts)  # type: ignore[arg-type]
+            lengths: Iterable[int] = map(len, texts)
             data = joined.encode("ascii")
         else:
-            encoded = [t.encode() for t in texts]  # type: ignore[union-attr]
+            encoded = [t.encode() for t in texts]
             lengths, data = map(len, encoded), b"".join(encoded)
         return pa.Array.from_buffers(
             type_, n, [valid, _offsets(lengths, n), pa.py_buffer(data)], null_count
         )
     if pa.types.is_list(type_):
-        items = [() if v is None else v for v in values]
-        child = arrow_array([x for v in items for x in v], type_.value_type)  # type: ignore[attr-defined]
+        items = cast("list[Sequence[str]]", [() if v is None else v for v in values])
+        child = arrow_array([x for v in items for x in v], type_.value_type)
         return pa.Array.from_buffers(
             type_, n, [valid, _offsets(map(len, items), n)], null_count, children=[child]
         )
@@ -146,11 +147,11 @@ def arrow_array(values: Sequence[object], type_: pa.DataType) -> pa.Array:
     if pa.types.is_date32(type_):
         numbers = [0 if v is None else v.toordinal() - _EPOCH_DAY for v in values]  # type: ignore[attr-defined]
         kind: type[np.integer] = np.int32
-    elif pa.types.is_timestamp(type_) and type_.unit == "us" and type_.tz is None:  # type: ignore[attr-defined]
+    elif pa.types.is_timestamp(type_) and type_.unit == "us" and type_.tz is None:
         numbers = [0 if v is None else _micros(v) for v in values]  # type: ignore[arg-type]
         kind = np.int64
     elif type_ in _INTEGERS:
-        numbers = [0 if v is None else v for v in values]  # type: ignore[misc]
+        numbers = [0 if v is None else v for v in values]
         kind = _INTEGERS[type_]
     else:
         raise TypeError(f"no Arrow builder for {type_}")

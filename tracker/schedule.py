@@ -48,6 +48,7 @@ from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url,
 from .ingest import MAX_BYTES, RawInput, discover, ingest
 from .models import IngestSummary
 from .store import Store, default_db_path, utcnow
+from .store.writes import RunCounts
 
 DEFAULT_EVERY = "1h"
 WATCH_BATCH = 100  # files per transaction: the most a stop request waits for
@@ -303,7 +304,7 @@ def _recorded_run(
 def _finish(db: Path, report: RunReport, db_timeout: float) -> None:
     """Complete the run's row (or write it whole if its start could not be recorded)."""
     report.finished = utcnow()
-    counts = {
+    counts: RunCounts = {
         "finished": report.finished, "files_seen": report.files_seen,
         "ingested": report.ingested, "present": report.present, "rejected": report.rejected,
         "error": report.error_text(),
@@ -445,7 +446,7 @@ def _listener(echo: Echo) -> Callable[[JobEvent], None]:
             echo(f"{event.job_id}: a run was missed by more than the grace time; "
                  "the next one catches up")
         elif event.code == EVENT_JOB_ERROR:
-            echo(f"{event.job_id}: the run failed unexpectedly ({event.exception!r}); "  # type: ignore[attr-defined]
+            echo(f"{event.job_id}: the run failed unexpectedly ({event.exception!r}); "
                  "the scheduler keeps going")
     return on_event
 
@@ -494,7 +495,7 @@ def run_scheduler(
     stop = stop or threading.Event()
     echo = echo or _stderr
     received: list[int] = []
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
 
     def on_signal(signum: int, _frame: object) -> None:
         if received:

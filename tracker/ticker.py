@@ -123,6 +123,7 @@ def read_entries(text: str, start: int, source: str) -> tuple[list[Entry], int]:
                     copy[0] = _entry(*copy[0][:5], bullet)
                 entries += copy
                 gap = _NEXT.match(text, after)
+                assert gap is not None  # (it matches the empty string)
                 end, nxt, bullet = after, gap.end(), gap.group(1) is not None
         pos = nxt
 
@@ -154,7 +155,9 @@ def count_entries(text: str, start: int) -> int:
         value = _VALUE.match(text, cand.end()) if cand else None
         if value is None:
             return count
-        nxt = _NEXT.match(text, value.end()).end()
+        gap = _NEXT.match(text, value.end())
+        assert gap is not None  # (it matches the empty string)
+        nxt = gap.end()
         if nxt >= n or not _PAIR.match(text, nxt) or not _CANDIDATE.match(text, nxt):
             return count
         pos = nxt

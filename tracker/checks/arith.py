@@ -38,8 +38,8 @@ def fixed(text: pd.Series, places: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     decimals = parts[2].str.len().to_numpy(dtype=np.int64)
     if decimals.max() > places:
         raise ValueError(f"a printed number has more than {places} decimals")
-    units = (parts[0] + parts[2].str.pad(places, side="right", fillchar="0")).astype("int64")
-    units = units.to_numpy(dtype=np.int64)
+    padded = (parts[0] + parts[2].str.pad(places, side="right", fillchar="0")).astype("int64")
+    units = padded.to_numpy(dtype=np.int64)
     return np.where(negative, -units, units), decimals, negative
 
 
@@ -96,7 +96,8 @@ def take(col: pd.Series, rows: np.ndarray) -> np.ndarray:
 
 
 def to_date(value: Any) -> dt.date:
-    return np.datetime64(value, "D").astype(object)
+    day: dt.date = np.datetime64(value, "D").astype(object)
+    return day
 
 
 def date_list(days: np.ndarray) -> list[dt.date | None]:
@@ -130,7 +131,8 @@ def fmt_half(value: float) -> str:
 
 def toward_zero(value: float, places: int = 2) -> float:
     """Truncate a lower bound for display, so that "at least" never overstates it."""
-    return math.trunc(value * 10**places + (1e-9 if value > 0 else -1e-9)) / 10**places
+    scale: int = 10**places
+    return math.trunc(value * scale + (1e-9 if value > 0 else -1e-9)) / scale
 
 
 def fmt_plain(value: float) -> str:

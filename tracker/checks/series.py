@@ -165,7 +165,7 @@ def coarse_findings(series: pd.DataFrame, config: CheckConfig) -> pd.DataFrame:
         worst = group.sort_values(["rel", "day"], ascending=[False, False]).iloc[0]
         last = group["day"].max()
         low, high = worst["lo"] / 2 / 10**RATE_PLACES, worst["hi"] / 2 / 10**RATE_PLACES
-        label = label_of(cur, quote)
+        label = label_of(str(cur), str(quote))  # (both columns are str: astype above)
         currencies.append(label)
         days.append(to_date(last))
         ids.append((worst["id"],))

@@ -78,7 +78,7 @@ def _copies_rows(s: pd.DataFrame, day: np.ndarray) -> pd.DataFrame:
                  if str(w).startswith(prefix)]
         where = f"in {source[k]}" + (
             " (undated)" if np.isnat(day[i]) else f" (captured {fmt_day(day[i])})")
-        for note in notes or [None]:
+        for note in notes or [""]:  # (no note: one finding all the same)
             pair = note.split(":", 1)[0] if note else ""
             currency = label_of(*pair.split("/", 1)) if "/" in pair else None
             currencies.append(currency)

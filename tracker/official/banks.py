@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import BankResponseError, ErrorPageError, MissingRateError, UsageError
@@ -251,7 +252,10 @@ def parse_bank_url(option: str) -> tuple[str, str]:
     return name, bank_base(name, base)
 
 
-def _only(items: list, what: str, url: str):
+_Item = TypeVar("_Item")
+
+
+def _only(items: list[_Item], what: str, url: str) -> _Item:
     if not items:
         raise MissingRateError(f"the document lists no USD rate (looked for {what})", url)
     if len(items) > 1:

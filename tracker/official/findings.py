@@ -18,6 +18,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Any
 
 import pandas as pd
 
@@ -73,7 +74,7 @@ def official_findings(series: pd.DataFrame, official: Iterable[OfficialRate] | p
                          + lag_findings(captures, pubs, config))
 
 
-def mismatch_findings(captures: list[tuple], pubs: Publications,
+def mismatch_findings(captures: list[tuple[str, dt.date, str, str]], pubs: Publications,
                       config: OfficialConfig) -> list[Finding]:
     out = []
     for cur, day, text, sid in captures:
@@ -95,11 +96,11 @@ def mismatch_findings(captures: list[tuple], pubs: Publications,
     return out
 
 
-def lag_findings(captures: list[tuple], pubs: Publications,
+def lag_findings(captures: list[tuple[str, dt.date, str, str]], pubs: Publications,
                  config: OfficialConfig) -> list[Finding]:
     """ticker_lag per currency and month: captures whose print is closer to the official rate
     of N days earlier than to the capture date's."""
-    periods: dict[tuple[str, int, int], dict] = {}
+    periods: dict[tuple[str, int, int], dict[str, Any]] = {}
     for cur, day, text, sid in captures:
         today = pubs.in_force(cur, day)
         if not today:
@@ -152,7 +153,9 @@ def rates_of_frame(frame: pd.DataFrame) -> list[OfficialRate]:
 def ticker_interval(text: str) -> tuple[Decimal, Decimal]:
     """[t − h, t + h] in USD per unit for a rate printed as `text` (h = half its last digit)."""
     t = Decimal(text)
-    places = max(0, -t.as_tuple().exponent)
+    exponent = t.as_tuple().exponent
+    assert isinstance(exponent, int)  # a printed rate is finite
+    places = max(0, -exponent)
     h = Decimal(5).scaleb(-(places + 1))
     return t - h, t + h
 
@@ -225,7 +228,7 @@ def _captures(series: pd.DataFrame) -> list[tuple[str, dt.date, str, str]]:
     return sorted(out, key=lambda row: (row[0], row[1]))
 
 
-def _date(value: object) -> dt.date:
+def _date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

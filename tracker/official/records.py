@@ -65,7 +65,9 @@ def per_usd(value: Decimal, nominal: Decimal, what: str, url: str) -> Decimal:
         ) from None
     digits = str(int(nominal))
     if digits.rstrip("0") == "1":  # 10^k: keep the document's precision (8745.00/100 = 87.4500)
-        places = value.as_tuple().exponent - (len(digits) - 1)
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int)  # finite: `published_number` reads digits only
+        places = exponent - (len(digits) - 1)
         return _EXACT.quantize(exact, Decimal(1).scaleb(places))
     return exact
 
@@ -75,10 +77,11 @@ def document_date(text: object, what: str, url: str) -> dt.date:
     which cannot be confused with it); a day that does not exist is an error."""
     raw = text.strip() if isinstance(text, str) else ""
     dmy, iso = _DMY.fullmatch(raw), _ISO.fullmatch(raw)
-    if dmy is None and iso is None:
+    found = dmy or iso
+    if found is None:
         raise WrongDateError(f"{what} is {_show(text)}, not a date like 10.12.2025", url)
-    day, month, year = (int(g) for g in dmy.groups()) if dmy else (
-        int(g) for g in reversed(iso.groups()))
+    day, month, year = (int(g) for g in found.groups()) if dmy else (
+        int(g) for g in reversed(found.groups()))
     try:
         return dt.date(year, month, day)
     except ValueError:
