@@ -557,5 +557,9 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+from .official_cli import official as _official  # noqa: E402 - needs the helpers above
+
+main.add_command(_official)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

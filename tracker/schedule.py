@@ -275,15 +275,16 @@ def fetch_once(
 
 def _recorded_run(
     job: str, db_path: Path | str | None, db_timeout: float,
-    work: Callable[[Path, RunReport], None],
+    work: Callable[[Path, RunReport], None], *, report: RunReport | None = None,
 ) -> RunReport:
     """`work(db, report)` inside one `runs` row: started first, finished whatever happens.
+    (`report`: the job's own kind of report, started now.)
 
     The tracker's own errors end the work and become the run's error; anything else is
     recorded too, then raised (a bug must not pass as a failed run).
     """
     db = Path(db_path) if db_path is not None else default_db_path()
-    report = RunReport(job, utcnow())
+    report = report or RunReport(job, utcnow())
     unexpected: BaseException | None = None
     try:
         with _writer(db, db_timeout) as store:
