@@ -17,7 +17,7 @@ from .cli import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, _date, db_option, err
 from .errors import UsageError
 from .official.banks import BANKS, parse_bank_url
 
-RATE, BURST = 30.0, 5  # as tracker.official.fetching (not imported: it loads the scheduler)
+RATE, BURST = 60.0, 10  # as tracker.official.fetching (not imported: it loads the scheduler)
 
 
 def bank_urls(_ctx: click.Context, _param: click.Parameter,

@@ -35,8 +35,8 @@ from .records import OfficialRate
 JOB = "official"
 PARSER_VERSION = "official-1"  # of tracker.official's adapters; bump when they read differently
 DEFAULT_DAYS = 7  # without --from: the week up to --to, so a missed day is caught up
-RATE = 30.0  # requests per minute over all banks, after a burst of BURST
-BURST = 5
+RATE = 60.0  # requests per minute over all banks (four hosts), after a burst of BURST
+BURST = 10
 _STORED_PLACES = 10  # official_rates.per_usd is DECIMAL(18,10)
 _STORED_WHOLE = 8
 

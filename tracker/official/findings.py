@@ -21,12 +21,13 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 import pandas as pd
 
+from ..check_config import KINDS as CHECK_KINDS
 from ..checks import Finding, finding_id, sort_findings
 from ..errors import UsageError
 from .config import OfficialConfig
 from .records import OfficialRate
 
-KINDS: Mapping[str, str] = {"official_mismatch": "warning", "ticker_lag": "info"}
+KINDS: Mapping[str, str] = {k: CHECK_KINDS[k] for k in ("official_mismatch", "ticker_lag")}
 _MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 _PREC = 100  # enough digits that the products below are exact
 
