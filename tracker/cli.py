@@ -471,7 +471,6 @@ def check(
       tracker check --kind jump --jump-threshold TJS=5 --format csv > jumps.csv
     """
     from . import checks as checks_mod  # numpy and pandas: loaded only for this command
-
     from .official.config import OfficialConfig, load_check_configs
 
     config, official = check_config.CheckConfig(), OfficialConfig()

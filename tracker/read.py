@@ -250,6 +250,7 @@ def compare_official_frame(store: Store, wanted: Sequence[str] | None = None,
     """The ticker against the official rate in force, one row per capture date and currency
     (`tracker.official.compare.compare_table`), captures from `start` to `end`."""
     from .official.compare import compare_table
+    from .official.findings import captures
 
     lookback = None
     if start is not None:  # publications in force at `start` may be older: carry and lag
@@ -257,4 +258,4 @@ def compare_official_frame(store: Store, wanted: Sequence[str] | None = None,
         lookback = start - dt.timedelta(days=cfg.carry_days + cfg.lag_search_days)
     series = to_frame(series_table(store, wanted, start, end), exact=False)
     rates = official_records(store, wanted, lookback, end)
-    return to_frame(compare_table(series, rates, config))
+    return to_frame(compare_table(captures(series), rates, config))

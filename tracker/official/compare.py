@@ -1,6 +1,6 @@
 """The ticker against the official rates, capture by capture: how far, and how late.
 
-Pure: the `series` frame and `OfficialRate` records in, one Arrow row per capture out (what
+Pure: the captures of the `series` and `OfficialRate` records in, one Arrow row per capture out (what
 `Tracker.compare_official` shows and the data-quality notebook summarizes). The rules are the
 findings' own (`tracker.official.findings`): the same rounding interval, publications in force
 with the same carry-forward, the same tolerance and lag.
@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, localcontext
 
-import pandas as pd
 import pyarrow as pa
 
 from .config import OfficialConfig
-from .findings import _PREC, Publications, _captures, distance, matches, ticker_interval
+from .findings import _PREC, Publications, distance, matches, ticker_interval
 from .records import OfficialRate
 
 COMPARE_SCHEMA = pa.schema([
@@ -27,9 +26,10 @@ COMPARE_SCHEMA = pa.schema([
 ])
 
 
-def compare_table(series: pd.DataFrame, rates: list[OfficialRate],
+def compare_table(captures: list[tuple[str, dt.date, str, str]], rates: list[OfficialRate],
                   config: OfficialConfig | None = None) -> pa.Table:
-    """One row per capture of a currency with an official rate in force on its date.
+    """One row per capture (currency, date, printed rate, snapshot id: as
+    `tracker.official.findings.captures` lists them) with an official rate in force.
 
     `ticker_per_usd_low/high`: the units per USD the print stands for (its rounding interval);
     `official_per_usd`, `official_date`, `source`: the publication in force on the capture
@@ -41,7 +41,7 @@ def compare_table(series: pd.DataFrame, rates: list[OfficialRate],
     config = config or OfficialConfig()
     pubs = Publications(rates, config.carry_days)
     rows: list[dict[str, object]] = []
-    for cur, day, text, sid in _captures(series):
+    for cur, day, text, sid in captures:
         today = pubs.in_force(cur, day)
         if not today:
             continue

@@ -69,9 +69,8 @@ def official_findings(series: pd.DataFrame, official: Iterable[OfficialRate] | p
     if isinstance(official, pd.DataFrame):
         official = rates_of_frame(official)
     pubs = Publications(official, config.carry_days)
-    captures = _captures(series)
-    return sort_findings(mismatch_findings(captures, pubs, config)
-                         + lag_findings(captures, pubs, config))
+    rows = captures(series)
+    return sort_findings(mismatch_findings(rows, pubs, config) + lag_findings(rows, pubs, config))
 
 
 def mismatch_findings(captures: list[tuple], pubs: Publications,
@@ -215,7 +214,7 @@ def _pct(fraction: Decimal) -> str:
     return f"{(fraction * 100).normalize():f}%"
 
 
-def _captures(series: pd.DataFrame) -> list[tuple[str, dt.date, str, str]]:
+def captures(series: pd.DataFrame) -> list[tuple[str, dt.date, str, str]]:
     """(currency, capture date, printed rate, snapshot id) of every USD quote, oldest first."""
     if series.empty:
         return []

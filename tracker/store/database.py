@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..raw import remove_partial_packs
 from .checkreads import CheckReads
-from .official import OfficialStore
 from .connection import connect, default_db_path
+from .official import OfficialStore
 from .reads import Reads
 from .schema import check_version, migrate
 from .writes import Writes
