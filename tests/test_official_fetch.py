@@ -267,3 +267,16 @@ def test_findings_against_the_official_rates_in_tracker_check(tmp_path, db_path)
     relaxed = run_tracker("check", "--db", db_path, "--format", "json", "--config", config,
                           "--kind", "official_mismatch")
     assert relaxed.code == 0 and json.loads(relaxed.stdout) == [], relaxed.stderr
+
+
+def test_a_revised_publication_is_reported_and_the_stored_value_kept(db_path):
+    rates = week_rates()
+    with FakeBanks(rates, today=TODAY) as banks:
+        assert fetch(banks, db_path, "--currency", "UZS").code == 0
+        banks.rates["UZS"][WEEKDAYS[0]] = D("12200")
+        again = fetch(banks, db_path, "--currency", "UZS")
+    assert again.code == 1
+    assert (f"failed: CBU now publishes 12200 UZS per USD for {WEEKDAYS[0]}, 12194.21 is "
+            "stored; the stored value is kept") in again.stderr
+    assert ("UZS", WEEKDAYS[0].isoformat(), "12194.21", "CBU") in stored(db_path)
+    assert runs(db_path).iloc[-1]["rejected"] == 1

@@ -87,6 +87,7 @@ def fetch(db_path: Path | None, start: dt.date | None, end: dt.date | None,
       tracker official fetch --bank-url nbk=http://127.0.0.1:8080
     """
     from .official.fetching import check_currencies, date_window, fetch_official
+    from .store import lock_timeout
 
     today = dt.date.today()
     date_window(start, end, today)  # usage errors before anything is opened
@@ -98,7 +99,8 @@ def fetch(db_path: Path | None, start: dt.date | None, end: dt.date | None,
     try:
         report = fetch_official(db_path, start=start, end=end, currencies=currencies or None,
                                 bases=bases, today=today, stop=stop, echo=err,
-                                timeout=timeout, retries=retries, rate=rate)
+                                timeout=timeout, retries=retries, rate=rate,
+                                db_timeout=lock_timeout())
     finally:
         for sig, handler in previous.items():
             with suppress(ValueError, TypeError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,10 +30,12 @@ from ..schedule import DB_TIMEOUT, RunReport, _recorded_run, _stopping, _writer
 from ..store import utcnow
 from ..store.official import RawResponse
 from .banks import BANK_OF_CURRENCY, TMT_PEG, Bank, Request
+from .compare import plain
 from .documents import MAX_BYTES
 from .records import OfficialRate
 
 JOB = "official"
+PROGRESS_EVERY = 5.0  # seconds between progress lines of a long range
 PARSER_VERSION = "official-1"  # of tracker.official's adapters; bump when they read differently
 DEFAULT_DAYS = 7  # without --from: the week up to --to, so a missed day is caught up
 RATE = 60.0  # requests per minute over all banks (four hosts), after a burst of BURST
@@ -145,7 +148,11 @@ def _fetch_bank(bank: Bank, requests: list[Request], client: Client, db: Path,
     responses: list[RawResponse] = []
     rates: list[OfficialRate] = []
     failed = quiet = 0
+    last = time.monotonic()
     for i, request in enumerate(requests):
+        if time.monotonic() - last > PROGRESS_EVERY:
+            last = time.monotonic()
+            say(f"{bank.source}: {i}/{len(requests)} requests")
         if _stopping(stop):
             report.fail(f"stopped: {len(requests) - i} {bank.source} request(s) left")
             break
@@ -203,8 +210,8 @@ def _store(db: Path, db_timeout: float, report: OfficialReport, responses: list[
     report.present += done.present
     for rev in done.revisions:
         reason = (f"{rev.source} now publishes {rev.published} {rev.currency} per USD for "
-                  f"{rev.rate_date}, {rev.stored} is stored; the stored value is kept (compare "
-                  "the kept answers with `tracker.open(db).official_responses()`)")
+                  f"{rev.rate_date}, {plain(rev.stored)} is stored; the stored value is kept "
+                  "(both answers are in the raw archive, table official_responses)")
         report.rejected += 1
         report.problems.append(reason)
         say(f"failed: {reason}")
