@@ -372,6 +372,9 @@ class Tracker:
         USD as published, the nominal applied: exact decimals), `source` (NBK, NBKR, CBU,
         NBT; CBT for the TMT peg), `url`, `fetched_at`, `parser_version`; by currency, then
         date. `start`/`end` bound the rate dates. Empty until official rates are fetched.
+
+        >>> tracker.open(db).official("KZT").columns.tolist()
+        ['currency', 'rate_date', 'per_usd', 'source', 'url', 'fetched_at', 'parser_version']
         """
         labels = R.parse_labels(currencies)
         first, last = R.date_range(start, end)
@@ -389,6 +392,10 @@ class Tracker:
         when the capture date's is as close) with `lag_distance_pct`, `mismatch` (whether
         `official_mismatch` is raised), `snapshot_id`. `config`: an `OfficialConfig` or a TOML
         file with an `[official]` table (docs/official.md).
+
+        >>> c = tracker.open(db).compare_official(start="2025-12-01")
+        >>> c.columns.tolist()[-5:]
+        ['distance_pct', 'lag_days', 'lag_distance_pct', 'mismatch', 'snapshot_id']
         """
         labels = R.parse_labels(currencies)
         first, last = R.date_range(start, end)
