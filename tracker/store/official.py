@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..errors import ArchiveError
 from ..raw import CODEC, compress, decompress, read_blob, write_pack
-from ..rows import arrow_table
+from ..rows import arrow_table, ids_table
 from .connection import Connected
 from .reads import _filters, _where
 
@@ -118,7 +118,10 @@ class OfficialStore(Connected):
     def _known_responses(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
         if not keys:
             return set()
-        rows = self.con.execute("SELECT response_id, url FROM official_responses").fetchall()
+        with self.registered("_ids", ids_table("response_id", sorted({k[0] for k in keys}))):
+            rows = self.con.execute(
+                "SELECT response_id, url FROM official_responses "
+                "WHERE response_id IN (SELECT response_id FROM _ids)").fetchall()
         return {(str(a), str(b)) for a, b in rows} & set(keys)
 
     def _stored_bodies(self, ids: list[str]) -> set[str]:
