@@ -11,6 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.fakebanks import FakeBanks, cbu_json, nbk_xml
 from tests.proc import run_tracker
@@ -280,3 +282,32 @@ def test_a_revised_publication_is_reported_and_the_stored_value_kept(db_path):
             "stored; the stored value is kept") in again.stderr
     assert ("UZS", WEEKDAYS[0].isoformat(), "12194.21", "CBU") in stored(db_path)
     assert runs(db_path).iloc[-1]["rejected"] == 1
+
+
+def test_a_rate_with_more_digits_than_stored_is_refused_not_rounded(db_path):
+    """12123.4567891000 per 1000 USD is 12.1234567891000 per USD: 13 decimals, more than
+    DECIMAL(18,10) holds; refused with its reason rather than rounded."""
+    rates = {"UZS": {WEEK[0]: D("12.1234567891")}, "KZT": {WEEK[0]: D("512.34")}}
+    with NominalBanks(rates, today=TODAY) as banks:
+        done = fetch(banks, db_path, "--currency", "UZS", end=WEEK[0])
+    assert done.code == 1
+    assert "has more digits than are stored" in done.stderr and "Traceback" not in done.stderr
+    assert stored(db_path) == []
+
+
+@settings(max_examples=25)
+@given(st.lists(st.decimals(min_value=D("0.0000000001"), max_value=D("99999999.9999999999"),
+                            places=10, allow_nan=False, allow_infinity=False),
+                min_size=1, max_size=10))
+def test_stored_rates_read_back_exactly(tmp_path_factory, values):
+    db = tmp_path_factory.mktemp("exact") / "t.duckdb"
+    now = dt.datetime(2025, 12, 10, 12)
+    rows = [("KZT", WEEK[0] + dt.timedelta(days=i), v, "NBK", "http://bank.test/", now,
+             "official-1") for i, v in enumerate(values)]
+    with Store.open(db) as store:
+        done = store.add_official([], rows)
+        again = store.add_official([], rows)
+        back = [r["per_usd"] for r in store.official_rates().to_pylist()]
+    assert (done.added, again.added, again.present, again.revisions) == (
+        len(values), 0, len(values), ())
+    assert back == values
