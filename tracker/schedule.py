@@ -55,7 +55,6 @@ SETTLE_SECONDS = 2.0  # files modified more recently may still be being written
 DB_TIMEOUT = 60.0  # how long a run waits for readers to let go of the database
 READER_GAP = 0.1  # pause between batches, with the database closed, for waiting readers
 CONFIG_KEYS = ("every", "watch", "url", "db", "official")
-OFFICIAL_EVERY = 86400  # the banks publish once a day: `--official` fetches daily
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _INTERVAL = re.compile(r"([0-9]+)\s*([smhd]?)")
 _MAX_PROBLEMS = 10
@@ -436,16 +435,10 @@ def build_scheduler(
             kwargs={"stop": stop, "echo": echo, **options},
             **first,
         )
-    if settings.official:
-        from .official.fetching import official_job
-
-        scheduler.add_job(
-            _run_job, "interval", seconds=OFFICIAL_EVERY, id="official", name="official",
-            args=(official_job, settings.db, None),
-            kwargs={"stop": stop, "echo": echo, "bases": dict(settings.bank_urls),
-                    **(official_options or {})},
-            misfire_grace_time=OFFICIAL_EVERY, **first,
-        )
+    if settings.official:  # daily, whatever the interval (tracker/official/fetching.py)
+        from .official.fetching import add_official_job
+        add_official_job(scheduler, settings, _run_job, first, stop=stop, echo=echo,
+                         **(official_options or {}))
     if echo is not None:
         scheduler.add_listener(
             _listener(echo), EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED | EVENT_JOB_ERROR
@@ -577,10 +570,6 @@ def spawn_scheduler(settings: Settings) -> subprocess.Popen[bytes]:
         command += ["--watch", str(folder)]
     for url in settings.urls:
         command += ["--url", url]
-    if settings.official:
-        command += ["--official"]
-        for name, base in settings.bank_urls:
-            command += ["--bank-url", f"{name}={base}"]
     return subprocess.Popen(command, preexec_fn=_stop_with_parent)
 
 

@@ -22,11 +22,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from ..errors import FetchError, MissingRateError, OfficialRateError, UsageError, WrongDateError
 from ..http import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client
 from ..models import EXPECTED_CURRENCIES
-from ..schedule import DB_TIMEOUT, RunReport, _recorded_run, _stopping, _writer
+from ..schedule import DB_TIMEOUT, RunReport, Settings, _recorded_run, _stopping, _writer
 from ..store import utcnow
 from ..store.official import RawResponse
 from .banks import BANK_OF_CURRENCY, TMT_PEG, Bank, Request
@@ -250,6 +253,22 @@ def _days(request: Request) -> str:
     return f"{request.start.isoformat()}..{request.end.isoformat()}"
 
 
+EVERY = 86400  # the banks publish once a day: `tracker schedule --official` fetches daily
+
+
 def official_job(db: Path, _targets: object, **options: object) -> OfficialReport:
     """The scheduler's daily job: the same function as `tracker official fetch`."""
     return fetch_official(db, **options)  # type: ignore[arg-type]
+
+
+def add_official_job(scheduler: BackgroundScheduler, settings: Settings,
+                     run_job: Callable[..., RunReport], first: dict[str, Any],
+                     **options: Any) -> None:
+    """The `official` job of `tracker schedule --official`: daily (a run late by up to a day
+    still happens once), first at `first`, with the settings' bank URLs."""
+    scheduler.add_job(
+        run_job, "interval", seconds=EVERY, id=JOB, name=JOB,
+        args=(official_job, settings.db, None),
+        kwargs={"bases": dict(settings.bank_urls), **options},
+        misfire_grace_time=EVERY, **first,
+    )
