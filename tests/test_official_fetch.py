@@ -112,34 +112,51 @@ def test_the_answers_are_kept_byte_for_byte_and_checked_on_reading(db_path):
             store.load_official_response(row["response_id"])
 
 
-FAULTS = [
-    # (fault, times, extra options, words of the reason)
-    ("500", 1, ["--retries", "0"], "HTTP 500"),
-    ("503", 1, ["--retries", "0"], "HTTP 503"),
-    ("stall", 1, ["--retries", "0", "--timeout", "1"], "timed out after 1 s"),
-    ("error_page", 1, [], "an HTML page titled 'Service temporarily unavailable'"),
-    ("malformed", 1, [], "not well-formed XML"),
-    ("wrong_date", 1, [], "the document states"),
-]
+FAULTS = {
+    # fault: (extra options, words of the reason; per bank where the banks' shapes differ)
+    "500": (["--retries", "0"], "HTTP 500"),
+    "503": (["--retries", "0"], "HTTP 503"),
+    "stall": (["--retries", "0", "--timeout", "1"], "timed out after 1 s"),
+    "error_page": ([], "'Service temporarily unavailable'"),
+    "malformed": ([], {"nbk": "not well-formed XML", "nbt": "not well-formed XML",
+                       "cbu": "JSON that is not UTF-8 text",
+                       "nbkr": "archive page ends before its table does"}),
+    "wrong_date": ([], "the document states"),
+}
+CURRENCY = {"nbk": "KZT", "nbkr": "KGS", "cbu": "UZS", "nbt": "TJS"}
 
 
-@pytest.mark.parametrize(("fault", "times", "options", "reason"), FAULTS,
-                         ids=[f[0] for f in FAULTS])
-def test_each_fault_is_a_recorded_reason_and_never_a_number(db_path, fault, times, options,
-                                                            reason):
-    day = WEEKDAYS[0]
-    with FakeBanks(week_rates(), today=TODAY, stall_seconds=10) as banks:
-        banks.fault("nbk", fault, times)
-        done = fetch(banks, db_path, "--currency", "KZT", *options)
+class CutBetweenRows(FakeBanks):
+    """The NBKR archive page cut after its second row (no half row to give it away)."""
+
+    def _nbkr(self, path: str, query: dict[str, str], wrong: bool) -> bytes:
+        page = super()._nbkr(path, query, wrong)
+        return page[: page.index(b"</tr>", page.index(b"</tr>") + 1) + 5]
+
+
+@pytest.mark.parametrize("bank", list(CURRENCY))
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_each_fault_is_a_recorded_reason_and_never_a_number(db_path, fault, bank):
+    options, reason = FAULTS[fault]
+    reason = reason[bank] if isinstance(reason, dict) else reason
+    fake = CutBetweenRows if (bank, fault) == ("nbkr", "malformed") else FakeBanks
+    with fake(week_rates(), today=TODAY, stall_seconds=10) as banks:
+        if fake is FakeBanks:
+            banks.fault(bank, fault)
+        done = fetch(banks, db_path, "--currency", CURRENCY[bank], *options)
     assert done.code == 1, done.stderr
     assert "Traceback" not in done.stderr
     failed = [line for line in done.lines if line.startswith("failed: ")]
-    assert len(failed) == 1 and failed[0].startswith(f"failed: NBK {day}: http://127.0.0.1:")
+    asked = f"{WEEK[0]}..{WEEK[-1]}" if bank == "nbkr" else WEEK[0].isoformat()
+    assert len(failed) == 1, failed
+    assert failed[0].startswith(f"failed: {bank.upper()} {asked}: http://127.0.0.1:")
     assert reason in failed[0]
-    assert [r for r in stored(db_path) if r[1] == day.isoformat()] == []
-    assert len(stored(db_path)) == 4  # the other weekdays
+    left = stored(db_path)  # nbkr: one archive request for the week, now failed
+    assert WEEK[0].isoformat() not in {r[1] for r in left}
+    assert len(left) == (0 if bank == "nbkr" else 4)  # the other weekdays
+    assert all(D(r[2]) == week_rates()[r[0]][dt.date.fromisoformat(r[1])] for r in left)
     row = runs(db_path).iloc[-1]
-    assert row["rejected"] == 1 and reason in row["error"] and row["ingested"] == 4
+    assert row["rejected"] == 1 and reason in row["error"] and row["ingested"] == len(left)
     assert "failed 1" in done.lines[-1]
 
 
