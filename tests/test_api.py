@@ -61,8 +61,9 @@ def test_public_surface_is_pinned():
     assert tracker.open is tracker.api.open and tracker.Tracker is tracker.api.Tracker
     assert tuple(tracker.VIEWS) == ("rate", "per_usd", "index", "change")
     public = {n for n, _ in inspect.getmembers(tracker.Tracker) if not n.startswith("_")}
-    assert public == {"compare", "counts", "currencies", "findings", "ingest", "input_errors",
-                      "quotes", "raw", "runs", "series", "series_rows", "snapshots", "sql"}
+    assert public == {"compare", "compare_official", "counts", "currencies", "findings", "ingest",
+                      "input_errors", "official", "quotes", "raw", "runs", "series",
+                      "series_rows", "snapshots", "sql"}
 
 
 def test_import_is_light_and_loads_no_data():

@@ -151,6 +151,33 @@ def test_data_quality_runs_on_the_bundled_samples(monkeypatch):
     assert resolution["TJS"]["coarse_finding"] == "False"
     assert float(resolution["TJS"]["worst_resolution_pct"]) < 0.005
     assert "Worst relative resolution" in json.dumps(figure(nb, "resolution-chart")["layout"])
+    assert "no official rates in this database" in text(nb, "official")
+
+
+@pytest.mark.slow
+def test_data_quality_shows_how_far_and_how_late_the_ticker_follows_the_banks(tmp_path,
+                                                                                monkeypatch):
+    """On a database with official rates (fetched from the fake banks): the ticker prints the
+    day before's KZT rate, so it lags a day; the TMT sits on the peg."""
+    from tests.officialdb import seed
+
+    db = tmp_path / "tracker.duckdb"
+    seed(db, tmp_path / "pages")
+    monkeypatch.setenv("TRACKER_DB", str(db))
+    nb = execute(NOTEBOOKS / "data-quality.ipynb", NOTEBOOKS,
+                 probe="following.astype(str).to_dict('index')")
+    following = nb.metadata.probe
+    assert list(following) == ["KZT", "TMT"]
+    assert following["KZT"]["captures"] == "7" and following["KZT"]["typical_lag_days"] == "1"
+    assert following["KZT"]["lagged_pct"] == str(round(100 * 4 / 7, 1))  # Tuesday to Friday
+    assert following["KZT"]["mismatches"] == "0"
+    assert following["TMT"]["inside_rounding_pct"] == "100.0"
+    assert following["TMT"]["typical_lag_days"] == "0"
+    bars = figure(nb, "official-lag")["data"]
+    assert sorted(trace["name"] for trace in bars) == ["KZT", "TMT"]
+    shown = text(nb, "official-findings")
+    assert "ticker_lag" in shown and "official_mismatch" not in shown
+    assert "matched the official rate of 1 day earlier" in shown
 
 
 def test_a_failing_cell_fails_the_run(tmp_path):

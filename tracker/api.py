@@ -47,6 +47,7 @@ from . import read as R
 from .errors import DatabaseMissingError, SourceError, UsageError
 from .ingest import ingest_paths
 from .models import IngestSummary, label_of, label_order
+from .official.config import OfficialConfig, load_check_configs
 from .read import Currencies
 from .rows import SnapshotRow
 from .store import Store, default_db_path
@@ -349,10 +350,12 @@ class Tracker:
         kinds = [kinds] if isinstance(kinds, str) else (list(kinds) if kinds else None)
         labels = R.parse_labels(currencies)
         codes = [lab.split("/")[0] for lab in labels] if labels else None
+        official = None
         if config is not None and not isinstance(config, checks.CheckConfig):
-            config = checks.load_config(config)
+            config, official = load_check_configs(config)
         on = R.day(today, "today")
-        found = self._read(lambda s: checks.run_checks(store=s, config=config, today=on))
+        found = self._read(lambda s: checks.run_checks(store=s, config=config, today=on,
+                                                       official=official))
         kept = checks.filter_findings(found, severity=severity, kinds=kinds, currencies=codes,
                                       start=first, end=last)
         frame = checks.findings_frame(kept)
@@ -360,6 +363,46 @@ class Tracker:
             pd.Series([pd.NaT if d is None else pd.Timestamp(d) for d in frame["captured_on"]],
                       dtype="datetime64[ns]", index=frame.index))
         return frame
+
+    # -- the central banks' official rates -------------------------------------------------------
+
+    def official(self, currencies: Currencies = None, start: Day = None,
+                 end: Day = None) -> pd.DataFrame:
+        """The official rates fetched by `tracker official fetch`, one row per publication:
+        `currency`, `rate_date` (the date the bank's document states), `per_usd` (units per
+        USD as published, the nominal applied: exact decimals), `source` (NBK, NBKR, CBU,
+        NBT; CBT for the TMT peg), `url`, `fetched_at`, `parser_version`; by currency, then
+        date. `start`/`end` bound the rate dates. Empty until official rates are fetched.
+
+        >>> tracker.open(db).official("KZT").columns.tolist()
+        ['currency', 'rate_date', 'per_usd', 'source', 'url', 'fetched_at', 'parser_version']
+        """
+        labels = R.parse_labels(currencies)
+        first, last = R.date_range(start, end)
+        return self._read(lambda s: R.official_frame(s, labels, first, last))
+
+    def compare_official(self, currencies: Currencies = None, start: Day = None,
+                         end: Day = None, *,
+                         config: OfficialConfig | Path | str | None = None) -> pd.DataFrame:
+        """The ticker against the official rate, one row per capture date and currency that
+        has an official rate in force (weekends carry Friday's): `captured_on`, `currency`,
+        `rate_text` (as printed), `ticker_per_usd_low`/`_high` (the units per USD the print
+        stands for, its rounding interval), `official_per_usd` (exact), `official_date`,
+        `source`, `distance_pct` (how far the official rate lies outside that interval, 0:
+        inside), `lag_days` (N: the print is closest to the rate in force N days earlier; 0
+        when the capture date's is as close) with `lag_distance_pct`, `mismatch` (whether
+        `official_mismatch` is raised), `snapshot_id`. `config`: an `OfficialConfig` or a TOML
+        file with an `[official]` table (docs/official.md).
+
+        >>> c = tracker.open(db).compare_official(start="2025-12-01")
+        >>> c.columns.tolist()[-5:]
+        ['distance_pct', 'lag_days', 'lag_distance_pct', 'mismatch', 'snapshot_id']
+        """
+        labels = R.parse_labels(currencies)
+        first, last = R.date_range(start, end)
+        if config is not None and not isinstance(config, OfficialConfig):
+            config = load_check_configs(config)[1]
+        return self._read(lambda s: R.compare_official_frame(s, labels, first, last, config))
 
     def runs(self, job: str | None = None, limit: int | None = None) -> pd.DataFrame:
         """Scheduled runs (`tracker schedule`), newest first; `finished` is NaT while a run

@@ -29,6 +29,9 @@ KINDS: Mapping[str, str] = MappingProxyType({
     "date_disagreement": "warning",
     "missing_currency": "info",
     "coarse_resolution": "info",
+    # against the central banks' official rates (tracker.official; run when some are stored)
+    "official_mismatch": "warning",
+    "ticker_lag": "info",
 })
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")  # most severe first
 SEVERITY_RANK: Mapping[str, int] = MappingProxyType({s: i for i, s in enumerate(SEVERITIES)})

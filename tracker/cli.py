@@ -338,6 +338,12 @@ def show(
               help="Leave files modified less than this many seconds ago for the next run.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True,
               help="Files per transaction; a stop request waits for at most one batch.")
+@click.option("--official", is_flag=True,
+              help="Also fetch the central banks' official rates daily (as `tracker official "
+                   "fetch`, the week up to today).")
+@click.option("--bank-url", "bank_urls", multiple=True, metavar="NAME=URL",
+              help="With --official: ask bank NAME at this base URL (repeatable; see "
+                   "`tracker official fetch --help`).")
 def schedule(
     db_path: Path | None,
     folders: tuple[Path, ...],
@@ -347,6 +353,8 @@ def schedule(
     timeout: float,
     settle: float,
     batch_size: int,
+    official: bool,
+    bank_urls: tuple[str, ...],
 ) -> None:
     """Keep ingesting: watch folders and fetch pages on an interval, until stopped.
 
@@ -360,14 +368,18 @@ def schedule(
       tracker schedule --watch ~/snapshots --every 15m
       tracker schedule --url https://timesca.com/ --every 1h --db data/tracker.duckdb
       tracker schedule --config tracker.toml
+      tracker schedule --official
     """
     import logging
 
     from .schedule import resolve_settings, run_scheduler
 
     _tune_own_process()
+    from .official.banks import parse_bank_url
+
     settings = resolve_settings(
-        db=db_path, folders=folders, urls=urls, every=every, config=config
+        db=db_path, folders=folders, urls=urls, every=every, config=config,
+        official=official, bank_urls=[parse_bank_url(v) for v in bank_urls],
     )
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # its skips are reported by us
     run_scheduler(
@@ -410,7 +422,8 @@ def _jump_thresholds(
 @filter_options
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               envvar="TRACKER_CHECKS_CONFIG",
-              help="TOML file with a [checks] table of thresholds (see docs/checks.md).")
+              help="TOML file with a [checks] table of thresholds and/or an [official] table "
+                   "(see docs/checks.md, docs/official.md).")
 @click.option("--jump-threshold", "jumps", multiple=True, metavar="CCY=PCT",
               callback=_jump_thresholds,
               help="Largest plausible move in % per day of gap, e.g. TMT=0.5 or default=3 "
@@ -458,14 +471,16 @@ def check(
       tracker check --kind jump --jump-threshold TJS=5 --format csv > jumps.csv
     """
     from . import checks as checks_mod  # numpy and pandas: loaded only for this command
+    from .official.config import OfficialConfig, load_check_configs
 
-    config = check_config.CheckConfig()
+    config, official = check_config.CheckConfig(), OfficialConfig()
     if config_path is not None:
-        config = check_config.load_config(config_path, config)
+        config, official = load_check_configs(config_path, config)
     changes: dict[str, Any] = {k: v for k, v in thresholds.items() if v is not None}  # int fields
     config = dataclasses.replace(config, **changes).with_jump_thresholds(jumps)
     findings = checks_mod.filter_findings(
-        checks_mod.run_checks(db_path, config=config), severity=severity, kinds=kinds,
+        checks_mod.run_checks(db_path, config=config, official=official), severity=severity,
+        kinds=kinds,
         currencies=currencies, start=start, end=end,
     )
     checks_mod.write_findings(findings, fmt, sys.stdout)
@@ -555,6 +570,10 @@ def dashboard(
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
+
+from .official_cli import official as _official  # noqa: E402 - needs the helpers above
+
+main.add_command(_official)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -20,6 +20,8 @@ import pyarrow.compute as pc
 from .dates import parse_user_date
 from .errors import UsageError
 from .models import EXPECTED_CURRENCIES, label_of, label_order
+from .official.config import OfficialConfig
+from .official.records import OfficialRate
 from .store import Store
 from .views import check_view
 
@@ -199,3 +201,61 @@ def snapshots_frame(store: Store, status: str | None = None, *,
         raise UsageError(f"unknown status {status!r}; use 'ingested' or 'rejected' "
                          "(or leave it out for every snapshot)")
     return to_frame(store.snapshots(status=status, undated=undated))
+
+
+# -- official rates (tracker.official) --------------------------------------------------------
+
+
+def official_table(store: Store, wanted: Sequence[str] | None = None,
+                   start: dt.date | None = None, end: dt.date | None = None) -> pa.Table:
+    """The stored official rates of these currencies (pair labels or codes; None: all) with
+    rate dates from `start` to `end`, by currency then date (`official_rates`' columns)."""
+    return store.official_rates(_codes(wanted), start, end)
+
+
+def official_records(store: Store, wanted: Sequence[str] | None = None,
+                     start: dt.date | None = None, end: dt.date | None = None
+                     ) -> list[OfficialRate]:
+    """The same rows as `OfficialRate` records, `per_usd` without the column's padding zeros
+    (what the findings compare and print)."""
+    from .official.compare import plain
+
+    return [OfficialRate(r["currency"], r["rate_date"], plain(r["per_usd"]), r["source"],
+                         r["url"])
+            for r in official_table(store, wanted, start, end).to_pylist()]
+
+
+def official_frame(store: Store, wanted: Sequence[str] | None = None,
+                   start: dt.date | None = None, end: dt.date | None = None, *,
+                   exact: bool = True) -> pd.DataFrame:
+    """`official_table` as a frame: `per_usd` exact (notebooks) or float (`exact=False`)."""
+    return to_frame(official_table(store, wanted, start, end), exact=exact)
+
+
+def official_series_frame(store: Store, wanted: Sequence[str] | None = None,
+                          start: dt.date | None = None,
+                          end: dt.date | None = None) -> pd.DataFrame:
+    """For the dashboard: the official series per currency in units per USD (float), one row
+    per publication: `rate_date`, `currency`, `label` (as the ticker's pair labels), `per_usd`,
+    `source`, oldest first. Draw one line per label beside the ticker's `per_usd` view."""
+    frame = official_frame(store, wanted, start, end, exact=False)
+    frame.insert(1, "label", [label_of(c, "USD") for c in frame["currency"]])
+    frame = frame[["rate_date", "label", "currency", "per_usd", "source"]]
+    return frame.sort_values(["rate_date", "label"], kind="stable").reset_index(drop=True)
+
+
+def compare_official_frame(store: Store, wanted: Sequence[str] | None = None,
+                           start: dt.date | None = None, end: dt.date | None = None,
+                           config: OfficialConfig | None = None) -> pd.DataFrame:
+    """The ticker against the official rate in force, one row per capture date and currency
+    (`tracker.official.compare.compare_table`), captures from `start` to `end`."""
+    from .official.compare import compare_table
+    from .official.findings import captures
+
+    lookback = None
+    if start is not None:  # publications in force at `start` may be older: carry and lag
+        cfg = config or OfficialConfig()
+        lookback = start - dt.timedelta(days=cfg.carry_days + cfg.lag_search_days)
+    series = to_frame(series_table(store, wanted, start, end), exact=False)
+    rates = official_records(store, wanted, lookback, end)
+    return to_frame(compare_table(captures(series), rates, config))

@@ -55,7 +55,7 @@ WATCH_BATCH = 100  # files per transaction: the most a stop request waits for
 SETTLE_SECONDS = 2.0  # files modified more recently may still be being written
 DB_TIMEOUT = 60.0  # how long a run waits for readers to let go of the database
 READER_GAP = 0.1  # pause between batches, with the database closed, for waiting readers
-CONFIG_KEYS = ("every", "watch", "url", "db")
+CONFIG_KEYS = ("every", "watch", "url", "db", "official")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _INTERVAL = re.compile(r"([0-9]+)\s*([smhd]?)")
 _MAX_PROBLEMS = 10
@@ -276,15 +276,16 @@ def fetch_once(
 
 def _recorded_run(
     job: str, db_path: Path | str | None, db_timeout: float,
-    work: Callable[[Path, RunReport], None],
+    work: Callable[[Path, RunReport], None], *, report: RunReport | None = None,
 ) -> RunReport:
     """`work(db, report)` inside one `runs` row: started first, finished whatever happens.
+    (`report`: the job's own kind of report, started now.)
 
     The tracker's own errors end the work and become the run's error; anything else is
     recorded too, then raised (a bug must not pass as a failed run).
     """
     db = Path(db_path) if db_path is not None else default_db_path()
-    report = RunReport(job, utcnow())
+    report = report or RunReport(job, utcnow())
     unexpected: BaseException | None = None
     try:
         with _writer(db, db_timeout) as store:
@@ -330,6 +331,8 @@ class Settings:
     folders: tuple[Path, ...]
     urls: tuple[str, ...]
     every: int
+    official: bool = False  # also fetch official rates daily (`tracker official fetch`)
+    bank_urls: tuple[tuple[str, str], ...] = ()  # (bank name, base URL) for the official job
 
 
 def load_config(path: Path) -> dict[str, Any]:
@@ -353,6 +356,10 @@ def load_config(path: Path) -> dict[str, Any]:
         if not isinstance(table["every"], (str, int)) or isinstance(table["every"], bool):
             raise UsageError(f"config file {path}: `every` must be a string like \"15m\"")
         out["every"] = table["every"]
+    if "official" in table:
+        if not isinstance(table["official"], bool):
+            raise UsageError(f"config file {path}: `official` must be true or false")
+        out["official"] = table["official"]
     return out
 
 
@@ -363,16 +370,21 @@ def resolve_settings(
     urls: Sequence[str],
     every: str | None,
     config: Path | None,
+    official: bool = False,
+    bank_urls: Sequence[tuple[str, str]] = (),
 ) -> Settings:
     """Command-line values over the config file's; checks folders and addresses up front."""
     conf = load_config(config) if config is not None else {}
     chosen_folders = list(folders) or conf.get("watch", [])
     chosen_urls = list(urls) or conf.get("url", [])
-    if not chosen_folders and not chosen_urls:
+    official = official or bool(conf.get("official", False))
+    if not chosen_folders and not chosen_urls and not official:
         raise UsageError(
-            "nothing to schedule: give --watch DIR and/or --url URL (or a --config file), "
-            "e.g. tracker schedule --watch snapshots --every 1h"
+            "nothing to schedule: give --watch DIR, --url URL and/or --official (or a "
+            "--config file), e.g. tracker schedule --watch snapshots --every 1h"
         )
+    if bank_urls and not official:
+        raise UsageError("--bank-url is for the official rates: add --official")
     for folder in chosen_folders:
         if not Path(folder).is_dir():
             raise UsageError(f"--watch {folder}: no such folder; create it or fix the path")
@@ -386,6 +398,8 @@ def resolve_settings(
         folders=tuple(Path(f).absolute() for f in chosen_folders),
         urls=tuple(u.strip() for u in chosen_urls),
         every=parse_interval(every or conf.get("every") or DEFAULT_EVERY),
+        official=official,
+        bank_urls=tuple(bank_urls),
     )
 
 
@@ -397,6 +411,7 @@ def build_scheduler(
     start_now: bool = True,
     watch_options: dict[str, Any] | None = None,
     fetch_options: dict[str, Any] | None = None,
+    official_options: dict[str, Any] | None = None,
 ) -> BackgroundScheduler:
     """A scheduler (not started) with a `watch` and/or a `fetch` job on the interval."""
     scheduler = BackgroundScheduler(
@@ -421,6 +436,10 @@ def build_scheduler(
             kwargs={"stop": stop, "echo": echo, **options},
             **first,
         )
+    if settings.official:  # daily, whatever the interval (tracker/official/fetching.py)
+        from .official.fetching import add_official_job
+        add_official_job(scheduler, settings, _run_job, first, stop=stop, echo=echo,
+                         **(official_options or {}))
     if echo is not None:
         scheduler.add_listener(
             _listener(echo), EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED | EVENT_JOB_ERROR
@@ -512,8 +531,9 @@ def run_scheduler(
         try:
             what = [f"watching {len(settings.folders)} folder(s)"] if settings.folders else []
             what += [f"fetching {len(settings.urls)} page(s)"] if settings.urls else []
-            echo(f"scheduler started: {' and '.join(what)} every {_human(settings.every)} "
-                 f"into {settings.db}; stop with Ctrl-C")
+            jobs = [f"{' and '.join(what)} every {_human(settings.every)}"] if what else []
+            jobs += ["fetching official rates daily"] if settings.official else []
+            echo(f"scheduler started: {'; '.join(jobs)} into {settings.db}; stop with Ctrl-C")
             scheduler.start()
             while not stop.wait(0.2):
                 pass

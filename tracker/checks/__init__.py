@@ -28,6 +28,7 @@ from ..check_config import SEVERITIES as SEVERITIES
 from ..check_config import SEVERITY_RANK as SEVERITY_RANK
 from ..check_config import CheckConfig as CheckConfig
 from ..check_config import load_config as load_config
+from ..official.config import OfficialConfig
 from ..read import to_frame
 from ..store import Store
 from .arith import CHANGE_DECIMALS as CHANGE_DECIMALS
@@ -58,14 +59,16 @@ def run_checks(
     store: Store | None = None,
     config: CheckConfig | None = None,
     today: dt.date | None = None,
+    official: OfficialConfig | None = None,
 ) -> list[Finding]:
     """Every finding over the store, newest first. Opens the database read-only unless given one.
 
-    `today` (default: the local date) is what `future_date` compares capture dates with.
+    `today` (default: the local date) is what `future_date` compares capture dates with;
+    `official` the thresholds of the findings against official rates, run when some are stored.
     """
     if store is None:
         with Store.open(db_path, read_only=True) as opened:
-            return run_checks(store=opened, config=config, today=today)
+            return run_checks(store=opened, config=config, today=today, official=official)
     config = config or CheckConfig()
     today = today or dt.date.today()
     snapshots, day_rates, series = (to_frame(t, exact=False) for t in store.check_tables())
@@ -77,4 +80,11 @@ def run_checks(
         move_findings(series, config),
         coarse_findings(series, config),
     ]
-    return to_findings(pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True))
+    found = to_findings(pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True))
+    if store.has_official_rates():
+        from ..official.findings import official_findings
+        from ..read import official_records
+
+        found = sort_findings(found + official_findings(series, official_records(store),
+                                                        official))
+    return found

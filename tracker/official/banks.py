@@ -18,7 +18,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import BankResponseError, ErrorPageError, MissingRateError, UsageError
-from .documents import MAX_BYTES, child_text, json_value, looks_like_html, xml_root
+from .documents import MAX_BYTES, child_text, json_value, looks_like_html, page_title, xml_root
 from .records import OfficialRate, check_date, document_date, per_usd, published_number
 
 
@@ -94,6 +94,7 @@ class NBKR(Bank):
     DAILY = "/XML/daily.xml"
     # The archive page marks each row's cells with comments: <!--date-->…<!--date-->.
     _CELL = re.compile(rb"<!--(date|value)-->([^<]{0,40})<!--\1-->")
+    _END = re.compile(rb"</table\s*>", re.I)  # a page cut between two rows must not pass
 
     def requests(self, start: dt.date, end: dt.date, *, today: dt.date,
                  base: str | None = None) -> list[Request]:
@@ -134,15 +135,21 @@ class NBKR(Bank):
         url = request.url
         if not body.strip() or len(body) > MAX_BYTES:
             raise BankResponseError(f"archive page of {len(body)} bytes: empty or too large", url)
-        cells = [(m.group(1), m.group(2).strip()) for m in self._CELL.finditer(body)]
+        found = list(self._CELL.finditer(body))
+        cells = [(m.group(1), m.group(2).strip()) for m in found]
         if not cells:
             if b"1562" in body and looks_like_html(body):
                 return []
-            raise ErrorPageError("not the NBKR archive page (no rate rows, no archive form): "
-                                 "an error page or a changed layout", url)
+            title = page_title(body)
+            raise ErrorPageError("not the NBKR archive page (no rate rows, no archive form"
+                                 + (f"; titled {title!r}" if title else "")
+                                 + "): an error page or a changed layout", url)
         kinds = [k for k, _ in cells]
         if kinds != [b"date", b"value"] * (len(cells) // 2):
             raise BankResponseError("archive rows are not date/value pairs", url)
+        if not self._END.search(body, found[-1].end()):
+            raise BankResponseError("archive page ends before its table does (cut short in "
+                                    "transfer?); its rows are not used", url)
         rates = []
         for i in range(0, len(cells), 2):
             text = cells[i][1].decode("ascii", "replace")

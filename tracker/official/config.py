@@ -13,6 +13,7 @@ A TOML file's `[official]` table (which `[checks]` loading ignores) sets them:
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -20,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..check_config import _positive_pct
+from ..check_config import CheckConfig, _positive_pct, load_config
 from ..configfile import read_table
 from ..errors import UsageError
 
@@ -110,3 +111,19 @@ def _days(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 366:
         raise UsageError(f"{what} must be a whole number of days from 0 to 366, not {value!r}")
     return value
+
+
+def load_check_configs(path: str | Path, base: CheckConfig | None = None
+                       ) -> tuple[CheckConfig, OfficialConfig]:
+    """`tracker check --config FILE`: its `[checks]` and `[official]` tables, either of which
+    may be missing (not both: the `[checks]` loader's message then says what to write)."""
+    path = Path(path)
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        tables = {}  # load_config says what is wrong with the file
+    has_official = isinstance(tables.get("official"), dict)
+    checks = base or CheckConfig()
+    if "checks" in tables or not has_official:
+        checks = load_config(path, checks)
+    return checks, load_official_config(path) if has_official else OfficialConfig()

@@ -22,12 +22,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..check_config import KINDS as CHECK_KINDS
 from ..checks import Finding, finding_id, sort_findings
 from ..errors import UsageError
 from .config import OfficialConfig
 from .records import OfficialRate
 
-KINDS: Mapping[str, str] = {"official_mismatch": "warning", "ticker_lag": "info"}
+KINDS: Mapping[str, str] = {k: CHECK_KINDS[k] for k in ("official_mismatch", "ticker_lag")}
 _MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 _PREC = 100  # enough digits that the products below are exact
 
@@ -69,9 +70,8 @@ def official_findings(series: pd.DataFrame, official: Iterable[OfficialRate] | p
     if isinstance(official, pd.DataFrame):
         official = rates_of_frame(official)
     pubs = Publications(official, config.carry_days)
-    captures = _captures(series)
-    return sort_findings(mismatch_findings(captures, pubs, config)
-                         + lag_findings(captures, pubs, config))
+    rows = captures(series)
+    return sort_findings(mismatch_findings(rows, pubs, config) + lag_findings(rows, pubs, config))
 
 
 def mismatch_findings(captures: list[tuple[str, dt.date, str, str]], pubs: Publications,
@@ -217,7 +217,7 @@ def _pct(fraction: Decimal) -> str:
     return f"{(fraction * 100).normalize():f}%"
 
 
-def _captures(series: pd.DataFrame) -> list[tuple[str, dt.date, str, str]]:
+def captures(series: pd.DataFrame) -> list[tuple[str, dt.date, str, str]]:
     """(currency, capture date, printed rate, snapshot id) of every USD quote, oldest first."""
     if series.empty:
         return []

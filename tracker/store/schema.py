@@ -134,6 +134,32 @@ MIGRATIONS: tuple[str, ...] = (
     f"CREATE OR REPLACE VIEW series AS {SERIES_SQL};",
     # 4: the page's own address (a fetched URL, a WARC record's WARC-Target-URI)
     "ALTER TABLE snapshots ADD COLUMN original_url VARCHAR;",
+    # 5: official central-bank rates (issue 22). One row per publication (bank, currency, the
+    # date its document states): fetching it again is a no-op. `official_responses` maps each
+    # answer's SHA-256 (and the URL that answered it) to its raw bytes in the raw archive.
+    f"""
+    CREATE TABLE official_rates (
+        currency       VARCHAR NOT NULL,
+        rate_date      DATE NOT NULL,
+        per_usd        {RATE_TYPE} NOT NULL CHECK (per_usd > 0),
+        source         VARCHAR NOT NULL,
+        url            VARCHAR NOT NULL,
+        fetched_at     TIMESTAMP NOT NULL,
+        parser_version VARCHAR NOT NULL,
+        PRIMARY KEY (currency, rate_date, source)
+    );
+    CREATE TABLE official_responses (
+        response_id VARCHAR NOT NULL,
+        url         VARCHAR NOT NULL,
+        fetched_at  TIMESTAMP NOT NULL,
+        status      INTEGER NOT NULL,
+        codec       VARCHAR NOT NULL,
+        pack        VARCHAR NOT NULL,
+        "offset"    BIGINT NOT NULL,
+        length      BIGINT NOT NULL,
+        PRIMARY KEY (response_id, url)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
