@@ -219,20 +219,20 @@ def test_download_the_visible_series_exactly_as_printed(corpus_db):
     assert sent["filename"] == "tracker-series-per_usd-2025-09-05_2025-09-09.csv"
     table = pd.read_csv(io.StringIO(sent["content"]), dtype=str)
     assert list(table.columns) == ["captured_on", "currency", "quote_currency", "rate",
-                                   "change_pct", "snapshots", "distinct_rates", "snapshot_id",
-                                   "units_per_usd"]
+                                   "rate_decimals", "change_pct", "snapshots", "distinct_rates",
+                                   "snapshot_id", "per_usd"]
     assert table["captured_on"].min() == "2025-09-05" and table["captured_on"].max() == \
         "2025-09-09"
     assert set(table["currency"]) == {"UZS", "TJS"} and len(table) == 10
     uzs = table[table["currency"] == "UZS"]
     assert set(uzs["rate"]) == {"0.00008"}  # the printed text, not 8e-05
-    assert set(uzs["units_per_usd"].astype(float)) == {12500.0}
+    assert set(uzs["per_usd"].astype(float)) == {12500.0}
     change = callbacks.download_csv(s, 3, ["KGS"], "change", ["2025-09-05", "2025-09-09"])
     table = pd.read_csv(io.StringIO(change["content"]))
-    assert table["change_between_captures_pct"].notna().all()  # 5 Sep vs 4 Sep, off screen
+    assert table["change"].notna().all()  # 5 Sep vs 4 Sep, off screen
     series = data.load_series(s, ["KGS"])
     rates = series["rate"].to_numpy()
-    assert table["change_between_captures_pct"].iloc[0] == pytest.approx(
+    assert table["change"].iloc[0] == pytest.approx(
         (rates[4] / rates[3] - 1) * 100)
     whole = callbacks.download_csv(s, 2, None, "rate", None)
     assert whole["filename"] == "tracker-series-rate-all.csv"
