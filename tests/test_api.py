@@ -211,7 +211,7 @@ def test_series_of_a_pair_against_another_currency_is_labelled_with_the_pair(tmp
     (lambda t: t.series(["KGS", "KGS-EUR"]), "'KGS-EUR' is not a currency"),
     (lambda t: t.series([42]), "42 is not a currency"),
     (lambda t: t.series([]), "no currencies given; name some"),
-    (lambda t: t.series("KZS"), "no series for KZS in .*; known: KGS, KZT, TJS, UZS, TMT"),
+    (lambda t: t.series("KZS"), "no series for KZS in .*; it has KGS, KZT, TJS, UZS, TMT"),
     (lambda t: t.series(start="2025-12-10", end="2025-12-01"),
      "the range is empty: start 2025-12-10 is after end 2025-12-01; swap them"),
     (lambda t: t.series(start="10/12/2025"), "start: '10/12/2025' is not a date; write it as "

@@ -33,6 +33,7 @@ the nullable `boolean`. Arguments `start`/`end` take a `datetime.date`, a `Times
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,7 +52,7 @@ from .read import Currencies
 from .store import Store, default_db_path
 from .views import VIEWS, check_view
 
-__all__ = ["VIEWS", "Tracker", "open", "sample_db"]
+__all__ = ["VIEWS", "Tracker", "for_notebook", "open", "sample_db"]
 
 T = TypeVar("T")
 Day = R.Day
@@ -114,6 +115,37 @@ def sample_db(db: Path | str | None = None) -> Path:
         db = folder / "tracker.duckdb"
     ingest_paths([SAMPLES], db_path=db)
     return Path(db)
+
+
+def for_notebook(env: str = "TRACKER_DB", *, echo: Callable[[str], object] = print) -> Tracker:
+    """The database a notebook reads, and a loud line saying which one and why.
+
+    `$TRACKER_DB` when it is set; a path there without a database is an error (a typo must
+    not quietly turn into an analysis of other data). Unset, the bundled samples are
+    ingested into a temporary database, with a banner saying that this is not your data.
+
+    >>> t = tracker.for_notebook()   # with TRACKER_DB=/data/tracker.duckdb
+    reading /data/tracker.duckdb (from $TRACKER_DB)
+    """
+    value = os.environ.get(env, "").strip()
+    if value:
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        if not path.is_file():
+            where = "" if Path(value).is_absolute() else f" (relative to {Path.cwd()})"
+            raise DatabaseMissingError(
+                f"${env} is {value!r}, but there is no database at {path}{where}; set it to "
+                f"the absolute path of your tracker.duckdb, or unset {env} to explore the "
+                "bundled samples instead"
+            )
+        echo(f"reading {path} (from ${env})")
+        return open(path)
+    path = sample_db()
+    echo(f"⚠ ${env} is not set: reading the BUNDLED SAMPLES (data/samples), ingested into "
+         f"a temporary database {path} — not your data. To read yours, start Jupyter with "
+         f"{env}=/absolute/path/to/tracker.duckdb")
+    return open(path)
 
 
 class Tracker:
@@ -187,6 +219,28 @@ class Tracker:
                 for c in columns}, index=wide.index)
         wide.columns.name = "currency"
         return wide
+
+    def printed(self, currencies: Currencies = None, start: Day = None,
+                end: Day = None) -> pd.DataFrame:
+        """`series()` as the ticker printed it: the rate texts (`0.01144`, `0.00008`), a
+        column per currency, `<NA>` where a currency was not captured — for reading; compute
+        on `series()`.
+
+        >>> tracker.open(db).printed(["KGS", "UZS"], start="2025-12-12", end="2025-12-12")
+        currency         KGS      UZS
+        captured_on
+        2025-12-12   0.01144  0.00007
+        """
+        rows = self.series_rows(currencies, start, end)
+        labels = R.parse_labels(currencies)
+        columns = labels or sorted(rows["label"].unique(), key=label_order)
+        wide = rows.pivot(index="captured_on", columns="label", values="rate_text")
+        index = wide.index if len(rows) else pd.DatetimeIndex([], dtype="datetime64[ns]",
+                                                             name="captured_on")
+        out = pd.DataFrame({c: (wide[c] if c in wide else pd.Series(pd.NA, index=index))
+                            .astype("string") for c in columns}, index=index)
+        out.columns.name = "currency"
+        return out
 
     def series_rows(self, currencies: Currencies = None, start: Day = None,
                     end: Day = None) -> pd.DataFrame:
@@ -351,7 +405,13 @@ class Tracker:
         if config is not None and not isinstance(config, checks.CheckConfig):
             config = checks.load_config(config)
         on = R.day(today, "today")
-        found = self._read(lambda s: checks.run_checks(store=s, config=config, today=on))
+
+        def read(store: Store) -> list[checks.Finding]:
+            if labels:
+                R.check_known(store, labels)
+            return checks.run_checks(store=store, config=config, today=on)
+
+        found = self._read(read)
         kept = checks.filter_findings(found, severity=severity, kinds=kinds, currencies=codes,
                                       start=first, end=last)
         frame = checks.findings_frame(kept)
