@@ -124,8 +124,10 @@ def for_notebook(env: str = "TRACKER_DB", *, echo: Callable[[str], object] = pri
     not quietly turn into an analysis of other data). Unset, the bundled samples are
     ingested into a temporary database, with a banner saying that this is not your data.
 
-    >>> t = tracker.for_notebook()   # with TRACKER_DB=/data/tracker.duckdb
-    reading /data/tracker.duckdb (from $TRACKER_DB)
+    >>> import os; os.environ["MY_TRACKER_DB"] = str(db)
+    >>> t = tracker.for_notebook("MY_TRACKER_DB")
+    reading .../tracker.duckdb (from $MY_TRACKER_DB)
+    >>> del os.environ["MY_TRACKER_DB"]
     """
     value = os.environ.get(env, "").strip()
     if value:
