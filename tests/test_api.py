@@ -54,7 +54,7 @@ def test_public_surface_is_pinned():
     assert tracker.__all__ == [
         "VIEWS", "DatabaseBusyError", "DatabaseMissingError", "ParseError", "ParsedPage",
         "QueryError", "Quote", "StoreError", "Tracker", "TrackerError", "UsageError",
-        "__version__", "open", "parse", "sample_db",
+        "__version__", "for_notebook", "open", "parse", "sample_db",
     ]
     for name in tracker.__all__:
         assert getattr(tracker, name) is not None
