@@ -76,8 +76,9 @@ def test_import_is_light_and_loads_no_data():
 
 
 def test_every_public_callable_has_a_docstring_with_an_example():
-    callables = [tracker.open, tracker.for_notebook, tracker.sample_db, tracker.parse, tracker.views.view_frame,
-                 tracker.views.check_view, tracker.models.label_of, tracker.models.label_order]
+    callables = [tracker.open, tracker.for_notebook, tracker.sample_db, tracker.parse,
+                 tracker.views.view_frame, tracker.views.check_view, tracker.models.label_of,
+                 tracker.models.label_order]
     callables += [getattr(tracker.Tracker, n) for n, _ in inspect.getmembers(tracker.Tracker)
                   if not n.startswith("_")]
     missing = [c.__qualname__ for c in callables if ">>>" not in (c.__doc__ or "")]

@@ -108,7 +108,7 @@ def text_lines(s: Status) -> list[str]:
         if run is None:
             lines.append(f"{label}{job}: never (tracker schedule)")
             continue
-        what = (f"{job}: run {run.run_id} started {moment(run.started)} UTC, "
+        what = (f"{label}{job}: run {run.run_id} started {moment(run.started)} UTC, "
                 f"{'finished ' + moment(run.finished) if run.finished else 'not finished'}; "
                 f"ingested {run.ingested:,}, already present {run.present:,}, "
                 f"rejected {run.rejected:,}: {run.outcome}")
