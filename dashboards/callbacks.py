@@ -19,6 +19,7 @@ from dash import Dash, Input, Output, State, no_update
 
 from tracker import export
 from tracker.errors import DatabaseMissingError, TrackerError
+from tracker.humane import plural
 
 from . import data, figures, views
 from . import ids as I
@@ -213,8 +214,10 @@ def snapshots_table(
     shown = views.filter_snapshots(snaps, chosen)
     rows, pages = views.sort_and_page(views.snapshot_rows(shown), sort_by, page_current,
                                       SNAPSHOTS_PAGE)
-    what = f"{' or '.join(chosen)} of {len(snaps):,}" if chosen else "in total"
-    return rows, pages, f"{len(shown):,} snapshots {what}"
+    n = len(shown)
+    line = (f"{n:,} of {plural(len(snaps), 'snapshot')} {'is' if n == 1 else 'are'} "
+            f"{' or '.join(chosen)}" if chosen else f"{plural(len(snaps), 'snapshot')} in total")
+    return rows, pages, line
 
 
 def snapshot_detail(settings: data.Settings, active_cell: dict | None) -> Any:

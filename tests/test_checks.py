@@ -240,7 +240,7 @@ def test_missing_currency(db_path):
     found = of(findings, "missing_currency")
     assert [(f.currency, f.captured_on, f.severity) for f in found] == [("TMT", day(3), "info")]
     assert "old-layout.txt" in found[0].message
-    assert "1 snapshot(s) within 7 days" in found[0].message
+    assert "1 snapshot within 7 days" in found[0].message
 
 
 def test_no_missing_currency_outside_the_window_or_when_nobody_has_it(db_path):

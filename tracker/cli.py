@@ -33,6 +33,7 @@ from .commands.options import (
 )
 from .commands.options import date_value as _date
 from .errors import TrackerError, UsageError
+from .humane import plural, size
 from .ingest import BATCH_SIZE, MAX_BYTES, ingest_paths
 from .ingest import reparse as reparse_snapshots
 from .models import IngestOutcome, IngestSummary
@@ -134,7 +135,8 @@ def print_summary(summary: IngestSummary, seconds: float) -> None:
         f"rejected {summary.rejected}"
         + (f", undated {len(summary.undated)}" if summary.undated else "")
         + (f", {len(summary.warned)} with warnings" if summary.warned else "")
-        + (f", skipped {len(summary.skipped)} non-snapshot file(s)" if summary.skipped else "")
+        + (f", skipped {plural(len(summary.skipped), 'non-snapshot file')}"
+           if summary.skipped else "")
         + f" in {seconds:.1f} s ({rate:,.0f}/s)"
     )
 
@@ -144,8 +146,8 @@ def print_summary(summary: IngestSummary, seconds: float) -> None:
 @db_option
 @click.option("--captured-on", callback=_date, metavar="DATE",
               help="Capture date for snapshots that carry no date of their own.")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, show_default=True,
-              help="Largest snapshot accepted, in bytes.")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, metavar="BYTES",
+              help=f"Largest snapshot accepted [default: {MAX_BYTES} ({size(MAX_BYTES)})].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=BATCH_SIZE, show_default=True,
               help="Snapshots committed per transaction (an interrupted run keeps whole batches).")
 def ingest(

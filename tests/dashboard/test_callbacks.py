@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
+import re
 import subprocess
 import sys
 import threading
@@ -324,13 +325,13 @@ def test_snapshots_table_and_its_filters(corpus_db):
     rows, pages, line = callbacks.snapshots_table(s, "v", [], [], 0)
     assert line == "63 snapshots in total" and pages == 5 and len(rows) == 15
     rows, _, line = callbacks.snapshots_table(s, "v", ["rejected"], [], 0)
-    assert line == "1 snapshots rejected of 63" and rows[0]["status"] == "rejected"
+    assert line == "1 of 63 snapshots is rejected" and rows[0]["status"] == "rejected"
     assert rows[0]["reason"].startswith("no ticker found")
     rows, _, line = callbacks.snapshots_table(s, "v", ["undated"], [], 0)
     assert [(r["captured_on"], r["status"], r["date_source"]) for r in rows] == [
         ("undated", "ingested", "none")]
     rows, _, line = callbacks.snapshots_table(s, "v", ["rejected", "undated"], [], 0)
-    assert line == "2 snapshots undated or rejected of 63"
+    assert line == "2 of 63 snapshots are undated or rejected"
     rows, *_ = callbacks.snapshots_table(s, "v", [], [{"column_id": "captured_on",
                                                         "direction": "asc"}], 0)
     assert rows[0]["captured_on"] == "2025-09-01"
@@ -343,6 +344,9 @@ def test_snapshot_detail_of_a_rejected_snapshot_shows_why(corpus_db):
     text = text_of(detail)
     assert "rejected: no ticker found" in text and "notes.txt" in text
     assert "no quotes" in text and "raw ticker lines unavailable" in text
+    assert "(from none)" not in text and "undated: no date evidence" in text  # for people
+    assert re.search(r", \d+(\.\d+)? (bytes|KiB), parser .*, ingested "
+                     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", text), text  # no microseconds
     assert "Select a snapshot" in text_of(callbacks.snapshot_detail(s, None))
 
 
