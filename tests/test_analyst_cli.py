@@ -8,6 +8,10 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import re
+import subprocess
+import sys
 import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -338,3 +342,28 @@ def test_status_of_a_scheduled_database(tmp_path):
 def test_status_of_a_missing_database_is_a_clear_error(tmp_path):
     done = run_tracker("status", "--db", tmp_path / "none.duckdb")
     assert done.code == 3 and done.stderr.startswith("error: no database at")
+
+
+# -- documented ----------------------------------------------------------------------------------
+
+
+def test_the_readme_documents_the_export_shape():
+    from tracker import export
+
+    from .conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    part = readme[readme.index("### Views, filters and the export shape"):]
+    part = part[:part.index("\n### ")]
+    documented = [name for row in re.findall(r"^\| (`.+?`) \|", part, re.M)
+                  for name in re.findall(r"`(\w+)`", row)]
+    assert documented == [*export.SERIES_COLUMNS, "per_usd", "index", "change"]
+    assert all(f"`{name}`" in part for name in export.ALL_COLUMNS)
+
+
+def test_shell_completion_as_the_readme_says():
+    done = subprocess.run([sys.executable, "-m", "tracker"], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "_TRACKER_COMPLETE": "bash_complete",
+                                           "COMP_WORDS": "tracker show --view ",
+                                           "COMP_CWORD": "3"})
+    assert done.stdout.split() == ["plain,rate", "plain,per_usd", "plain,index", "plain,change"]
