@@ -132,15 +132,15 @@ def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence
     in the one export shape of `tracker export --view VIEW` (`tracker.export`)."""
     if not n_clicks or (labels is not None and not labels):
         return no_update
-    view = view if view in figures.VIEWS else figures.DEFAULT_VIEW
+    chosen = view if view is not None and view in figures.VIEWS else figures.DEFAULT_VIEW
     rng = figures.parse_visible(visible)
     start, end = (rng[0].date(), rng[1].date()) if rng else (None, None)
     try:
         content = data.read(settings, lambda s: export.csv_text(
-            export.export_table(s, list(labels) if labels else None, start, end, view)))
+            export.export_table(s, list(labels) if labels else None, start, end, chosen)))
     except TrackerError:
         return no_update  # the page already says why the database cannot be read
-    return {"content": content, "filename": export.file_name(view, start, end, "csv"),
+    return {"content": content, "filename": export.file_name(chosen, start, end, "csv"),
             "type": "text/csv", "base64": False}
 
 
