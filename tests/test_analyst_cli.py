@@ -210,14 +210,15 @@ def test_the_four_export_paths_give_the_same_columns_and_values(samples_db, tmp_
     assert {r["rate"] for r in uzs} == {"0.00008", "0.00007"}  # the printed text, not 8E-5
 
 
-def test_export_names_its_file_after_the_view_in_a_folder(samples_db, tmp_path):
-    done = run_tracker("export", "--db", samples_db, "--view", "per_usd", "--from",
-                       "2025-12-01", "--currency", "UZS", "-o", tmp_path)
-    assert done.code == 0, done.stderr
-    written = tmp_path / "tracker-series-per_usd-2025-12-01_last.csv"
-    assert [p.name for p in tmp_path.iterdir()] == [written.name]
-    rows = list(csv.DictReader(io.StringIO(written.read_text(encoding="utf-8"))))
-    assert {float(r["per_usd"]) for r in rows} == {12500.0, 1 / 0.00007}
+def test_export_file_names_use_the_views_name():
+    from tracker.export import file_name
+
+    assert file_name("per_usd") == "tracker-series-per_usd-all.csv"
+    assert file_name("index", dt.date(2025, 12, 1), None, "parquet") == \
+        "tracker-series-index-2025-12-01_last.parquet"
+    assert file_name("change", None, dt.date(2025, 12, 22), "json") == \
+        "tracker-series-change-first_2025-12-22.json"
+    assert file_name(all_snapshots=True) == "tracker-quotes-all.csv"
 
 
 def test_export_to_stdout_keeps_the_format_option(samples_db):

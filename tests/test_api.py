@@ -18,6 +18,7 @@ import pytest
 import tracker
 import tracker.api
 import tracker.models
+import tracker.notebook
 import tracker.views
 from tracker.errors import DatabaseMissingError, QueryError, StoreError, UsageError
 from tracker.store import Store
@@ -92,7 +93,7 @@ def test_docstring_examples_run_against_the_samples(db, tmp_path):
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     ran = 0
     parse_module = importlib.import_module("tracker.parse")  # `tracker.parse` is the function
-    for module in (tracker.api, tracker.views, tracker.models, parse_module):
+    for module in (tracker.api, tracker.notebook, tracker.views, tracker.models, parse_module):
         runner = doctest.DocTestRunner(optionflags=flags)
         for test in doctest.DocTestFinder().find(
             module, extraglobs={"tracker": tracker, "db": db, "tmp": tmp_path}

@@ -28,7 +28,8 @@ from .models import ParsedPage, Quote
 from .parse import parse
 
 if TYPE_CHECKING:
-    from .api import Tracker, for_notebook, open, sample_db
+    from .api import Tracker, open, sample_db
+    from .notebook import for_notebook
     from .views import VIEWS
 
 __version__ = "0.1.0"
@@ -51,7 +52,8 @@ __all__ = [
     "sample_db",
 ]
 
-_LAZY = {"Tracker": ".api", "for_notebook": ".api", "open": ".api", "sample_db": ".api", "VIEWS": ".views"}
+_LAZY = {"Tracker": ".api", "for_notebook": ".notebook", "open": ".api", "sample_db": ".api",
+         "VIEWS": ".views"}
 
 
 def __getattr__(name: str) -> Any:

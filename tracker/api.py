@@ -33,7 +33,6 @@ the nullable `boolean`. Arguments `start`/`end` take a `datetime.date`, a `Times
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -52,7 +51,7 @@ from .read import Currencies
 from .store import Store, default_db_path
 from .views import VIEWS, check_view
 
-__all__ = ["VIEWS", "Tracker", "for_notebook", "open", "sample_db"]
+__all__ = ["VIEWS", "Tracker", "open", "sample_db"]
 
 T = TypeVar("T")
 Day = R.Day
@@ -115,39 +114,6 @@ def sample_db(db: Path | str | None = None) -> Path:
         db = folder / "tracker.duckdb"
     ingest_paths([SAMPLES], db_path=db)
     return Path(db)
-
-
-def for_notebook(env: str = "TRACKER_DB", *, echo: Callable[[str], object] = print) -> Tracker:
-    """The database a notebook reads, and a loud line saying which one and why.
-
-    `$TRACKER_DB` when it is set; a path there without a database is an error (a typo must
-    not quietly turn into an analysis of other data). Unset, the bundled samples are
-    ingested into a temporary database, with a banner saying that this is not your data.
-
-    >>> import os; os.environ["MY_TRACKER_DB"] = str(db)
-    >>> t = tracker.for_notebook("MY_TRACKER_DB")
-    reading .../tracker.duckdb (from $MY_TRACKER_DB)
-    >>> del os.environ["MY_TRACKER_DB"]
-    """
-    value = os.environ.get(env, "").strip()
-    if value:
-        path = Path(value).expanduser()
-        if not path.is_absolute():
-            path = Path.cwd() / path
-        if not path.is_file():
-            where = "" if Path(value).is_absolute() else f" (relative to {Path.cwd()})"
-            raise DatabaseMissingError(
-                f"${env} is {value!r}, but there is no database at {path}{where}; set it to "
-                f"the absolute path of your tracker.duckdb, or unset {env} to explore the "
-                "bundled samples instead"
-            )
-        echo(f"reading {path} (from ${env})")
-        return open(path)
-    path = sample_db()
-    echo(f"⚠ ${env} is not set: reading the BUNDLED SAMPLES (data/samples), ingested into "
-         f"a temporary database {path} — not your data. To read yours, start Jupyter with "
-         f"{env}=/absolute/path/to/tracker.duckdb")
-    return open(path)
 
 
 class Tracker:

@@ -151,9 +151,9 @@ def show(db_path: Path | None, currencies: tuple[str, ...], start: dt.date | Non
 @db_option
 @click.option("--format", "fmt", type=click.Choice(export_mod.FORMATS),
               help="csv, json or parquet [default: from --output's extension, else csv].")
-@click.option("--output", "-o", type=click.Path(path_type=Path),
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of stdout; the format follows the extension (.csv, "
-                   ".json, .parquet). A folder gets a file named after the view and dates.")
+                   ".json, .parquet), e.g. -o tracker-series-per_usd.parquet.")
 @filter_options
 @view_option
 @click.option("--all-snapshots", is_flag=True,
@@ -169,12 +169,8 @@ def export(db_path: Path | None, fmt: str | None, output: Path | None,
       tracker export --currency KGS --from 2025-12-01 > kgs.csv
       tracker export --view per_usd -o per-usd.parquet
       tracker export --all-snapshots -o quotes.json
-      tracker export --view index -o exports/
     """
-    if output is not None and output.is_dir():
-        fmt = fmt or "csv"
-        output = output / export_mod.file_name(view, start, end, fmt, all_snapshots=all_snapshots)
-    elif output is not None:
+    if output is not None:
         fmt = export_mod.format_of(output, fmt)
     fmt = fmt or "csv"
     if fmt == "parquet" and output is None and sys.stdout.isatty():
