@@ -12,6 +12,7 @@ from typing import Any
 
 from dash import Dash, dcc, html
 
+from tracker.humane import size
 from tracker.prepare import MAX_BYTES
 from tracker.store import default_db_path
 
@@ -189,7 +190,7 @@ def _upload_tab(settings: data.Settings) -> list[Any]:
                        "Drag and drop snapshot files here, or click to choose them ",
                        html.Br(),
                        html.Small(f".txt, .html, .htm (optionally .gz); up to "
-                                  f"{settings.max_upload_bytes:,} bytes each, "
+                                  f"{size(settings.max_upload_bytes)} each, "
                                   f"{settings.max_upload_files} files at once"),
                    ])),
         html.P("Uploads go through the same ingest path as `tracker ingest`: the same bytes "

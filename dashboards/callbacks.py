@@ -11,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from types import MappingProxyType
 from typing import Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, no_update
 
+from tracker import export
 from tracker.errors import DatabaseMissingError, TrackerError
+from tracker.humane import plural
 
 from . import data, figures, views
 from . import ids as I
@@ -128,50 +129,19 @@ def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str]
 def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence[str] | None,
                  view: str | None, visible: Sequence[str] | None) -> dict[str, Any] | Any:
     """The visible series (every capture in the visible range, not the downsampled drawing)
-    as CSV: rates and changes exactly as printed, plus the value of the current view."""
-    if not n_clicks:
+    in the one export shape of `tracker export --view VIEW` (`tracker.export`)."""
+    if not n_clicks or (labels is not None and not labels):
         return no_update
-    view = view if view is not None and view in figures.VIEWS else figures.DEFAULT_VIEW
+    chosen = view if view is not None and view in figures.VIEWS else figures.DEFAULT_VIEW
     rng = figures.parse_visible(visible)
     start, end = (rng[0].date(), rng[1].date()) if rng else (None, None)
-    try:  # every date: the change view needs the capture before the first visible one
-        series = data.load_series(settings, labels)
+    try:
+        content = data.read(settings, lambda s: export.csv_text(
+            export.export_table(s, list(labels) if labels else None, start, end, chosen)))
     except TrackerError:
         return no_update  # the page already says why the database cannot be read
-    table = series_csv(series, view, rng)
-    span = f"{start}_{end}" if rng else "all"
-    return {"content": table, "filename": f"tracker-series-{view}-{span}.csv",
+    return {"content": content, "filename": export.file_name(chosen, start, end, "csv"),
             "type": "text/csv", "base64": False}
-
-
-VIEW_COLUMNS = MappingProxyType({"rate": None, "per_usd": "units_per_usd", "index": "index",
-                                 "change": "change_between_captures_pct"})
-
-
-def series_csv(series: pd.DataFrame, view: str, visible: figures.Visible) -> str:
-    """The rows of `series` in the visible range, with the view's value as on the chart."""
-    column = VIEW_COLUMNS[view]
-    values = None
-    if column is not None and len(series):
-        frame = figures.view_frame(series, view, visible)
-        keyed = frame.set_index(["label", "captured_on"])["value"]
-        values = keyed.reindex(pd.MultiIndex.from_arrays([series["label"],
-                                                          series["captured_on"]])).to_numpy()
-    if visible is not None:
-        inside = ((series["captured_on"] >= visible[0]) &
-                  (series["captured_on"] <= visible[1])).to_numpy()
-        series = series[inside]
-        values = values[inside] if values is not None else None
-    out = pd.DataFrame({
-        "captured_on": series["captured_on"].dt.strftime("%Y-%m-%d"),
-        "currency": series["currency"], "quote_currency": series["quote_currency"],
-        "rate": series["rate_text"], "change_pct": series["change_text"],
-        "snapshots": series["snapshots"], "distinct_rates": series["distinct_rates"],
-        "snapshot_id": series["snapshot_id"],
-    })
-    if column is not None:
-        out[column] = values if values is not None else []
-    return out.to_csv(index=False, lineterminator="\n", float_format="%.10g")
 
 
 # -- findings ------------------------------------------------------------------------------------
@@ -245,8 +215,10 @@ def snapshots_table(
     shown = views.filter_snapshots(snaps, chosen)
     rows, pages = views.sort_and_page(views.snapshot_rows(shown), sort_by, page_current,
                                       SNAPSHOTS_PAGE)
-    what = f"{' or '.join(chosen)} of {len(snaps):,}" if chosen else "in total"
-    return rows, pages, f"{len(shown):,} snapshots {what}"
+    n = len(shown)
+    line = (f"{n:,} of {plural(len(snaps), 'snapshot')} {'is' if n == 1 else 'are'} "
+            f"{' or '.join(chosen)}" if chosen else f"{plural(len(snaps), 'snapshot')} in total")
+    return rows, pages, line
 
 
 def snapshot_detail(settings: data.Settings, active_cell: dict[str, Any] | None) -> Any:

@@ -17,7 +17,9 @@ import pandas as pd
 from dash import html
 from dash.dash_table.DataTable import DataTable  # (typed; dash_table/__init__ is "type: ignore")
 
+from tracker import humane
 from tracker.check_config import SEVERITY_RANK
+from tracker.humane import plural
 
 from .data import Overview, SnapshotDetail, printable
 
@@ -204,15 +206,16 @@ def snapshot_detail(detail: SnapshotDetail) -> html.Div:
                   + ("all agree" if row.copies_agree else "they DISAGREE"))
     fields = [
         _field("source", html.Code(_text(row.source), className="source")),
-        _field("capture date", f"{_day(row.captured_on)} (from {row.date_source})"),
+        _field("capture date", f"{_day(row.captured_on)} (from {row.date_source})"
+               if row.date_source != "none" else "undated: no date evidence"),
         _field("date evidence", "; ".join(evidence)),
         *([_field("date note", _text(row.date_note))] if row.date_note else []),
         _field("status", status),
         _field("copies", copies),
         _field("warnings", html.Ul([html.Li(printable(w)) for w in row.warnings])
                if row.warnings else "none"),
-        _field("content", f"{_text(row.content_type)}, {row.size_bytes:,} bytes, parser "
-                          f"{row.parser_version}, ingested {_text(row.ingested_at)} UTC"),
+        _field("content", f"{_text(row.content_type)}, {humane.size(row.size_bytes)}, parser "
+                          f"{row.parser_version}, ingested {humane.moment(row.ingested_at)} UTC"),
         *([_field("title", _text(row.title))] if row.title else []),
         *([_field("listing", _text(row.listing))] if row.listing else []),
     ]
@@ -261,8 +264,9 @@ def finding_detail(finding: dict[str, Any] | None, details: Sequence[SnapshotDet
 
 def status_line(overview: Overview, db_path: Path, now: dt.datetime) -> str:
     c = overview.counts
-    return (f"{c['snapshots']:,} snapshots: {c['ingested']:,} ingested "
-            f"({c['undated']:,} undated), {c['rejected']:,} rejected · {c['quotes']:,} quotes · "
+    return (f"{plural(c['snapshots'], 'snapshot')}: {c['ingested']:,} ingested "
+            f"({c['undated']:,} undated), {c['rejected']:,} rejected · "
+            f"{plural(c['quotes'], 'quote')} · "
             f"{db_path} · loaded {now:%H:%M:%S}")
 
 

@@ -18,6 +18,7 @@ import pytest
 import tracker
 import tracker.api
 import tracker.models
+import tracker.notebook
 import tracker.views
 from tracker.errors import DatabaseMissingError, QueryError, StoreError, UsageError
 from tracker.store import Store
@@ -54,7 +55,7 @@ def test_public_surface_is_pinned():
     assert tracker.__all__ == [
         "VIEWS", "DatabaseBusyError", "DatabaseMissingError", "ParseError", "ParsedPage",
         "QueryError", "Quote", "StoreError", "Tracker", "TrackerError", "UsageError",
-        "__version__", "open", "parse", "sample_db",
+        "__version__", "for_notebook", "open", "parse", "sample_db",
     ]
     for name in tracker.__all__:
         assert getattr(tracker, name) is not None
@@ -62,7 +63,7 @@ def test_public_surface_is_pinned():
     assert tuple(tracker.VIEWS) == ("rate", "per_usd", "index", "change")
     public = {n for n, _ in inspect.getmembers(tracker.Tracker) if not n.startswith("_")}
     assert public == {"compare", "compare_official", "counts", "currencies", "findings", "ingest",
-                      "input_errors", "official", "quotes", "raw", "runs", "series",
+                      "input_errors", "official", "printed", "quotes", "raw", "runs", "series",
                       "series_rows", "snapshots", "sql"}
 
 
@@ -76,8 +77,9 @@ def test_import_is_light_and_loads_no_data():
 
 
 def test_every_public_callable_has_a_docstring_with_an_example():
-    callables = [tracker.open, tracker.sample_db, tracker.parse, tracker.views.view_frame,
-                 tracker.views.check_view, tracker.models.label_of, tracker.models.label_order]
+    callables = [tracker.open, tracker.for_notebook, tracker.sample_db, tracker.parse,
+                 tracker.views.view_frame, tracker.views.check_view, tracker.models.label_of,
+                 tracker.models.label_order]
     callables += [getattr(tracker.Tracker, n) for n, _ in inspect.getmembers(tracker.Tracker)
                   if not n.startswith("_")]
     missing = [c.__qualname__ for c in callables if ">>>" not in (c.__doc__ or "")]
@@ -91,7 +93,7 @@ def test_docstring_examples_run_against_the_samples(db, tmp_path):
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     ran = 0
     parse_module = importlib.import_module("tracker.parse")  # `tracker.parse` is the function
-    for module in (tracker.api, tracker.views, tracker.models, parse_module):
+    for module in (tracker.api, tracker.notebook, tracker.views, tracker.models, parse_module):
         runner = doctest.DocTestRunner(optionflags=flags)
         for test in doctest.DocTestFinder().find(
             module, extraglobs={"tracker": tracker, "db": db, "tmp": tmp_path}
@@ -212,9 +214,9 @@ def test_series_of_a_pair_against_another_currency_is_labelled_with_the_pair(tmp
     (lambda t: t.series(["KGS", "KGS-EUR"]), "'KGS-EUR' is not a currency"),
     (lambda t: t.series([42]), "42 is not a currency"),
     (lambda t: t.series([]), "no currencies given; name some"),
-    (lambda t: t.series("KZS"), "no series for KZS in .*; known: KGS, KZT, TJS, UZS, TMT"),
+    (lambda t: t.series("KZS"), "no series for KZS in .*; it has KGS, KZT, TJS, UZS, TMT"),
     (lambda t: t.series(start="2025-12-10", end="2025-12-01"),
-     "start 2025-12-10 is after end 2025-12-01; swap them"),
+     "the range is empty: start 2025-12-10 is after end 2025-12-01; swap them"),
     (lambda t: t.series(start="10/12/2025"), "start: '10/12/2025' is not a date; write it as "
                                              "YYYY-MM-DD"),
     (lambda t: t.series(end=20251210), "end must be a date, e.g. '2025-12-10'"),
@@ -468,3 +470,50 @@ def test_the_dashboard_draws_the_same_views_as_the_api(t, db):
         api = t.series(view=view).astype(float)
         pd.testing.assert_frame_equal(drawn, api, check_names=False, check_freq=False,
                                       check_index_type=False, check_column_type=False)
+
+
+# -- which database a notebook reads ---------------------------------------------------------------
+
+
+def test_for_notebook_reads_tracker_db_and_says_so(db, monkeypatch):
+    said: list[str] = []
+    monkeypatch.setenv("TRACKER_DB", str(db))
+    t = tracker.for_notebook(echo=said.append)
+    assert t.path == db and said == [f"reading {db} (from $TRACKER_DB)"]
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_for_notebook_refuses_a_tracker_db_without_a_database(tmp_path, monkeypatch, relative):
+    """A typo in $TRACKER_DB stops with the reason, never a quiet switch to the samples."""
+    monkeypatch.chdir(tmp_path)
+    value = "typo.duckdb" if relative else str(tmp_path / "typo.duckdb")
+    monkeypatch.setenv("TRACKER_DB", value)
+    said: list[str] = []
+    with pytest.raises(tracker.DatabaseMissingError) as caught:
+        tracker.for_notebook(echo=said.append)
+    message = str(caught.value)
+    assert message.startswith(f"$TRACKER_DB is {value!r}, but there is no database at "
+                              f"{tmp_path / 'typo.duckdb'}")
+    assert ("(relative to " in message) is relative
+    assert "unset TRACKER_DB to explore the bundled samples" in message and said == []
+
+
+def test_for_notebook_without_tracker_db_reads_the_samples_with_a_banner(monkeypatch):
+    monkeypatch.delenv("TRACKER_DB", raising=False)
+    said: list[str] = []
+    t = tracker.for_notebook(echo=said.append)
+    assert len(said) == 1 and said[0].startswith(
+        "⚠ $TRACKER_DB is not set: reading the BUNDLED SAMPLES (data/samples)")
+    assert str(t.path) in said[0] and "not your data" in said[0]
+    assert t.counts()["ingested"] == 17
+
+
+def test_printed_shows_the_rates_as_the_ticker_printed_them(t):
+    printed = t.printed()
+    assert list(printed.columns) == FIVE
+    assert printed.loc["2025-12-22"].tolist() == ["0.01145", "0.00191", "0.10760", "0.00008",
+                                                  "0.28571"]
+    exact = t.series()
+    assert (printed.index == exact.index).all()
+    assert all(Decimal(p) == e for c in FIVE for p, e in zip(printed[c].dropna(),
+                                                             exact[c].dropna(), strict=True))

@@ -240,7 +240,7 @@ def test_missing_currency(db_path):
     found = of(findings, "missing_currency")
     assert [(f.currency, f.captured_on, f.severity) for f in found] == [("TMT", day(3), "info")]
     assert "old-layout.txt" in found[0].message
-    assert "1 snapshot(s) within 7 days" in found[0].message
+    assert "1 snapshot within 7 days" in found[0].message
 
 
 def test_no_missing_currency_outside_the_window_or_when_nobody_has_it(db_path):
@@ -271,8 +271,37 @@ def test_coarse_resolution_once_per_currency(db_path):
                         snap(day(2), body="c", UZS=("0.00007", "0")))
     found = of(findings, "coarse_resolution")
     assert [(f.currency, f.captured_on) for f in found] == [("UZS", day(2))]
-    assert "0.00007" in found[0].message and "±7.14%" in found[0].message
-    assert "on 3 capture date(s)" in found[0].message
+    assert "0.00007 on 1 (0.000065–0.000075, ±7.14%)" in found[0].message
+    assert "on 3 capture dates" in found[0].message
+
+
+def test_coarse_resolution_per_printed_resolution_dated_by_its_own_snapshots(db_path):
+    """14 days at 0.00008 (±6.25%) and one at 0.00007 (±7.14%) are told apart; a value printed
+    with another number of decimals (0.0001) is its own finding; each finding's date is the
+    latest capture among the snapshots it names."""
+    days = [snap(day(i), body=f"d{i}") for i in range(14)]
+    days.append(snap(day(14), body="low", UZS=("0.00007", "0")))
+    days.append(snap(day(15), body="up", UZS=("0.0001", "0")))
+    days.append(snap(day(16), body="later", UZS=None))  # a later capture without UZS
+    found = of(scenario(db_path, *days), "coarse_resolution")
+    by_text = {f.message.split(": ")[2].split(" ")[0]: f for f in found}
+    assert set(by_text) == {"0.00008", "0.0001"}
+    five = by_text["0.00008"]
+    assert "on 15 capture dates" in five.message
+    assert "0.00008 on 14 (0.000075–0.000085, ±6.25%)" in five.message
+    assert "0.00007 on 1 (0.000065–0.000075, ±7.14%)" in five.message
+    four = by_text["0.0001"]
+    assert "0.0001 on 1 (0.00005–0.00015, ±50%)" in four.message
+    assert four.captured_on == day(15) and len(four.snapshot_ids) == 1
+    rows = {r.snapshot_id: r.captured_on for r in _snapshot_rows(db_path)}
+    for f in found:  # dated by its own snapshots, not by the pair's last coarse capture
+        assert f.captured_on == max(rows[sid] for sid in f.snapshot_ids)
+    assert five.captured_on == day(14) and len(five.snapshot_ids) == 2
+
+
+def _snapshot_rows(db_path):
+    with Store.open(db_path, read_only=True) as store:
+        return store.snapshot_rows(store.snapshot_ids())
 
 
 def test_three_significant_digits_are_not_coarse():

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
@@ -58,7 +59,8 @@ def test_ingest_export_roundtrip(folder, db_path, tmp_path):
         check_rc=0)
     table = pq.read_table(target)
     assert table.num_rows == 4
-    assert set(table.column("rate_text").to_pylist()) == {"0.01144", "0.00193", "0.01145"}
+    assert set(table.column("rate").to_pylist()) == {
+        Decimal("0.01144"), Decimal("0.00193"), Decimal("0.01145")}
 
 
 def test_ingest_exit_status_one_when_something_is_rejected(folder, db_path):
@@ -94,7 +96,7 @@ def test_undated_snapshot_is_reported_and_placed_with_captured_on(tmp_path, db_p
     assert "2025-12-09" in shown and "0.01149 0.1%" in shown
 
 
-@pytest.mark.parametrize("command", ["ingest", "export", "reparse", "show"])
+@pytest.mark.parametrize("command", ["ingest", "export", "reparse", "show", "status"])
 def test_every_command_has_help_with_an_example(command):
     out = run(command, "--help", check_rc=0).stdout
     assert "Example:" in out

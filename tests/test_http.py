@@ -86,7 +86,7 @@ def test_sigterm_stops_a_fetch_in_progress_promptly(site, db_path):
     assert time.monotonic() - sent < 60  # (the time limit is 600 s)
     assert rc == 0 and "Traceback" not in stderr, stderr
     runs = read(db_path, lambda s: to_frame(s.runs()))
-    assert "stopped: 1 page(s) left for the next run" in runs.iloc[0]["error"]
+    assert "stopped: 1 page left for the next run" in runs.iloc[0]["error"]
     assert read(db_path, lambda s: len(s.input_errors())) == 0 and site.hits["/trickle"] == 1
 
 

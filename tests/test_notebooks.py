@@ -91,10 +91,13 @@ def test_notebooks_are_committed_without_outputs(name):
 def test_explore_runs_on_the_bundled_samples(monkeypatch):
     monkeypatch.delenv("TRACKER_DB", raising=False)
     nb = execute(NOTEBOOKS / "explore.ipynb", NOTEBOOKS)
-    assert "tracker-samples-" in text(nb, "setup")  # a temporary database of data/samples
+    setup = text(nb, "setup")  # says loudly that these are the samples, not your data
+    assert "TRACKER_DB is not set: reading the BUNDLED SAMPLES" in setup
+    assert "tracker-samples-" in setup  # a temporary database of data/samples
     assert text(nb, "dtypes").count("decimal128(18, 10)[pyarrow]") == 5
-    assert "2025-12-22   0.0114500000  0.0019100000" in text(nb, "series")
-    assert "12500.000" in text(nb, "per-usd")
+    assert "2025-12-22   0.01145  0.00191  0.10760  0.00008" in text(nb, "series")  # as printed
+    assert "0.0114500000" not in text(nb, "series")
+    assert "12,500" in text(nb, "per-usd")
     chart = figure(nb, "chart")
     assert [trace["name"] for trace in chart["data"]] == ["KGS", "KZT", "TJS", "UZS", "TMT"]
     assert all(values(trace["y"])[0] == 100 for trace in chart["data"])
@@ -122,7 +125,7 @@ def test_explore_reads_the_database_in_tracker_db_from_any_directory(tmp_path, m
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     nb = execute(NOTEBOOKS / "explore.ipynb", elsewhere)
-    assert f"reading {db}" in text(nb, "setup")
+    assert f"reading {db} (from $TRACKER_DB)" in text(nb, "setup")
     assert "2025-03-12" in text(nb, "series")
     assert "no finding involves several snapshots" in text(nb, "drill-down")
     assert text(nb, "sql").startswith("Empty DataFrame")
@@ -178,6 +181,21 @@ def test_data_quality_shows_how_far_and_how_late_the_ticker_follows_the_banks(tm
     shown = text(nb, "official-findings")
     assert "ticker_lag" in shown and "official_mismatch" not in shown
     assert "matched the official rate of 1 day earlier" in shown
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_a_tracker_db_without_a_database_stops_the_notebook_saying_why(tmp_path, monkeypatch,
+                                                                       name):
+    """No quiet switch to the bundled samples when $TRACKER_DB names nothing (a typo)."""
+    missing = tmp_path / "typo" / "tracker.duckdb"
+    monkeypatch.setenv("TRACKER_DB", str(missing))
+    with pytest.raises(CellExecutionError) as caught:
+        execute(NOTEBOOKS / name, tmp_path)
+    message = str(caught.value)
+    assert "DatabaseMissingError" in message
+    assert f"$TRACKER_DB is '{missing}', but there is no database at {missing}" in message
+    assert "unset TRACKER_DB to explore the bundled samples" in message
 
 
 def test_a_failing_cell_fails_the_run(tmp_path):

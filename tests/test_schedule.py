@@ -298,7 +298,8 @@ def test_a_signal_stops_between_batches_and_a_restart_finishes_the_job(tmp_path,
     counts, runs = read(db_path, consistent)
     assert 0 < counts["snapshots"] < total  # stopped part-way, after a whole batch
     assert runs["finished"].notna().all()
-    assert f"stopped: {total - counts['snapshots']} file(s) left" in runs.iloc[0]["error"]
+    left = total - counts["snapshots"]
+    assert f"stopped: {left} file{'s' if left != 1 else ''} left" in runs.iloc[0]["error"]
 
     proc = tracker(*args)
     try:

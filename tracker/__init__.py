@@ -7,7 +7,7 @@ In a notebook (the API is in tracker/api.py, docs/notebooks.md):
     rates = t.series()                         # a row per capture date, a column per currency
 
 Importing the package stays light (no pandas, no DuckDB, no data): `open`, `Tracker`,
-`sample_db` and `VIEWS` load their modules on first use.
+`for_notebook`, `sample_db` and `VIEWS` load their modules on first use.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .parse import parse
 
 if TYPE_CHECKING:
     from .api import Tracker, open, sample_db
+    from .notebook import for_notebook
     from .views import VIEWS
 
 __version__ = "0.1.0"
@@ -45,12 +46,14 @@ __all__ = [
     "TrackerError",
     "UsageError",
     "__version__",
+    "for_notebook",
     "open",
     "parse",
     "sample_db",
 ]
 
-_LAZY = {"Tracker": ".api", "open": ".api", "sample_db": ".api", "VIEWS": ".views"}
+_LAZY = {"Tracker": ".api", "for_notebook": ".notebook", "open": ".api", "sample_db": ".api",
+         "VIEWS": ".views"}
 
 
 def __getattr__(name: str) -> Any:

@@ -190,6 +190,28 @@ class Tracker:
         wide.columns.name = "currency"
         return wide
 
+    def printed(self, currencies: Currencies = None, start: Day = None,
+                end: Day = None) -> pd.DataFrame:
+        """`series()` as the ticker printed it: the rate texts (`0.01144`, `0.00008`), a
+        column per currency, `<NA>` where a currency was not captured — for reading; compute
+        on `series()`.
+
+        >>> tracker.open(db).printed(["KGS", "UZS"], start="2025-12-12", end="2025-12-12")
+        currency         KGS      UZS
+        captured_on
+        2025-12-12   0.01144  0.00007
+        """
+        rows = self.series_rows(currencies, start, end)
+        labels = R.parse_labels(currencies)
+        columns = labels or sorted(rows["label"].unique(), key=label_order)
+        wide = rows.pivot(index="captured_on", columns="label", values="rate_text")
+        index = wide.index if len(rows) else pd.DatetimeIndex([], dtype="datetime64[ns]",
+                                                             name="captured_on")
+        out = pd.DataFrame({c: (wide[c] if c in wide else pd.Series(pd.NA, index=index))
+                            .astype("string") for c in columns}, index=index)
+        out.columns.name = "currency"
+        return out
+
     def series_rows(self, currencies: Currencies = None, start: Day = None,
                     end: Day = None) -> pd.DataFrame:
         """The series as rows (one per capture date and currency) with the printed texts.
@@ -354,8 +376,14 @@ class Tracker:
         if config is not None and not isinstance(config, checks.CheckConfig):
             config, official = load_check_configs(config)
         on = R.day(today, "today")
-        found = self._read(lambda s: checks.run_checks(store=s, config=config, today=on,
-                                                       official=official))
+
+        def read(store: Store) -> list[checks.Finding]:
+            if labels:
+                R.check_known(store, labels)
+            return checks.run_checks(store=store, config=config, today=on,
+                                     official=official)
+
+        found = self._read(read)
         kept = checks.filter_findings(found, severity=severity, kinds=kinds, currencies=codes,
                                       start=first, end=last)
         frame = checks.findings_frame(kept)

@@ -21,36 +21,23 @@ from typing import Any
 import click
 
 from . import check_config
-from . import export as export_mod
-from .dates import parse_user_date
+from .commands import analyst, official, status
+from .commands.options import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    db_option,
+    err,
+    filter_options,
+)
+from .commands.options import date_value as _date
 from .errors import TrackerError, UsageError
-from .escape import printable
+from .humane import plural, size
 from .ingest import BATCH_SIZE, MAX_BYTES, ingest_paths
 from .ingest import reparse as reparse_snapshots
-from .models import IngestOutcome, IngestSummary, label_order
-from .store import Store, default_db_path
-
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return parse_user_date(value)
-    except UsageError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="TRACKER_DB",
-        default=None,
-        help="DuckDB file (default data/tracker.duckdb, or $TRACKER_DB).",
-    )(f)
+from .models import IngestOutcome, IngestSummary
+from .store import default_db_path
 
 
 def schedule_options(
@@ -65,23 +52,6 @@ def schedule_options(
                             type=click.Path(file_okay=False, path_type=Path), help=watch)(f)
 
     return decorate
-
-
-def filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--to", "end", callback=_date, metavar="DATE", help="Last capture date.")(f)
-    f = click.option(
-        "--from", "start", callback=_date, metavar="DATE", help="First capture date (YYYY-MM-DD)."
-    )(f)
-    return click.option(
-        "--currency", "currencies", multiple=True, metavar="CCY",
-        help="Only this currency (repeatable), e.g. --currency KGS --currency TJS.",
-    )(f)
-
-
-def err(message: str) -> None:
-    """One status line on stderr; anything from input in it shows its control characters
-    (a newline in a file name cannot forge a line of ours, an escape cannot reach the terminal)."""
-    click.echo(printable(message), err=True)
 
 
 class TrackerGroup(click.Group):
@@ -165,7 +135,8 @@ def print_summary(summary: IngestSummary, seconds: float) -> None:
         f"rejected {summary.rejected}"
         + (f", undated {len(summary.undated)}" if summary.undated else "")
         + (f", {len(summary.warned)} with warnings" if summary.warned else "")
-        + (f", skipped {len(summary.skipped)} non-snapshot file(s)" if summary.skipped else "")
+        + (f", skipped {plural(len(summary.skipped), 'non-snapshot file')}"
+           if summary.skipped else "")
         + f" in {seconds:.1f} s ({rate:,.0f}/s)"
     )
 
@@ -175,8 +146,8 @@ def print_summary(summary: IngestSummary, seconds: float) -> None:
 @db_option
 @click.option("--captured-on", callback=_date, metavar="DATE",
               help="Capture date for snapshots that carry no date of their own.")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, show_default=True,
-              help="Largest snapshot accepted, in bytes.")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, metavar="BYTES",
+              help=f"Largest snapshot accepted [default: {MAX_BYTES} ({size(MAX_BYTES)})].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=BATCH_SIZE, show_default=True,
               help="Snapshots committed per transaction (an interrupted run keeps whole batches).")
 def ingest(
@@ -216,48 +187,6 @@ def ingest(
 
 @main.command()
 @db_option
-@click.option("--format", "fmt", type=click.Choice(export_mod.FORMATS), default="csv",
-              show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of stdout (required for parquet on a terminal).")
-@filter_options
-@click.option("--all-snapshots", is_flag=True,
-              help="Every quote of every snapshot (undated too), with snapshot id and source.")
-def export(
-    db_path: Path | None,
-    fmt: str,
-    output: Path | None,
-    currencies: tuple[str, ...],
-    start: dt.date | None,
-    end: dt.date | None,
-    all_snapshots: bool,
-) -> None:
-    """Export the dated series: one row per capture date and currency.
-
-    Rates and changes are written exactly as printed (`0.00193`, `-0`).
-
-    \b
-    Example:
-      tracker export --format csv --currency KGS --from 2025-12-01
-      tracker export --all-snapshots --format parquet -o quotes.parquet
-    """
-    if fmt == "parquet" and output is None and sys.stdout.isatty():
-        raise click.UsageError("parquet is binary: give --output FILE or redirect stdout")
-    table = export_mod.export_table(
-        db_path or default_db_path(), all_snapshots=all_snapshots,
-        currencies=currencies or None, start=start, end=end,
-    )
-    if output is None:
-        export_mod.write_table(table, fmt, sys.stdout.buffer, all_snapshots=all_snapshots)
-        sys.stdout.flush()
-    else:
-        with open(output, "wb") as fh:
-            export_mod.write_table(table, fmt, fh, all_snapshots=all_snapshots)
-        err(f"wrote {table.num_rows} rows to {output}")
-
-
-@main.command()
-@db_option
 def reparse(db_path: Path | None) -> None:
     """Rebuild all quotes from the kept raw snapshots with the current parser.
 
@@ -274,52 +203,6 @@ def reparse(db_path: Path | None) -> None:
         f"{counts['changed']} changed, {counts['missing_raw']} without raw bytes (kept as they were)"
     )
     sys.exit(EXIT_REJECTED if counts["missing_raw"] else EXIT_OK)
-
-
-@main.command()
-@db_option
-@filter_options
-def show(
-    db_path: Path | None,
-    currencies: tuple[str, ...],
-    start: dt.date | None,
-    end: dt.date | None,
-) -> None:
-    """Print the series as a table: a row per capture date, a column per currency.
-
-    \b
-    Example:
-      tracker show --currency TJS --from 2025-12-01
-    """
-    from . import read
-
-    wanted = read.parse_labels(currencies) if currencies else None
-    with Store.open(db_path, read_only=True) as store:
-        table = read.series_table(store, wanted, start, end)
-        counts = store.counts()
-    rows: dict[dt.date, dict[str, str]] = {}
-    names: list[str] = []
-    for r in table.select(["captured_on", "label", "rate_text", "change_text",
-                           "distinct_rates"]).to_pylist():
-        cell = f"{r['rate_text']} {r['change_text']}%"
-        if r["distinct_rates"] > 1:
-            cell += f" ({r['distinct_rates']} rates)"
-        rows.setdefault(r["captured_on"], {})[r["label"]] = cell
-        if r["label"] not in names:
-            names.append(r["label"])
-    if not rows:
-        err(f"the series is empty; ingest snapshots first: tracker ingest --db "
-            f"{db_path or default_db_path()} data/samples")
-        return
-    names.sort(key=label_order)
-    widths = {n: max(len(n), *(len(v.get(n, "")) for v in rows.values())) for n in names}
-    click.echo("captured_on  " + "  ".join(n.ljust(widths[n]) for n in names))
-    for day in sorted(rows):
-        click.echo(f"{day}   " + "  ".join(rows[day].get(n, "-").ljust(widths[n]) for n in names))
-    err(
-        f"{len(rows)} capture dates from {counts['ingested']} snapshots "
-        f"({counts['undated']} undated, {counts['rejected']} rejected)"
-    )
 
 
 @main.command()
@@ -473,6 +356,8 @@ def check(
     from . import checks as checks_mod  # numpy and pandas: loaded only for this command
     from .official.config import OfficialConfig, load_check_configs
 
+    analyst.validate_filters(db_path, currencies, start, end)
+
     config, official = check_config.CheckConfig(), OfficialConfig()
     if config_path is not None:
         config, official = load_check_configs(config_path, config)
@@ -571,9 +456,10 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-from .official_cli import official as _official  # noqa: E402 - needs the helpers above
-
-main.add_command(_official)
+main.add_command(analyst.show)
+main.add_command(analyst.export)
+main.add_command(status.status)
+main.add_command(official.official)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -57,7 +57,7 @@ def day(value: object, what: str) -> dt.date | None:
 def date_range(start: object, end: object) -> tuple[dt.date | None, dt.date | None]:
     first, last = day(start, "start"), day(end, "end")
     if first is not None and last is not None and first > last:
-        raise UsageError(f"start {first} is after end {last}; swap them")
+        raise UsageError(f"the range is empty: start {first} is after end {last}; swap them")
     return first, last
 
 
@@ -90,12 +90,14 @@ def pair_labels(store: Store) -> list[str]:
 
 
 def check_known(store: Store, wanted: Sequence[str]) -> None:
-    """Refuse labels that are neither the ticker's currencies nor in the database (typos)."""
-    have = set(pair_labels(store))
+    """Refuse labels that are neither the ticker's currencies nor in the database (typos),
+    listing the codes the database has (or, while it has none, the ticker's)."""
+    have = pair_labels(store)
     unknown = [lab for lab in wanted if lab not in have and lab not in EXPECTED_CURRENCIES]
     if unknown:
-        listed = ", ".join(sorted(have | set(EXPECTED_CURRENCIES), key=label_order))
-        raise UsageError(f"no series for {', '.join(unknown)} in {store.path}; known: {listed}")
+        listed = (f"it has {', '.join(have)}" if have else
+                  f"it has no dated series yet (the ticker's are {', '.join(EXPECTED_CURRENCIES)})")
+        raise UsageError(f"no series for {', '.join(unknown)} in {store.path}; {listed}")
 
 
 # -- the series and the quotes (Arrow) ------------------------------------------------------------
@@ -174,24 +176,40 @@ def _exact_type(arrow_type: pa.DataType) -> object:
     return None
 
 
-def series_frame(store: Store, wanted: Sequence[str] | None = None,
-                 start: dt.date | None = None, end: dt.date | None = None,
-                 view: str = "rate", *, exact: bool = True) -> pd.DataFrame:
-    """`series_table` as rows of a frame; a `view` other than `rate` adds its float `value`
-    and rounding band `lo`..`hi` (`tracker.views.view_frame`): `index` is based at each
-    pair's first capture from `start`, `change` counts from the capture before `start`."""
+def series_view_table(store: Store, wanted: Sequence[str] | None = None,
+                      start: dt.date | None = None, end: dt.date | None = None,
+                      view: str = "rate") -> pa.Table:
+    """`series_table` in `view`, oldest first: a view other than `rate` adds its float `value`
+    and rounding band `lo`..`hi` (`tracker.views.view_frame`, so the CLI, the dashboard and the
+    notebooks compute it once): `index` is based at each pair's first capture from `start`,
+    `change` counts from the capture before `start`."""
+    check_view(view)
+    table = series_table(store, wanted, None if view == "change" else start, end)
+    if view == "rate":
+        return table
+    import numpy as np
     import pandas as pd
 
     from .views import view_frame
 
-    check_view(view)
-    table = series_table(store, wanted, None if view == "change" else start, end)
-    frame = to_frame(table, exact=exact)
-    if view != "rate":
-        frame = view_frame(frame, view, base_from=pd.Timestamp(start) if start else None)
-        if start is not None:
-            frame = frame[frame["captured_on"] >= pd.Timestamp(start)].reset_index(drop=True)
-    return frame
+    frame = to_frame(table.select(["label", "captured_on", "rate", "rate_decimals"]), exact=False)
+    frame["row"] = np.arange(len(frame))
+    viewed = view_frame(frame, view, base_from=pd.Timestamp(start) if start else None)
+    rows = viewed["row"].to_numpy(dtype=np.int64)
+    for name in ("value", "lo", "hi"):
+        column = np.empty(len(frame), dtype=float)
+        column[rows] = viewed[name].to_numpy(dtype=float)
+        table = table.append_column(name, pa.array(column, pa.float64(), from_pandas=True))
+    if start is not None and view == "change":
+        table = table.filter(pc.greater_equal(table.column("captured_on"), pa.scalar(start)))
+    return table
+
+
+def series_frame(store: Store, wanted: Sequence[str] | None = None,
+                 start: dt.date | None = None, end: dt.date | None = None,
+                 view: str = "rate", *, exact: bool = True) -> pd.DataFrame:
+    """`series_view_table` as rows of a frame (oldest first)."""
+    return to_frame(series_view_table(store, wanted, start, end, view), exact=exact)
 
 
 def snapshots_frame(store: Store, status: str | None = None, *,

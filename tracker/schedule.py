@@ -45,6 +45,7 @@ from .configfile import read_table, strings
 from .errors import FetchError, StoreError, TrackerError, UsageError
 from .escape import printable
 from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url, fetch, page_client
+from .humane import plural
 from .ingest import MAX_BYTES, RawInput, discover, ingest
 from .models import IngestSummary
 from .store import Store, default_db_path, utcnow
@@ -211,7 +212,7 @@ def watch_once(
                 _pause(stop, reader_gap)
             if _stopping(stop):
                 report.left = len(todo) - start
-                report.fail(f"stopped: {report.left} file(s) left for the next run")
+                report.fail(f"stopped: {plural(report.left, 'file')} left for the next run")
                 break
             batch = todo[start : start + batch_size]
             with _writer(db, db_timeout) as store:
@@ -251,7 +252,7 @@ def fetch_once(
             for i, url in enumerate(urls):
                 if _stopping(stop):
                     report.left = len(urls) - i
-                    report.fail(f"stopped: {report.left} page(s) left for the next run")
+                    report.fail(f"stopped: {plural(report.left, 'page')} left for the next run")
                     break
                 report.files_seen += 1
                 try:
@@ -260,7 +261,7 @@ def fetch_once(
                     if _stopping(stop):  # cut short by the stop request: not the page's fault
                         report.files_seen -= 1
                         report.left = len(urls) - i
-                        report.fail(f"stopped: {report.left} page(s) left for the next run")
+                        report.fail(f"stopped: {plural(report.left, 'page')} left for the next run")
                         break
                     with _writer(db, db_timeout) as store:
                         store.record_input_errors([(url, f"fetch failed: {exc.reason}")])
@@ -529,8 +530,8 @@ def run_scheduler(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, on_signal)
         try:
-            what = [f"watching {len(settings.folders)} folder(s)"] if settings.folders else []
-            what += [f"fetching {len(settings.urls)} page(s)"] if settings.urls else []
+            what = [f"watching {plural(len(settings.folders), 'folder')}"] if settings.folders else []
+            what += [f"fetching {plural(len(settings.urls), 'page')}"] if settings.urls else []
             jobs = [f"{' and '.join(what)} every {_human(settings.every)}"] if what else []
             jobs += ["fetching official rates daily"] if settings.official else []
             echo(f"scheduler started: {'; '.join(jobs)} into {settings.db}; stop with Ctrl-C")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
+import re
 import subprocess
 import sys
 import threading
@@ -219,20 +220,20 @@ def test_download_the_visible_series_exactly_as_printed(corpus_db):
     assert sent["filename"] == "tracker-series-per_usd-2025-09-05_2025-09-09.csv"
     table = pd.read_csv(io.StringIO(sent["content"]), dtype=str)
     assert list(table.columns) == ["captured_on", "currency", "quote_currency", "rate",
-                                   "change_pct", "snapshots", "distinct_rates", "snapshot_id",
-                                   "units_per_usd"]
+                                   "rate_decimals", "change_pct", "snapshots", "distinct_rates",
+                                   "snapshot_id", "per_usd"]
     assert table["captured_on"].min() == "2025-09-05" and table["captured_on"].max() == \
         "2025-09-09"
     assert set(table["currency"]) == {"UZS", "TJS"} and len(table) == 10
     uzs = table[table["currency"] == "UZS"]
     assert set(uzs["rate"]) == {"0.00008"}  # the printed text, not 8e-05
-    assert set(uzs["units_per_usd"].astype(float)) == {12500.0}
+    assert set(uzs["per_usd"].astype(float)) == {12500.0}
     change = callbacks.download_csv(s, 3, ["KGS"], "change", ["2025-09-05", "2025-09-09"])
     table = pd.read_csv(io.StringIO(change["content"]))
-    assert table["change_between_captures_pct"].notna().all()  # 5 Sep vs 4 Sep, off screen
+    assert table["change"].notna().all()  # 5 Sep vs 4 Sep, off screen
     series = data.load_series(s, ["KGS"])
     rates = series["rate"].to_numpy()
-    assert table["change_between_captures_pct"].iloc[0] == pytest.approx(
+    assert table["change"].iloc[0] == pytest.approx(
         (rates[4] / rates[3] - 1) * 100)
     whole = callbacks.download_csv(s, 2, None, "rate", None)
     assert whole["filename"] == "tracker-series-rate-all.csv"
@@ -324,13 +325,13 @@ def test_snapshots_table_and_its_filters(corpus_db):
     rows, pages, line = callbacks.snapshots_table(s, "v", [], [], 0)
     assert line == "63 snapshots in total" and pages == 5 and len(rows) == 15
     rows, _, line = callbacks.snapshots_table(s, "v", ["rejected"], [], 0)
-    assert line == "1 snapshots rejected of 63" and rows[0]["status"] == "rejected"
+    assert line == "1 of 63 snapshots is rejected" and rows[0]["status"] == "rejected"
     assert rows[0]["reason"].startswith("no ticker found")
     rows, _, line = callbacks.snapshots_table(s, "v", ["undated"], [], 0)
     assert [(r["captured_on"], r["status"], r["date_source"]) for r in rows] == [
         ("undated", "ingested", "none")]
     rows, _, line = callbacks.snapshots_table(s, "v", ["rejected", "undated"], [], 0)
-    assert line == "2 snapshots undated or rejected of 63"
+    assert line == "2 of 63 snapshots are undated or rejected"
     rows, *_ = callbacks.snapshots_table(s, "v", [], [{"column_id": "captured_on",
                                                         "direction": "asc"}], 0)
     assert rows[0]["captured_on"] == "2025-09-01"
@@ -343,6 +344,9 @@ def test_snapshot_detail_of_a_rejected_snapshot_shows_why(corpus_db):
     text = text_of(detail)
     assert "rejected: no ticker found" in text and "notes.txt" in text
     assert "no quotes" in text and "raw ticker lines unavailable" in text
+    assert "(from none)" not in text and "undated: no date evidence" in text  # for people
+    assert re.search(r", \d+(\.\d+)? (bytes|KiB), parser .*, ingested "
+                     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", text), text  # no microseconds
     assert "Select a snapshot" in text_of(callbacks.snapshot_detail(s, None))
 
 

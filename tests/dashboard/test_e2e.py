@@ -206,7 +206,7 @@ def test_upload_then_the_snapshots_view(dash_duo, writable_db, free_port, tmp_pa
     dash_duo.find_element(f"#{I.TAB_SNAPSHOTS}").click()
     wait_text(dash_duo, f"#{I.SNAPSHOTS_COUNT}", "65 snapshots in total")
     dash_duo.find_element(f"#{I.SNAPSHOTS_FILTER} input[value='rejected']").click()
-    wait_text(dash_duo, f"#{I.SNAPSHOTS_COUNT}", "2 snapshots rejected of 65")
+    wait_text(dash_duo, f"#{I.SNAPSHOTS_COUNT}", "2 of 65 snapshots are rejected")
     sources = [c.text for c in dash_duo.find_elements(
         f"#{I.SNAPSHOTS_TABLE} td[data-dash-column='source']")]
     assert sorted(sources) == sorted(["upload/junk.txt", str(writable_db.parent.parent /

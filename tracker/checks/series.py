@@ -138,10 +138,13 @@ def move_findings(series: pd.DataFrame, config: CheckConfig) -> pd.DataFrame:
 
 
 def coarse_findings(series: pd.DataFrame, config: CheckConfig) -> pd.DataFrame:
-    """coarse_resolution, once per pair: rates printed with too few significant digits.
+    """coarse_resolution, once per pair and printed resolution (decimals): rates printed with
+    too few significant digits, each printed value with its own interval.
 
     A rate printed as 0.00008 stands for 0.000075–0.000085, ±6.25 %: moves of up to 13 % can
-    leave it unchanged, so only the printed change records them.
+    leave it unchanged, so only the printed change records them; 0.00007 on the same ticker
+    is ±7.14 %. The finding names every coarse value with its days and interval, and is dated
+    by its own snapshots: the latest capture of each value named.
     """
     if series.empty:
         return no_rows()
@@ -152,30 +155,42 @@ def coarse_findings(series: pd.DataFrame, config: CheckConfig) -> pd.DataFrame:
     if not coarse.any():
         return no_rows()
     lo, hi = rate_bounds(text)
-    rel = (hi - lo) / (hi + lo)  # half-width / rate
     frame = pd.DataFrame({
         "currency": s["currency"].astype(str).to_numpy(),
         "quote": s["quote_currency"].astype(str).to_numpy(),
-        "day": day_array(s["captured_on"]), "rel": rel, "digits": digits,
+        "day": day_array(s["captured_on"]), "rel": (hi - lo) / (hi + lo), "digits": digits,
+        "decimals": text.str.partition(".")[2].str.len().to_numpy(),
         "text": text.to_numpy(), "id": s["snapshot_id"].astype(str).to_numpy(),
         "lo": lo, "hi": hi,
     })[coarse]
     currencies, days, ids, messages = [], [], [], []
-    for (cur, quote), group in frame.groupby(["currency", "quote"], sort=True):
-        worst = group.sort_values(["rel", "day"], ascending=[False, False]).iloc[0]
-        last = group["day"].max()
-        low, high = worst["lo"] / 2 / 10**RATE_PLACES, worst["hi"] / 2 / 10**RATE_PLACES
+    for (cur, quote, _decimals), group in frame.groupby(["currency", "quote", "decimals"],
+                                                       sort=True):
         label = label_of(str(cur), str(quote))  # (both columns are str: astype above)
+        parts, latest, worst = [], [], 0.0
+        ordered = group.sort_values("day")
+        per_value = ordered.groupby("text", sort=False)
+        for value, rows in sorted(per_value, key=lambda kv: (-len(kv[1]), kv[0])):
+            last_row = rows.iloc[-1]
+            latest.append((last_row["day"], last_row["id"]))
+            low = last_row["lo"] / 2 / 10**RATE_PLACES
+            high = last_row["hi"] / 2 / 10**RATE_PLACES
+            worst = max(worst, high / low - 1)
+            parts.append(f"{value} on {len(rows)} ({fmt_rate(low)}–{fmt_rate(high)}, "
+                         f"±{fmt_plain(100 * last_row['rel'])}%)")
+        few, many = int(group["digits"].min()), int(group["digits"].max())
+        sig = f"{few}" if few == many else f"{few}–{many}"
+        n_days = group["day"].nunique()
+        first, last = ordered["day"].iloc[0], ordered["day"].iloc[-1]
         currencies.append(label)
-        days.append(to_date(last))
-        ids.append((worst["id"],))
+        days.append(to_date(max(d for d, _ in latest)))
+        ids.append(tuple(sid for _, sid in latest))
         messages.append(
-            f"{label}: the rate is printed with {worst['digits']} significant digit"
-            f"{'s' if worst['digits'] != 1 else ''} ({worst['text']}) on {len(group)} capture "
-            f"date(s) from {fmt_day(group['day'].min())} to {fmt_day(last)}: it stands for "
-            f"{fmt_rate(low)}–{fmt_rate(high)} (±{fmt_plain(100 * worst['rel'])}%), so moves "
-            f"of up to {fmt_plain(100 * (high / low - 1))}% can leave it unchanged and only the "
-            f"printed change shows them"
+            f"{label}: the rate is printed with {sig} significant digit"
+            f"{'s' if many != 1 else ''} on {n_days} capture date{'s' if n_days != 1 else ''} "
+            f"from {fmt_day(first)} to {fmt_day(last)}: {', '.join(parts)}; moves of up to "
+            f"{fmt_plain(100 * worst)}% can leave it unchanged and only the printed change "
+            f"shows them"
         )
     return finding_rows("coarse_resolution", currencies, days, ids, messages)
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..check_config import CheckConfig
+from ..humane import plural
 from ..models import label_of
 from .arith import date_list, day_array, fmt_day, runs_of, take, to_date
 from .findings import concat_rows, finding_rows, no_rows
@@ -177,7 +178,7 @@ def missing_findings(snapshots: pd.DataFrame, config: CheckConfig) -> pd.DataFra
         currencies.append(label_of(base, quote))
         messages.append(
             f"{currencies[-1]}: {source[k]} (captured {fmt_day(day[dated[r]])}) has no "
-            f"{names[c]} quote, which {int(carried[r, c])} snapshot(s) within "
+            f"{names[c]} quote, which {plural(int(carried[r, c]), 'snapshot')} within "
             f"{config.missing_window_days} days of it carry"
         )
     return finding_rows("missing_currency", currencies, date_list(day[dated[rows]]),

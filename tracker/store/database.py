@@ -12,10 +12,11 @@ from .connection import connect, default_db_path
 from .official import OfficialStore
 from .reads import Reads
 from .schema import check_version, migrate
+from .statusreads import StatusReads
 from .writes import Writes
 
 
-class Store(Writes, Reads, CheckReads, OfficialStore):
+class Store(Writes, Reads, CheckReads, OfficialStore, StatusReads):
     """A connection plus the named queries. Use `Store.open(...)` as a context manager.
 
     One writer process or many read-only readers (DuckDB's rule): writers keep a connection

@@ -13,9 +13,10 @@ from typing import Any
 
 import click
 
-from .cli import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, _date, db_option, err
-from .errors import UsageError
-from .official.banks import BANKS, parse_bank_url
+from ..errors import UsageError
+from ..official.banks import BANKS, parse_bank_url
+from .options import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, db_option, err
+from .options import date_value as _date
 
 RATE, BURST = 60.0, 10  # as tracker.official.fetching (not imported: it loads the scheduler)
 
@@ -86,8 +87,8 @@ def fetch(db_path: Path | None, start: dt.date | None, end: dt.date | None,
       tracker official fetch --from 2025-01-01 --to 2025-12-31 --currency KZT
       tracker official fetch --bank-url nbk=http://127.0.0.1:8080
     """
-    from .official.fetching import check_currencies, date_window, fetch_official
-    from .store import lock_timeout
+    from ..official.fetching import check_currencies, date_window, fetch_official
+    from ..store import lock_timeout
 
     today = dt.date.today()
     date_window(start, end, today)  # usage errors before anything is opened

@@ -1,0 +1,1 @@
+"""`tracker` commands that live outside tracker/cli.py, each registered there with one line."""
