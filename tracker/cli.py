@@ -22,6 +22,7 @@ import click
 
 from . import check_config
 from . import export as export_mod
+from .commands.verify import verify
 from .dates import parse_user_date
 from .errors import TrackerError, UsageError
 from .escape import printable
@@ -268,10 +269,15 @@ def reparse(db_path: Path | None) -> None:
     Example:
       tracker reparse --db data/tracker.duckdb
     """
-    counts = reparse_snapshots(db_path=db_path)
+    def damaged(source: str, status: str) -> None:
+        if status not in ("ingested", "rejected"):  # raw bytes lost or damaged: not parsed
+            err(f"damaged: {source}: {status}")
+
+    counts = reparse_snapshots(db_path=db_path, progress=damaged)
     err(
         f"reparsed: {counts['ingested']} ingested, {counts['rejected']} rejected, "
-        f"{counts['changed']} changed, {counts['missing_raw']} without raw bytes (kept as they were)"
+        f"{counts['changed']} changed, {counts['missing_raw']} with missing or damaged raw "
+        "bytes (kept as they were, not parsed)"
     )
     sys.exit(EXIT_REJECTED if counts["missing_raw"] else EXIT_OK)
 
@@ -555,6 +561,7 @@ def dashboard(
 
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
+main.add_command(verify)
 
 
 if __name__ == "__main__":  # pragma: no cover

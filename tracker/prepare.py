@@ -207,9 +207,9 @@ class PreparedChunk:
     `sources`, `snapshot_ids` and `errors` have one entry per input (an input that could not
     be read has no id and an error); `snapshots`, `quotes` (that snapshot's quote rows) and
     `contents` (the bytes as read) one per readable input. A snapshot the store had before
-    the chunk was prepared is not parsed again: its row is None, its quotes and contents
-    empty. Contents are compressed by the store step, and only those of snapshots it has
-    not seen before.
+    the chunk was prepared is not parsed again: its row is None, its quotes empty. Contents
+    are compressed by the store step: those of snapshots it has not seen before, and of
+    stored ones whose kept raw bytes turn out lost or damaged.
     """
 
     sources: list[str]
@@ -254,7 +254,7 @@ def prepare_many(
         if sid in stored:
             snaps.append(None)
             quotes.append([])
-            contents.append(b"")
+            contents.append(data)  # to restore its kept raw bytes, should they be damaged
             continue
         page, error = parse_content(data, item.source)
         snap, rows = build_rows(

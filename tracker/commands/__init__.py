@@ -1,0 +1,1 @@
+"""CLI commands kept in modules of their own, each registered with one line in `tracker.cli`."""
