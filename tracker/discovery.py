@@ -106,10 +106,11 @@ def _walk(root: Path) -> Iterator[tuple[Path | str, str]]:
             if is_dir:
                 subfolders.append(Path(entry.path))
             elif is_snapshot_name(entry.name):
-                if entry.is_file(follow_symlinks=True):  # the kernel's file type: no extra stat
-                    yield entry.path, "input"
-                else:
-                    yield entry.path, _why_not_a_file(entry)
+                try:
+                    regular = entry.is_file(follow_symlinks=True)  # d_type: no extra stat
+                except OSError:  # a link loop
+                    regular = False
+                yield entry.path, "input" if regular else _why_not_a_file(entry)
             elif not entry.name.startswith("."):
                 yield entry.path, "skipped"
         stack.extend(reversed(subfolders))
