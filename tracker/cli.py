@@ -47,7 +47,7 @@ def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--db",
         "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=False, readable=False, path_type=Path),  # unreadable: exit 3
         envvar="TRACKER_DB",
         default=None,
         help="DuckDB file (default data/tracker.duckdb, or $TRACKER_DB).",
@@ -86,7 +86,9 @@ def err(message: str) -> None:
 
 
 class TrackerGroup(click.Group):
-    """Turns the tracker's own errors into one clear line and exit status 3 (2 for usage)."""
+    """Turns the tracker's own errors (the database's I/O failures among them: see
+    `tracker.store.failures`) and the system's into one clear line and exit status 3 (2 for
+    usage)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -96,6 +98,13 @@ class TrackerGroup(click.Group):
             ctx.exit(EXIT_USAGE)
         except TrackerError as exc:
             err(f"error: {exc}")
+            ctx.exit(EXIT_FAILED)
+        except BrokenPipeError:  # the reader of stdout stopped early (`| head`): not ours to report
+            ctx.exit(EXIT_REJECTED)
+        except OSError as exc:  # an output file or folder the command could not write
+            where = f"{exc.filename}: " if exc.filename else ""
+            err(f"error: {where}{exc.strerror or exc}; check the path, its permissions and "
+                "free space")
             ctx.exit(EXIT_FAILED)
 
 

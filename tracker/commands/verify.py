@@ -13,7 +13,7 @@ from ..verify import verify_archive
 
 
 @click.command()
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, readable=False, path_type=Path),
               envvar="TRACKER_DB", default=None,
               help="DuckDB file (default data/tracker.duckdb, or $TRACKER_DB).")
 def verify(db_path: Path | None) -> None:
