@@ -308,8 +308,10 @@ def _restore_damaged(store: Store, chunk: PreparedChunk, existing: Container[str
 def _warnings(row: SnapshotRow) -> tuple[str, ...]:
     """What a person should hear about a snapshot that was kept as it is."""
     notes = list(row.warnings or ())
-    if row.date_note:
+    if row.date_note and row.header_date is not None:
         notes.append(f"dates disagree: {row.date_note} (the header date is kept)")
+    elif row.date_note:  # a header-shaped line that is not a date (tracker.headerline)
+        notes.append(row.date_note)
     day = row.captured_on
     tolerance = dt.timedelta(days=DEFAULT_FUTURE_TOLERANCE_DAYS)  # as `tracker check` by default
     if day is not None and day > row.ingested_at.date() + tolerance:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .dates import archive_timestamp, choose_capture_date, date_from_name
 from .errors import ParseError, SourceError
+from .headerline import unread_header
 from .models import DateEvidence, ParsedPage
 from .parse import PARSER_VERSION, parse
 from .rows import QuoteRow, SnapshotRow
@@ -162,6 +163,7 @@ def build_rows(
     """The store rows for one parsed (or rejected) snapshot."""
     evidence = evidence_for(item, page, user_date)
     chosen = choose_capture_date(evidence)
+    notes = [n for n in (chosen.disagreement if page else None, unread_header(data, page)) if n]
     snap = SnapshotRow(
         snapshot_id=snapshot_id,
         source=item.source,
@@ -178,7 +180,7 @@ def build_rows(
         header_date=evidence.header,
         filename_date=evidence.filename,
         user_date=user_date,
-        date_note=chosen.disagreement if page else None,
+        date_note="; ".join(notes) or None,
         content_type=page.meta.content_type if page else None,
         size_bytes=len(data),
         listing=page.meta.listing.text if page and page.meta.listing else None,
