@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
 from .discovery import SNAPSHOT_SUFFIXES, Discovery, discover, is_snapshot_name
-from .errors import ArchiveError, StoreError
+from .errors import ArchiveError, DatabaseBusyError, StoreError
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
     MAX_BYTES,
@@ -31,7 +31,9 @@ from .prepare import (
 )
 from .raw import compress_many
 from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
-from .store import Store, default_db_path, utcnow, writing
+from .store import Store, default_db_path, default_raw_dir, utcnow, writing
+from .store.rawindex import Location
+from .store.writer import looking
 from .verify import damaged_frames
 
 # Measured with bench/bench_ingest.py (20,000 snapshots of ~20 KB, 2 cores); see bench/README.md.
@@ -83,12 +85,18 @@ def ingest(
 
 
 class _Target:
-    """Where batches go: a store opened per write, or the caller's open store."""
+    """Where batches go: a store opened per write, or the caller's open store.
+
+    Lookups of known snapshots (with where their raw frames are) are remembered, so a batch
+    whose every input was stored before, and whose kept frames match, needs no write turn.
+    """
 
     def __init__(self, db: Path, store: Store | None, timeout: float | None) -> None:
         self.db = store.path if store is not None else db
         self.store = store
         self.timeout = timeout
+        self.answers: dict[str, str | None] = {}  # id -> rejection reason, None if ingested
+        self.where: dict[str, Location] = {}
 
     @contextmanager
     def write(self) -> Iterator[Store]:
@@ -101,19 +109,49 @@ class _Target:
     @contextmanager
     def lookup(self) -> Iterator[Callable[[list[str]], Container[str]]]:
         """`known(ids)` for the parsing thread: on a connection of its own when the caller
-        holds a store open, else through a brief write turn (never during a parse)."""
+        holds a store open, else on a brief read-only one (never during a parse)."""
         if self.store is not None:
             with self.store.second_connection() as second:
                 yield second.known_snapshots
             return
+        yield self._known
 
-        def known(ids: list[str]) -> Container[str]:
-            if not self.db.exists():
-                return ()
+    def _known(self, ids: list[str]) -> Container[str]:
+        if not self.db.exists():
+            return ()
+        try:
+            with looking(self.db, timeout=self.timeout) as store:
+                found = store.known_snapshots(ids)
+                self.where.update(store.raw_locations(list(found)))
+        except DatabaseBusyError:
+            raise
+        except StoreError:  # an older schema: a writable open migrates it
             with self.write() as store:
-                return store.known_snapshots(ids)
+                found = store.known_snapshots(ids)
+                self.where.update(store.raw_locations(list(found)))
+        self.answers.update(found)
+        return found
 
-        yield known
+    def known_outcomes(self, chunk: PreparedChunk, user_date: dt.date | None
+                       ) -> list[IngestOutcome] | None:
+        """The outcomes of a chunk that holds only snapshots stored before, whose kept raw
+        frames match; None when the chunk needs a write turn."""
+        if self.store is not None or user_date is not None or any(chunk.errors):
+            return None
+        ids = [sid for sid in chunk.snapshot_ids if sid is not None]
+        if any(row is not None for row in chunk.snapshots) or not all(
+                sid in self.answers and sid in self.where for sid in ids):
+            return None
+        kept = list({sid: (sid, self.where[sid], data)
+                     for sid, data in zip(ids, chunk.contents, strict=True)}.values())
+        if damaged_frames(default_raw_dir(self.db), kept):
+            return None
+        return [
+            IngestOutcome(source, "present", snapshot_id=sid) if self.answers[sid] is None
+            else IngestOutcome(source, "rejected", snapshot_id=sid,
+                               reason=f"{self.answers[sid]} (as before)")
+            for source, sid in zip(chunk.sources, ids, strict=True)
+        ]
 
 
 class _StoredBefore:
@@ -201,6 +239,9 @@ def _store_after(
     failure, and nothing stored."""
     if previous is not None:
         previous.result()  # done: the store thread runs batches in order
+    known = target.known_outcomes(chunk, user_date)
+    if known is not None:
+        return known
     with target.write() as store:
         return _store_batch(chunk, store, user_date, seen)
 

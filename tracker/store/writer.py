@@ -70,3 +70,22 @@ def writing(
                 _released[key] = time.monotonic()
     finally:
         lock.release()
+
+
+@contextmanager
+def looking(db_path: Path, *, timeout: float | None = None) -> Iterator[Store]:
+    """A read-only store between this process's writes (its turn taken, so no writer of this
+    process has the file open meanwhile), for a brief lookup. It does not take the file's
+    write lock, so readers need no turn after it."""
+    wait = lock_timeout() if timeout is None else timeout
+    lock = _lock_for(str(db_path.absolute()))
+    if not lock.acquire(timeout=wait):
+        raise DatabaseBusyError(
+            f"database {db_path} is busy: another writer in this process holds it (waited "
+            f"{wait:g} s); try again when it has finished"
+        )
+    try:
+        with Store.open(db_path, read_only=True, timeout=timeout) as store:
+            yield store
+    finally:
+        lock.release()
