@@ -33,7 +33,7 @@ from .raw import compress_many
 from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
 from .store import Store, default_db_path, default_raw_dir, utcnow, writing
 from .store.rawindex import Location
-from .store.writer import looking
+from .store.writer import Lookup
 from .verify import damaged_frames
 
 # Measured with bench/bench_ingest.py (20,000 snapshots of ~20 KB, 2 cores); see bench/README.md.
@@ -61,19 +61,22 @@ def ingest(
     progress: Progress | None = None,
     store: Store | None = None,
     timeout: float | None = None,
+    on_stored: Callable[[Store, list[IngestOutcome]], None] | None = None,
 ) -> IngestSummary:
     """Ingest inputs idempotently; each batch of snapshots is committed atomically.
 
     Inputs are read, parsed and dated with the database closed; it is opened writable
     (`tracker.store.writing`) only to store each prepared batch, so however slow a hostile
     input is to parse, readers in other processes wait at most one batch's write. `timeout`
-    bounds each wait for the database. Pass `store` only to write through a store the caller
+    bounds each wait for the database; `on_stored(store, outcomes)` runs in each batch's write
+    turn (a batch of known snapshots may need none). Pass `store` only to write through a store the caller
     holds open (then parsing happens while it is held). One process: a second thread stores
     while the first parses.
     """
     items = list(inputs)
     now = utcnow()
     target = _Target(Path(db_path) if db_path is not None else default_db_path(), store, timeout)
+    target.on_stored = on_stored
     with target.lookup() as lookup:
         known = _StoredBefore(lookup)
         prepared = (
@@ -97,13 +100,15 @@ class _Target:
         self.timeout = timeout
         self.answers: dict[str, str | None] = {}  # id -> rejection reason, None if ingested
         self.where: dict[str, Location] = {}
+        self.reader = Lookup(self.db, timeout)
+        self.on_stored: Callable[[Store, list[IngestOutcome]], None] | None = None
 
     @contextmanager
     def write(self) -> Iterator[Store]:
         if self.store is not None:
             yield self.store
         else:
-            with writing(self.db, timeout=self.timeout) as store:
+            with self.reader.excluded(), writing(self.db, timeout=self.timeout) as store:
                 yield store
 
     @contextmanager
@@ -114,13 +119,16 @@ class _Target:
             with self.store.second_connection() as second:
                 yield second.known_snapshots
             return
-        yield self._known
+        try:
+            yield self._known
+        finally:
+            self.reader.close()
 
     def _known(self, ids: list[str]) -> Container[str]:
         if not self.db.exists():
             return ()
         try:
-            with looking(self.db, timeout=self.timeout) as store:
+            with self.reader.store() as store:
                 found = store.known_snapshots(ids)
                 self.where.update(store.raw_locations(list(found)))
         except DatabaseBusyError:
@@ -243,7 +251,10 @@ def _store_after(
     if known is not None:
         return known
     with target.write() as store:
-        return _store_batch(chunk, store, user_date, seen)
+        outcomes = _store_batch(chunk, store, user_date, seen)
+        if target.on_stored is not None:
+            target.on_stored(store, outcomes)
+        return outcomes
 
 
 def _report(batch: list[IngestOutcome], outcomes: list[IngestOutcome], progress: Progress | None) -> None:

@@ -46,7 +46,7 @@ from .errors import FetchError, StoreError, TrackerError, UsageError
 from .escape import printable
 from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url, fetch, page_client
 from .ingest import MAX_BYTES, RawInput, discover, ingest
-from .models import IngestSummary
+from .models import IngestOutcome, IngestSummary
 from .store import Store, default_db_path, utcnow, writing
 
 DEFAULT_EVERY = "1h"
@@ -208,22 +208,37 @@ def watch_once(
                 report.fail(f"stopped: {report.left} file(s) left for the next run")
                 break
             batch = todo[start : start + batch_size]
+            states: dict[str, tuple[int, int]] = {item.source: (size, mtime_ns)
+                                                  for item, size, mtime_ns in batch}
+            remembered: list[bool] = []
+            remember = _remembering(states, remembered)
             summary = ingest(  # parses with the database closed; holds it only to write
                 [item for item, _, _ in batch], db_path=db, max_bytes=max_bytes,
-                batch_size=len(batch), timeout=db_timeout,
+                batch_size=len(batch), timeout=db_timeout, on_stored=remember,
             )
             report.add(summary)
-            # The stat taken before reading: a file changed meanwhile is read again later. A
-            # file that could not be read (no snapshot id) is not remembered: it is tried again
-            # on every run until it can be read.
-            with _writer(db, db_timeout) as store:
-                store.update_watch_state([
-                    (item.source, size, mtime_ns, outcome.snapshot_id)
-                    for (item, size, mtime_ns), outcome in zip(batch, summary.outcomes, strict=True)
-                    if outcome.snapshot_id is not None
-                ])
+            if not remembered:  # every file was stored before: no write turn was needed
+                with _writer(db, db_timeout) as store:
+                    remember(store, list(summary.outcomes))
 
     return _recorded_run("watch", db_path, db_timeout, work)
+
+
+def _remembering(states: dict[str, tuple[int, int]], done: list[bool]
+                 ) -> Callable[[Store, list[IngestOutcome]], None]:
+    """Records the watched files' state in the ingest's own write turn.
+
+    The stat taken before reading: a file changed meanwhile is read again later. A file that
+    could not be read (no snapshot id) is not remembered: it is tried again on every run until
+    it can be read, also after a restart.
+    """
+
+    def remember(store: Store, outcomes: list[IngestOutcome]) -> None:
+        store.update_watch_state([(o.source, *states[o.source], o.snapshot_id)
+                                  for o in outcomes if o.snapshot_id is not None])
+        done.append(True)
+
+    return remember
 
 
 def fetch_once(
