@@ -121,3 +121,13 @@ def test_a_watched_file_that_could_not_be_read_is_retried_also_after_a_restart(t
     locked.chmod(0o644)  # readable now; its size and mtime are unchanged
     assert watch_run() == [1, 0, 0, 1]
     assert watch_run() == [0, 0, 0, 2]
+
+
+def test_a_library_callers_source_with_any_bytes_is_stored_escaped(db_path):
+    from tracker.ingest import RawInput, ingest
+
+    summary = ingest([RawInput(source=os.fsdecode(b"lib\xff.txt"), data=snapshot())],
+                     db_path=db_path)
+    assert [(o.source, o.status) for o in summary.outcomes] == [("lib\\xff.txt", "ingested")]
+    with Store.open(db_path, read_only=True) as store:
+        assert list(to_frame(store.snapshots())["source"]) == ["lib\\xff.txt"]

@@ -291,10 +291,10 @@ def _store_batch(
     for row, quote_rows, data in zip(chunk.snapshots, chunk.quotes, chunk.contents, strict=True):
         if row is None:
             continue  # stored before the batch was prepared, so not parsed
-        sid = row.snapshot_id
-        if sid in seen or sid in existing or sid in fresh:
+        new = row.snapshot_id
+        if new in seen or new in existing or new in fresh:
             continue
-        fresh.add(sid)
+        fresh.add(new)
         rows.append(row)
         quotes.extend(quote_rows)
         contents.append(data)

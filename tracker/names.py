@@ -47,3 +47,14 @@ def path_bytes(source: str) -> bytes:
         pos = m.end()
     out += source[pos:].encode("utf-8")
     return bytes(out)
+
+
+def storable(text: str) -> str:
+    """`text` itself when it is valid text, else its `source_name` escape: for sources made
+    elsewhere than by the folder walk (a library caller's own `RawInput`, a fetch address
+    given on the command line), which may carry lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return source_name(text)
+    return text

@@ -19,6 +19,7 @@ from .dates import archive_timestamp, choose_capture_date, date_from_name
 from .errors import ParseError, SourceError
 from .headerline import unread_header
 from .models import DateEvidence, ParsedPage
+from .names import storable
 from .parse import PARSER_VERSION, parse
 from .rows import QuoteRow, SnapshotRow
 
@@ -35,6 +36,9 @@ class RawInput:
     data: bytes | None = None
     captured_at: dt.datetime | None = None  # UTC, when the tracker fetched the page
     captured_at_source: str | None = None  # "fetched" or "archive"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", storable(self.source))  # any name can be stored
 
 
 def read_input(item: RawInput, max_bytes: int = MAX_BYTES) -> bytes:
