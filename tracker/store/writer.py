@@ -17,9 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import DatabaseBusyError
+import duckdb
+
+from ..errors import DatabaseBusyError, StoreError
 from .connection import MAX_DELAY, default_db_path, lock_timeout
 from .database import Store
+from .failures import database_failure
 
 # A writer that wants the file again right after letting go leaves it closed this long first:
 # longer than a waiting reader's longest backoff sleep (MAX_DELAY, jittered up to 1.5×), so
@@ -104,7 +107,11 @@ class Lookup:
                 opened = stack.enter_context(
                     Store.open(self.path, read_only=True, timeout=self.timeout))
                 self._open = (opened, stack, time.monotonic())
-            yield self._open[0]
+            try:
+                yield self._open[0]
+            except duckdb.Error as exc:  # as `Store.open` turns them: one line, exit status 3
+                self._close()
+                raise StoreError(database_failure(self.path, exc)) from None
 
     def close(self) -> None:
         with self._mutex:
