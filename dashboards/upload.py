@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker.ingest import SNAPSHOT_SUFFIXES, RawInput, ingest, is_snapshot_name
-from tracker.store import Store
 
 from .data import Settings
 
@@ -98,8 +97,8 @@ def ingest_uploads(settings: Settings, files: Sequence[tuple[str | None, str | N
         inputs.append(RawInput(source=SOURCE_PREFIX + clean, data=data))
         positions.append(i)
     if inputs:
-        with Store.open(settings.db_path, timeout=UPLOAD_TIMEOUT) as store:
-            summary = ingest(inputs, store=store, max_bytes=settings.max_upload_bytes)
+        summary = ingest(inputs, db_path=settings.db_path, max_bytes=settings.max_upload_bytes,
+                         timeout=UPLOAD_TIMEOUT)
         for i, outcome in zip(positions, summary.outcomes, strict=True):
             results[i] = UploadResult(
                 name=outcome.source.removeprefix(SOURCE_PREFIX), status=outcome.status,

@@ -32,6 +32,7 @@ from .commands.options import (
     filter_options,
 )
 from .commands.options import date_value as _date
+from .commands.verify import verify
 from .errors import TrackerError, UsageError
 from .humane import plural, size
 from .ingest import BATCH_SIZE, MAX_BYTES, ingest_paths
@@ -55,7 +56,9 @@ def schedule_options(
 
 
 class TrackerGroup(click.Group):
-    """Turns the tracker's own errors into one clear line and exit status 3 (2 for usage)."""
+    """Turns the tracker's own errors (the database's I/O failures among them: see
+    `tracker.store.failures`) and the system's into one clear line and exit status 3 (2 for
+    usage)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -65,6 +68,13 @@ class TrackerGroup(click.Group):
             ctx.exit(EXIT_USAGE)
         except TrackerError as exc:
             err(f"error: {exc}")
+            ctx.exit(EXIT_FAILED)
+        except BrokenPipeError:  # the reader of stdout stopped early (`| head`): not ours to report
+            ctx.exit(EXIT_REJECTED)
+        except OSError as exc:  # an output file or folder the command could not write
+            where = f"{exc.filename}: " if exc.filename else ""
+            err(f"error: {where}{exc.strerror or exc}; check the path, its permissions and "
+                "free space")
             ctx.exit(EXIT_FAILED)
 
 
@@ -197,10 +207,15 @@ def reparse(db_path: Path | None) -> None:
     Example:
       tracker reparse --db data/tracker.duckdb
     """
-    counts = reparse_snapshots(db_path=db_path)
+    def damaged(source: str, status: str) -> None:
+        if status not in ("ingested", "rejected"):  # raw bytes lost or damaged: not parsed
+            err(f"damaged: {source}: {status}")
+
+    counts = reparse_snapshots(db_path=db_path, progress=damaged)
     err(
         f"reparsed: {counts['ingested']} ingested, {counts['rejected']} rejected, "
-        f"{counts['changed']} changed, {counts['missing_raw']} without raw bytes (kept as they were)"
+        f"{counts['changed']} changed, {counts['missing_raw']} with missing or damaged raw "
+        "bytes (kept as they were, not parsed)"
     )
     sys.exit(EXIT_REJECTED if counts["missing_raw"] else EXIT_OK)
 
@@ -460,6 +475,7 @@ main.add_command(analyst.show)
 main.add_command(analyst.export)
 main.add_command(status.status)
 main.add_command(official.official)
+main.add_command(verify)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

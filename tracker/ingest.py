@@ -9,24 +9,21 @@ parser (`tracker reparse`) can recover it.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import stat
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 
 from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
-from .containers import is_container_name
-from .errors import StoreError
+from .discovery import SNAPSHOT_SUFFIXES, Discovery, discover, is_snapshot_name
+from .errors import ArchiveError, DatabaseBusyError, StoreError
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
     MAX_BYTES,
     PreparedChunk,
     RawInput,
     build_rows,
-    container_inputs,
     declared_charset_of,
     evidence_for,
     parse_content,
@@ -35,10 +32,11 @@ from .prepare import (
 )
 from .raw import compress_many
 from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
-from .store import Store, default_db_path, utcnow
+from .store import Store, default_db_path, default_raw_dir, utcnow, writing
+from .store.rawindex import Location
+from .store.writer import Lookup
+from .verify import damaged_frames
 
-SNAPSHOT_SUFFIXES = (".txt", ".html", ".htm")
-_OTHER_PAGES = (".xhtml",)  # read too, not offered for upload; containers: `is_container_name`
 # Measured with bench/bench_ingest.py (20,000 snapshots of ~20 KB, 2 cores); see bench/README.md.
 BATCH_SIZE = 1000  # snapshots per transaction and raw pack: one fsync and one insert per batch
 # batches queued for the store thread; two rather than one, so that a slow fsync or insert does
@@ -46,105 +44,12 @@ BATCH_SIZE = 1000  # snapshots per transaction and raw pack: one fsync and one i
 _IN_FLIGHT = 2
 _RAMP_FROM = 200  # batch size from which a long run starts and ends with smaller batches
 __all__ = [
-    "MAX_BYTES", "Discovery", "RawInput", "build_rows", "discover", "evidence_for", "ingest",
-    "ingest_paths", "parse_content", "read_input", "reparse",
+    "MAX_BYTES", "SNAPSHOT_SUFFIXES", "Discovery", "RawInput", "build_rows", "discover",
+    "evidence_for", "ingest", "ingest_paths", "is_snapshot_name", "parse_content", "read_input",
+    "reparse",
 ]
 
 Progress = Callable[[IngestOutcome], None]
-
-
-@dataclass(frozen=True)
-class Discovery:
-    """What a list of paths expands to."""
-
-    inputs: tuple[RawInput, ...]
-    errors: tuple[tuple[str, str], ...]  # (path, reason) for paths that cannot be inputs
-    skipped: tuple[str, ...]  # files in folders that are not snapshot files
-
-
-def is_snapshot_name(name: str) -> bool:
-    lower = name.lower()
-    if lower.endswith(".gz"):
-        lower = lower[:-3]
-    return lower.endswith(SNAPSHOT_SUFFIXES + _OTHER_PAGES)
-
-
-def discover(paths: Iterable[str | Path]) -> Discovery:
-    """Expand files and folders (recursively, following links once) into inputs.
-
-    A file named explicitly is always an input; inside folders only snapshot files
-    (`.txt`, `.html`, `.htm`, `.xhtml`, optionally `.gz`) are, the rest is listed as skipped.
-    WARC and MHTML files, named or in folders, stand for the snapshots inside them.
-    """
-    inputs: list[RawInput] = []
-    errors: list[tuple[str, str]] = []
-    skipped: list[str] = []
-    for given in paths:
-        path = Path(given)
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            errors.append((str(given), "no such file or folder; check the path"))
-            continue
-        except OSError as exc:
-            errors.append((str(given), f"cannot be read ({exc.strerror or exc})"))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            for found, reason in _walk(path):
-                if reason == "input" and is_container_name(str(found)):
-                    _expand(found, inputs, skipped, errors)
-                elif reason == "input":
-                    inputs.append(RawInput(source=str(found), path=found))
-                elif reason == "skipped":
-                    skipped.append(str(found))
-                else:
-                    errors.append((str(found), reason))
-        elif is_container_name(str(given)):
-            _expand(str(given), inputs, skipped, errors)
-        else:
-            inputs.append(RawInput(source=str(given), path=path))
-    return Discovery(tuple(inputs), tuple(errors), tuple(skipped))
-
-
-def _expand(path: str | Path, inputs: list[RawInput], skipped: list[str],
-            errors: list[tuple[str, str]]) -> None:
-    """A WARC or MHTML file's snapshots, its other records, what could not be read."""
-    found, other, bad = container_inputs(path)
-    inputs.extend(found)
-    skipped.extend(other)
-    errors.extend(bad)
-
-
-def _walk(root: Path) -> Iterator[tuple[Path | str, str]]:
-    """(path, "input" | "skipped" | why unreadable) under `root`; files as plain strings
-    (a `Path` per file cost more than the rest of the walk)."""
-    visited: set[tuple[int, int]] = set()
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            st = folder.stat()
-            key = (st.st_dev, st.st_ino)
-            if key in visited:
-                continue  # a symlink loop or a folder linked twice
-            visited.add(key)
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            yield folder, f"folder cannot be read ({exc.strerror or exc})"
-            continue
-        subfolders = []
-        for entry in entries:
-            try:
-                is_dir = entry.is_dir(follow_symlinks=True)
-            except OSError:
-                is_dir = False
-            if is_dir:
-                subfolders.append(Path(entry.path))
-            elif is_snapshot_name(entry.name) or is_container_name(entry.name):
-                yield entry.path, "input"
-            elif not entry.name.startswith("."):
-                yield entry.path, "skipped"
-        stack.extend(reversed(subfolders))
 
 
 def ingest(
@@ -156,36 +61,111 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     store: Store | None = None,
+    timeout: float | None = None,
+    on_stored: Callable[[Store, list[IngestOutcome]], None] | None = None,
 ) -> IngestSummary:
     """Ingest inputs idempotently; each batch of snapshots is committed atomically.
 
-    Pass `store` to reuse an open writable store; otherwise the database is opened
-    for the run and closed after it. One process: a second thread stores while the first
-    parses.
+    Inputs are read, parsed and dated with the database closed; it is opened writable
+    (`tracker.store.writing`) only to store each prepared batch, so however slow a hostile
+    input is to parse, readers in other processes wait at most one batch's write. `timeout`
+    bounds each wait for the database; `on_stored(store, outcomes)` runs in each batch's write
+    turn (a batch of known snapshots may need none). Pass `store` only to write through a store the caller
+    holds open (then parsing happens while it is held). One process: a second thread stores
+    while the first parses.
     """
-    db = Path(db_path) if db_path is not None else default_db_path()
-    if store is None:
-        with Store.open(db) as opened:
-            return ingest(
-                inputs, db_path=db, captured_on=captured_on,
-                max_bytes=max_bytes, batch_size=batch_size, progress=progress,
-                store=opened,
-            )
     items = list(inputs)
     now = utcnow()
-    with store.second_connection() as lookup:
+    target = _Target(Path(db_path) if db_path is not None else default_db_path(), store, timeout)
+    target.on_stored = on_stored
+    with target.lookup() as lookup:
         known = _StoredBefore(lookup)
         prepared = (
             prepare_many(items[start:end], max_bytes, captured_on, now, known)
             for start, end in _spans(len(items), batch_size)
         )
-        outcomes = _store_all(prepared, store, captured_on, progress)
+        outcomes = _store_all(prepared, target, captured_on, progress)
     return IngestSummary(outcomes=tuple(outcomes))
 
 
+class _Target:
+    """Where batches go: a store opened per write, or the caller's open store.
+
+    Lookups of known snapshots (with where their raw frames are) are remembered, so a batch
+    whose every input was stored before, and whose kept frames match, needs no write turn.
+    """
+
+    def __init__(self, db: Path, store: Store | None, timeout: float | None) -> None:
+        self.db = store.path if store is not None else db
+        self.store = store
+        self.timeout = timeout
+        self.answers: dict[str, str | None] = {}  # id -> rejection reason, None if ingested
+        self.where: dict[str, Location] = {}
+        self.reader = Lookup(self.db, timeout)
+        self.on_stored: Callable[[Store, list[IngestOutcome]], None] | None = None
+
+    @contextmanager
+    def write(self) -> Iterator[Store]:
+        if self.store is not None:
+            yield self.store
+        else:
+            with self.reader.excluded(), writing(self.db, timeout=self.timeout) as store:
+                yield store
+
+    @contextmanager
+    def lookup(self) -> Iterator[Callable[[list[str]], Container[str]]]:
+        """`known(ids)` for the parsing thread: on a connection of its own when the caller
+        holds a store open, else on a brief read-only one (never during a parse)."""
+        if self.store is not None:
+            with self.store.second_connection() as second:
+                yield second.known_snapshots
+            return
+        try:
+            yield self._known
+        finally:
+            self.reader.close()
+
+    def _known(self, ids: list[str]) -> Container[str]:
+        if not self.db.exists():
+            return ()
+        try:
+            with self.reader.store() as store:
+                found = store.known_snapshots(ids)
+                self.where.update(store.raw_locations(list(found)))
+        except DatabaseBusyError:
+            raise
+        except StoreError:  # an older schema: a writable open migrates it
+            with self.write() as store:
+                found = store.known_snapshots(ids)
+                self.where.update(store.raw_locations(list(found)))
+        self.answers.update(found)
+        return found
+
+    def known_outcomes(self, chunk: PreparedChunk, user_date: dt.date | None
+                       ) -> list[IngestOutcome] | None:
+        """The outcomes of a chunk that holds only snapshots stored before, whose kept raw
+        frames match; None when the chunk needs a write turn."""
+        if self.store is not None or user_date is not None or any(chunk.errors):
+            return None
+        ids = [sid for sid in chunk.snapshot_ids if sid is not None]
+        if any(row is not None for row in chunk.snapshots) or not all(
+                sid in self.answers and sid in self.where for sid in ids):
+            return None
+        kept = list({sid: (sid, self.where[sid], data)
+                     for sid, data in zip(ids, chunk.contents, strict=True)}.values())
+        if damaged_frames(default_raw_dir(self.db), kept):
+            return None
+        return [
+            IngestOutcome(source, "present", snapshot_id=sid) if self.answers[sid] is None
+            else IngestOutcome(source, "rejected", snapshot_id=sid,
+                               reason=f"{self.answers[sid]} (as before)")
+            for source, sid in zip(chunk.sources, ids, strict=True)
+        ]
+
+
 class _StoredBefore:
-    """Which snapshot ids the store has committed, asked by the parsing thread on its own
-    connection, so that bytes ingested before are not parsed again.
+    """Which snapshot ids the store has committed, asked by the parsing thread, so that
+    bytes ingested before are not parsed again.
 
     It stops asking after a batch in which none was known: a run of new files pays for one
     lookup (~5 ms), a re-ingested folder skips parsing until its first new batch.
@@ -193,14 +173,14 @@ class _StoredBefore:
     (14× grep -r instead of 26, median of 5).
     """
 
-    def __init__(self, lookup: Store) -> None:
+    def __init__(self, lookup: Callable[[list[str]], Container[str]]) -> None:
         self._lookup = lookup
         self._asking = True
 
     def __call__(self, ids: list[str]) -> Container[str]:
         if not self._asking:
             return ()
-        found = self._lookup.known_snapshots(ids)
+        found = self._lookup(ids)
         self._asking = bool(found)
         return found
 
@@ -228,7 +208,7 @@ def _spans(count: int, batch_size: int) -> list[tuple[int, int]]:
 
 def _store_all(
     prepared: Iterable[PreparedChunk],
-    store: Store,
+    target: _Target,
     user_date: dt.date | None,
     progress: Progress | None,
 ) -> list[IngestOutcome]:
@@ -251,7 +231,7 @@ def _store_all(
             if len(in_flight) == _IN_FLIGHT:
                 _report(in_flight.popleft().result(), outcomes, progress)
             after = in_flight[-1] if in_flight else None
-            in_flight.append(storer.submit(_store_after, after, batch, store, user_date, seen))
+            in_flight.append(storer.submit(_store_after, after, batch, target, user_date, seen))
         while in_flight:
             _report(in_flight.popleft().result(), outcomes, progress)
     return outcomes
@@ -260,14 +240,22 @@ def _store_all(
 def _store_after(
     previous: Future[list[IngestOutcome]] | None,
     chunk: PreparedChunk,
-    store: Store,
+    target: _Target,
     user_date: dt.date | None,
     seen: dict[str, str | None],
 ) -> list[IngestOutcome]:
-    """`_store_batch`, unless the batch before it failed: then that failure, and nothing stored."""
+    """`_store_batch` in a write turn of its own, unless the batch before it failed: then that
+    failure, and nothing stored."""
     if previous is not None:
         previous.result()  # done: the store thread runs batches in order
-    return _store_batch(chunk, store, user_date, seen)
+    known = target.known_outcomes(chunk, user_date)
+    if known is not None:
+        return known
+    with target.write() as store:
+        outcomes = _store_batch(chunk, store, user_date, seen)
+        if target.on_stored is not None:
+            target.on_stored(store, outcomes)
+        return outcomes
 
 
 def _report(batch: list[IngestOutcome], outcomes: list[IngestOutcome], progress: Progress | None) -> None:
@@ -296,6 +284,7 @@ def _store_batch(
     existing = store.known_snapshots(
         [sid for sid in set(ids) if sid is not None and sid not in seen]
     )
+    restored = _restore_damaged(store, chunk, existing)
     fresh: set[str] = set()
     rows: list[SnapshotRow] = []
     quotes: list[QuoteRow] = []
@@ -304,10 +293,10 @@ def _store_batch(
     for row, quote_rows, data in zip(chunk.snapshots, chunk.quotes, chunk.contents, strict=True):
         if row is None:
             continue  # stored before the batch was prepared, so not parsed
-        sid = row.snapshot_id
-        if sid in seen or sid in existing or sid in fresh:
+        new = row.snapshot_id
+        if new in seen or new in existing or new in fresh:
             continue
-        fresh.add(sid)
+        fresh.add(new)
         rows.append(row)
         quotes.extend(quote_rows)
         contents.append(data)
@@ -316,7 +305,7 @@ def _store_batch(
     for row in rows:
         seen[row.snapshot_id] = (row.reason or "") if row.status == "rejected" else None
     store.record_input_errors(
-        [(src, err) for src, err in zip(chunk.sources, chunk.errors, strict=True) if err]
+        [(src, why) for src, why in zip(chunk.sources, chunk.errors, strict=True) if why]
     )
     if user_date is not None:
         store.date_undated([sid for sid in ids if sid is not None and sid not in fresh], user_date)
@@ -339,7 +328,9 @@ def _store_batch(
                 raise StoreError(f"snapshot {sid} vanished from {store.path} during the ingest")
             known = existing.get(sid, seen.get(sid))
             if known is None:
-                outcomes.append(IngestOutcome(source, "present", snapshot_id=sid))
+                note = (RESTORED,) if sid in restored else ()
+                restored.discard(sid)
+                outcomes.append(IngestOutcome(source, "present", snapshot_id=sid, warnings=note))
             else:
                 outcomes.append(IngestOutcome(
                     source, "rejected", snapshot_id=sid, reason=f"{known} (as before)"
@@ -347,11 +338,34 @@ def _store_batch(
     return outcomes
 
 
+RESTORED = "its kept raw bytes were missing or damaged; restored from this input"
+
+
+def _restore_damaged(store: Store, chunk: PreparedChunk, existing: Container[str]) -> set[str]:
+    """Rewrite the raw frames of stored snapshots in the chunk whose kept bytes are lost or
+    damaged, from the bytes in hand (which have the snapshot's SHA-256); their ids."""
+    kept: dict[str, bytes] = {}
+    readable = [sid for sid in chunk.snapshot_ids if sid is not None]
+    for sid, data in zip(readable, chunk.contents, strict=True):
+        if sid in existing:
+            kept.setdefault(sid, data)
+    if not kept:
+        return set()
+    where = store.raw_locations(list(kept))
+    damaged = [sid for sid in kept if sid not in where] + damaged_frames(
+        store.raw_dir, [(sid, where[sid], kept[sid]) for sid in kept if sid in where])
+    blobs = compress_many([kept[sid] for sid in damaged])
+    store.restore_raw(list(zip(damaged, blobs, strict=True)))
+    return set(damaged)
+
+
 def _warnings(row: SnapshotRow) -> tuple[str, ...]:
     """What a person should hear about a snapshot that was kept as it is."""
     notes = list(row.warnings or ())
-    if row.date_note:
+    if row.date_note and row.header_date is not None:
         notes.append(f"dates disagree: {row.date_note} (the header date is kept)")
+    elif row.date_note:  # a header-shaped line that is not a date (tracker.headerline)
+        notes.append(row.date_note)
     day = row.captured_on
     tolerance = dt.timedelta(days=DEFAULT_FUTURE_TOLERANCE_DAYS)  # as `tracker check` by default
     if day is not None and day > row.ingested_at.date() + tolerance:
@@ -374,8 +388,8 @@ def ingest_paths(
     `paths` may also be their `discover(...)` already made (the CLI counts inputs first).
     """
     found = paths if isinstance(paths, Discovery) else discover(paths)
-    with Store.open(db_path) as store:
-        summary = ingest(found.inputs, store=store, progress=progress, **options)  # type: ignore[arg-type]
+    summary = ingest(found.inputs, db_path=db_path, progress=progress, **options)  # type: ignore[arg-type]
+    with writing(db_path) as store:  # also creates an empty database for an empty folder
         store.record_input_errors(list(found.errors))
     errors = tuple(IngestOutcome(src, "rejected", reason=why) for src, why in found.errors)
     if progress is not None:
@@ -396,40 +410,43 @@ def reparse(
     the stored row. Returns counts of snapshots by their new status, plus `missing_raw`.
     """
     counts = {"ingested": 0, "rejected": 0, "missing_raw": 0, "changed": 0}
-    with Store.open(db_path) as store:
+    with writing(db_path) as store:
         ids = store.snapshot_ids()
-        for start in range(0, len(ids), batch_size):
+    for start in range(0, len(ids), batch_size):
+        with writing(db_path) as store:  # read the rows and their raw bytes, then let go
             old_rows = store.snapshot_rows(ids[start : start + batch_size])
-            snaps: list[SnapshotRow] = []
-            quotes: list[QuoteRow] = []
+            loaded: list[tuple[SnapshotRow, bytes]] = []
             for old in old_rows:
                 try:
-                    data = store.load_raw(old.snapshot_id)
-                except Exception as exc:
+                    loaded.append((old, store.load_raw(old.snapshot_id)))
+                except ArchiveError as exc:  # missing or damaged: never parsed
                     counts["missing_raw"] += 1
                     if progress:
                         progress(old.source, f"kept as it was: {exc}")
-                    continue
-                item = RawInput(
-                    source=old.source,
-                    path=None if "://" in old.source else Path(old.source),
-                    captured_at=old.captured_at,
-                    captured_at_source=old.captured_at_source,
-                    original_url=old.original_url,
-                )
-                page, error = parse_content(data, old.source, declared_charset_of(old.source))
-                snap, rows = build_rows(
-                    old.snapshot_id, item, data, page, error,
-                    user_date=old.user_date, ingested_at=old.ingested_at,
-                )
-                if (snap.status, snap.captured_on, snap.reason) != (
-                    old.status, old.captured_on, old.reason
-                ):
-                    counts["changed"] += 1
-                counts[snap.status] += 1
-                snaps.append(snap)
-                quotes.extend(rows)
-                if progress:
-                    progress(old.source, snap.status)
+        snaps: list[SnapshotRow] = []
+        quotes: list[QuoteRow] = []
+        for old, data in loaded:
+            item = RawInput(
+                source=old.source,
+                path=None if "://" in old.source else Path(old.source),
+                captured_at=old.captured_at,
+                captured_at_source=old.captured_at_source,
+                original_url=old.original_url,
+            )
+            page, error = parse_content(data, old.source, declared_charset_of(old.source))
+            snap, rows = build_rows(
+                old.snapshot_id, item, data, page, error,
+                user_date=old.user_date, ingested_at=old.ingested_at,
+            )
+            if (snap.status, snap.captured_on, snap.reason) != (
+                old.status, old.captured_on, old.reason
+            ):
+                counts["changed"] += 1
+            counts[snap.status] += 1
+            snaps.append(snap)
+            quotes.extend(rows)
+            if progress:
+                progress(old.source, snap.status)
+        with writing(db_path) as store:
             store.replace_snapshots(snapshot_table(snaps), quote_table(quotes))
     return counts

@@ -26,7 +26,9 @@ from .containers import (
 )
 from .dates import archive_timestamp, choose_capture_date, date_from_name
 from .errors import ParseError, SourceError
+from .headerline import unread_header
 from .models import DateEvidence, ParsedPage
+from .names import storable
 from .parse import PARSER_VERSION, parse
 from .rows import QuoteRow, SnapshotRow
 
@@ -47,6 +49,9 @@ class RawInput:
     charset: str | None = None  # what a container or HTTP header declares for the bytes
     warc_offset: int | None = None  # a record of the WARC file at `path`
     mhtml: bool = False  # the HTML part of the MHTML file at `path`
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", storable(self.source))  # any name can be stored
 
 
 def read_input(item: RawInput, max_bytes: int = MAX_BYTES) -> bytes:
@@ -225,6 +230,7 @@ def build_rows(
     """The store rows for one parsed (or rejected) snapshot."""
     evidence = evidence_for(item, page, user_date)
     chosen = choose_capture_date(evidence)
+    notes = [n for n in (chosen.disagreement if page else None, unread_header(data, page)) if n]
     snap = SnapshotRow(
         snapshot_id=snapshot_id,
         source=item.source,
@@ -241,7 +247,7 @@ def build_rows(
         header_date=evidence.header,
         filename_date=evidence.filename,
         user_date=user_date,
-        date_note=chosen.disagreement if page else None,
+        date_note="; ".join(notes) or None,
         content_type=page.meta.content_type if page else None,
         size_bytes=len(data),
         listing=page.meta.listing.text if page and page.meta.listing else None,
@@ -273,9 +279,9 @@ class PreparedChunk:
     `sources`, `snapshot_ids` and `errors` have one entry per input (an input that could not
     be read has no id and an error); `snapshots`, `quotes` (that snapshot's quote rows) and
     `contents` (the bytes as read) one per readable input. A snapshot the store had before
-    the chunk was prepared is not parsed again: its row is None, its quotes and contents
-    empty. Contents are compressed by the store step, and only those of snapshots it has
-    not seen before.
+    the chunk was prepared is not parsed again: its row is None, its quotes empty. Contents
+    are compressed by the store step: those of snapshots it has not seen before, and of
+    stored ones whose kept raw bytes turn out lost or damaged.
     """
 
     sources: list[str]
@@ -320,7 +326,7 @@ def prepare_many(
         if sid in stored:
             snaps.append(None)
             quotes.append([])
-            contents.append(b"")
+            contents.append(data)  # to restore its kept raw bytes, should they be damaged
             continue
         page, error = parse_content(data, item.source, item.charset)
         snap, rows = build_rows(

@@ -47,8 +47,8 @@ from .escape import printable
 from .fetch import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, check_url, fetch, page_client
 from .humane import plural
 from .ingest import MAX_BYTES, RawInput, discover, ingest
-from .models import IngestSummary
-from .store import Store, default_db_path, utcnow
+from .models import IngestOutcome, IngestSummary
+from .store import Store, default_db_path, utcnow, writing
 from .store.writes import RunCounts
 
 DEFAULT_EVERY = "1h"
@@ -62,11 +62,6 @@ _INTERVAL = re.compile(r"([0-9]+)\s*([smhd]?)")
 _MAX_PROBLEMS = 10
 
 Echo = Callable[[str], None]
-
-# Watch and fetch jobs of one process take turns writing: DuckDB shares one database
-# instance per process, so the file lock alone would not keep them apart.
-_WRITE_LOCK = threading.Lock()
-
 
 def parse_interval(text: str | int) -> int:
     """`90`, `5s`, `15m`, `1h`, `1d` → seconds; a `UsageError` for anything else."""
@@ -147,9 +142,9 @@ class RunReport:
 
 @contextmanager
 def _writer(db_path: Path, timeout: float) -> Iterator[Store]:
-    """A short-lived writable store, one at a time per process (waiting for readers like
-    every open does: `tracker.store.connection.connect`)."""
-    with _WRITE_LOCK, Store.open(db_path, timeout=timeout) as store:
+    """A short-lived writable store, one at a time per process (watch and fetch jobs take
+    turns: `tracker.store.writing`), waiting for readers like every open does."""
+    with writing(db_path, timeout=timeout) as store:
         yield store
 
 
@@ -215,19 +210,37 @@ def watch_once(
                 report.fail(f"stopped: {plural(report.left, 'file')} left for the next run")
                 break
             batch = todo[start : start + batch_size]
-            with _writer(db, db_timeout) as store:
-                summary = ingest(
-                    [item for item, _, _ in batch], store=store, max_bytes=max_bytes,
-                    batch_size=len(batch),
-                )
-                # The stat taken before reading: a file changed meanwhile is read again later.
-                store.update_watch_state([
-                    (item.source, size, mtime_ns, outcome.snapshot_id)
-                    for (item, size, mtime_ns), outcome in zip(batch, summary.outcomes, strict=True)
-                ])
-                report.add(summary)
+            states: dict[str, tuple[int, int]] = {item.source: (size, mtime_ns)
+                                                  for item, size, mtime_ns in batch}
+            remembered: list[bool] = []
+            remember = _remembering(states, remembered)
+            summary = ingest(  # parses with the database closed; holds it only to write
+                [item for item, _, _ in batch], db_path=db, max_bytes=max_bytes,
+                batch_size=len(batch), timeout=db_timeout, on_stored=remember,
+            )
+            report.add(summary)
+            if not remembered:  # every file was stored before: no write turn was needed
+                with _writer(db, db_timeout) as store:
+                    remember(store, list(summary.outcomes))
 
     return _recorded_run("watch", db_path, db_timeout, work)
+
+
+def _remembering(states: dict[str, tuple[int, int]], done: list[bool]
+                 ) -> Callable[[Store, list[IngestOutcome]], None]:
+    """Records the watched files' state in the ingest's own write turn.
+
+    The stat taken before reading: a file changed meanwhile is read again later. A file that
+    could not be read (no snapshot id) is not remembered: it is tried again on every run until
+    it can be read, also after a restart.
+    """
+
+    def remember(store: Store, outcomes: list[IngestOutcome]) -> None:
+        store.update_watch_state([(o.source, *states[o.source], o.snapshot_id)
+                                  for o in outcomes if o.snapshot_id is not None])
+        done.append(True)
+
+    return remember
 
 
 def fetch_once(
@@ -268,9 +281,9 @@ def fetch_once(
                     report.rejected += 1
                     report.problems.append(f"{url}: fetch failed: {exc.reason}")
                     continue
-                with _writer(db, db_timeout) as store:
-                    summary = ingest([page.as_input()], store=store, max_bytes=max_bytes)
-                    report.add(summary)
+                summary = ingest([page.as_input()], db_path=db, max_bytes=max_bytes,
+                                 timeout=db_timeout)
+                report.add(summary)
 
     return _recorded_run("fetch", db_path, db_timeout, work)
 

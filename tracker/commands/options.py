@@ -31,7 +31,7 @@ def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--db",
         "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=False, readable=False, path_type=Path),  # unreadable: exit 3
         envvar="TRACKER_DB",
         default=None,
         help="DuckDB file (default data/tracker.duckdb, or $TRACKER_DB).",

@@ -20,8 +20,9 @@ from .connection import (
 )
 from .database import Store
 from .schema import MIGRATIONS, SCHEMA_VERSION, SERIES_SQL
+from .writer import writing
 
 __all__ = [
     "DEFAULT_DB", "MIGRATIONS", "SCHEMA_VERSION", "SERIES_SQL", "Store", "connect",
-    "default_db_path", "default_raw_dir", "lock_timeout", "retry", "transaction", "utcnow",
+    "default_db_path", "default_raw_dir", "lock_timeout", "retry", "transaction", "utcnow", "writing",
 ]

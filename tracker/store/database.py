@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import duckdb
+
+from ..errors import StoreError
 from ..raw import remove_partial_packs
 from .checkreads import CheckReads
 from .connection import connect, default_db_path
+from .failures import database_failure
 from .official import OfficialStore
+from .rawindex import RawIndex
 from .reads import Reads
 from .schema import check_version, migrate
 from .statusreads import StatusReads
 from .writes import Writes
 
 
-class Store(Writes, Reads, CheckReads, OfficialStore, StatusReads):
+class Store(Writes, Reads, CheckReads, OfficialStore, StatusReads, RawIndex):
     """A connection plus the named queries. Use `Store.open(...)` as a context manager.
 
     One writer process or many read-only readers (DuckDB's rule): writers keep a connection
@@ -45,8 +50,18 @@ class Store(Writes, Reads, CheckReads, OfficialStore, StatusReads):
                 migrate(con, path)
                 remove_partial_packs(store.raw_dir)
             yield store
-        finally:
-            con.close()
+        except duckdb.Error as exc:  # any I/O failure of the block: one line, exit status 3
+            with suppress(duckdb.Error):
+                con.close()
+            raise StoreError(database_failure(path, exc)) from None
+        except BaseException:
+            with suppress(duckdb.Error):
+                con.close()
+            raise
+        try:
+            con.close()  # writes a checkpoint, which can fail as a commit can (a full disk)
+        except duckdb.Error as exc:
+            raise StoreError(database_failure(path, exc)) from None
 
     @contextmanager
     def second_connection(self) -> Iterator[Store]:

@@ -202,7 +202,7 @@ class Reads(Connected):
         with self.registered("_paths", ids_table("path", paths)):
             rows = self.con.execute(
                 "SELECT path, size, mtime_ns FROM watch_state "
-                "WHERE path IN (SELECT path FROM _paths)"
+                "WHERE path IN (SELECT path FROM _paths) AND snapshot_id IS NOT NULL"
             ).fetchall()
         return {str(path): (int(size), int(mtime_ns)) for path, size, mtime_ns in rows}
 

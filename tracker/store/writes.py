@@ -9,6 +9,7 @@ from typing import TypedDict, Unpack
 
 import pyarrow as pa
 
+from ..names import storable
 from ..raw import CODEC, write_pack
 from ..rows import SNAPSHOT_COLUMNS, arrow_table, ids_table
 from .connection import Connected, utcnow
@@ -124,7 +125,8 @@ class Writes(Connected):
         now = utcnow()
         with self.transaction():
             self.con.executemany(
-                "INSERT INTO input_errors VALUES (?, ?, ?)", [(s, r, now) for s, r in errors]
+                "INSERT INTO input_errors VALUES (?, ?, ?)",
+                [(storable(s), storable(r), now) for s, r in errors],
             )
 
     # -- scheduled runs and watched files --------------------------------------------------
