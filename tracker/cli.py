@@ -338,6 +338,9 @@ def show(
               help="Leave files modified less than this many seconds ago for the next run.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True,
               help="Files per transaction; a stop request waits for at most one batch.")
+@click.option("--backfill", "backfill", multiple=True, metavar="PREFIX",
+              help="Also work through the backfill queue for pages under this prefix "
+                   "(`tracker backfill --url`), within its rate limit (repeatable).")
 def schedule(
     db_path: Path | None,
     folders: tuple[Path, ...],
@@ -347,6 +350,7 @@ def schedule(
     timeout: float,
     settle: float,
     batch_size: int,
+    backfill: tuple[str, ...],
 ) -> None:
     """Keep ingesting: watch folders and fetch pages on an interval, until stopped.
 
@@ -367,7 +371,7 @@ def schedule(
 
     _tune_own_process()
     settings = resolve_settings(
-        db=db_path, folders=folders, urls=urls, every=every, config=config
+        db=db_path, folders=folders, urls=urls, every=every, config=config, backfill=backfill
     )
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # its skips are reported by us
     run_scheduler(
@@ -556,6 +560,10 @@ def dashboard(
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
+
+from . import backfill_cli  # noqa: E402 - it uses this module's options
+
+main.add_command(backfill_cli.COMMAND)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

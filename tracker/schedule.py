@@ -329,6 +329,7 @@ class Settings:
     folders: tuple[Path, ...]
     urls: tuple[str, ...]
     every: int
+    backfill: tuple[str, ...] = ()  # URL prefixes a backfill job works through (tracker.backfill)
 
 
 def load_config(path: Path) -> dict[str, Any]:
@@ -362,12 +363,13 @@ def resolve_settings(
     urls: Sequence[str],
     every: str | None,
     config: Path | None,
+    backfill: Sequence[str] = (),
 ) -> Settings:
     """Command-line values over the config file's; checks folders and addresses up front."""
     conf = load_config(config) if config is not None else {}
     chosen_folders = list(folders) or conf.get("watch", [])
     chosen_urls = list(urls) or conf.get("url", [])
-    if not chosen_folders and not chosen_urls:
+    if not chosen_folders and not chosen_urls and not backfill:
         raise UsageError(
             "nothing to schedule: give --watch DIR and/or --url URL (or a --config file), "
             "e.g. tracker schedule --watch snapshots --every 1h"
@@ -385,6 +387,7 @@ def resolve_settings(
         folders=tuple(Path(f).absolute() for f in chosen_folders),
         urls=tuple(u.strip() for u in chosen_urls),
         every=parse_interval(every or conf.get("every") or DEFAULT_EVERY),
+        backfill=tuple(p.strip() for p in backfill),
     )
 
 
@@ -396,6 +399,7 @@ def build_scheduler(
     start_now: bool = True,
     watch_options: dict[str, Any] | None = None,
     fetch_options: dict[str, Any] | None = None,
+    backfill_options: dict[str, Any] | None = None,
 ) -> BackgroundScheduler:
     """A scheduler (not started) with a `watch` and/or a `fetch` job on the interval."""
     scheduler = BackgroundScheduler(
@@ -413,6 +417,9 @@ def build_scheduler(
         jobs.append(("watch", watch_once, list(settings.folders), watch_options or {}))
     if settings.urls:
         jobs.append(("fetch", fetch_once, list(settings.urls), fetch_options or {}))
+    if settings.backfill:
+        from .backfill import backfill_job
+        jobs.append(("backfill", backfill_job, list(settings.backfill), backfill_options or {}))
     for name, func, targets, options in jobs:
         scheduler.add_job(
             _run_job, "interval", seconds=settings.every, id=name, name=name,
@@ -511,6 +518,7 @@ def run_scheduler(
         try:
             what = [f"watching {len(settings.folders)} folder(s)"] if settings.folders else []
             what += [f"fetching {len(settings.urls)} page(s)"] if settings.urls else []
+            what += ["backfilling from the web archive"] if settings.backfill else []
             echo(f"scheduler started: {' and '.join(what)} every {_human(settings.every)} "
                  f"into {settings.db}; stop with Ctrl-C")
             scheduler.start()

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..raw import remove_partial_packs
+from .backfillqueue import BackfillQueue
 from .checkreads import CheckReads
 from .connection import connect, default_db_path
 from .reads import Reads
@@ -14,7 +15,7 @@ from .schema import check_version, migrate
 from .writes import Writes
 
 
-class Store(Writes, Reads, CheckReads):
+class Store(Writes, Reads, CheckReads, BackfillQueue):
     """A connection plus the named queries. Use `Store.open(...)` as a context manager.
 
     One writer process or many read-only readers (DuckDB's rule): writers keep a connection

@@ -1,0 +1,390 @@
+"""`tracker backfill`: the past from web archives, politely, resumably, with provenance.
+
+Two steps over one queue (`backfill_queue`). Planning asks the archive's index (Wayback CDX,
+or Common Crawl's URL index) for status-200 HTML captures of the prefixes and keeps at most
+`per_day` a day, spread over the day, all queued in one transaction. Fetching works through the
+queue: each capture's exact bytes (Wayback `id_` replay, or one WARC record by range request),
+ingested through the one ingest path with the archive's time as `captured_at` (`archive`), its
+archive address as `source` and the page's own address as `original_url`. One HTTP client
+carries every request of a run, so `max_rate` bounds them all; a separate thread fetches while
+the caller's thread stores, so ingestion never holds the rate limit back. A run killed at any
+moment leaves the queue consistent; running the same command again continues it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .archives import commoncrawl, wayback
+from .containers import read_warc_record
+from .encoding import charset_of_content_type
+from .errors import FetchError, RefusedError, SourceError, TrackerError
+from .http import DEFAULT_TIMEOUT, Client
+from .ingest import MAX_BYTES, RawInput, ingest
+from .schedule import DB_TIMEOUT, RunReport, _recorded_run, _writer
+from .store import Store
+from .store.backfillqueue import QueueItem, QueueResult
+
+SOURCES = ("wayback", "commoncrawl")
+DEFAULT_PREFIXES = ("timesca.com/",)  # the home page and every section page under it
+DEFAULT_PER_DAY = 3
+DEFAULT_RATE = wayback.DEFAULT_RATE  # 24/min: what the Wayback Machine's maintained clients keep to
+MAX_ATTEMPTS = 3  # a capture failing transiently this many runs is given up (`failed`)
+MAX_TRANSIENT = 3  # transient failures in a row: the archive is not answering; stop the run
+CRAWL_MARGIN = dt.timedelta(days=60)  # a crawl's pages may be this far from its week
+_BATCH = 50  # captures stored per transaction at most (whatever has arrived meanwhile)
+_PROGRESS_EVERY = 5.0  # seconds between progress lines
+
+Echo = Callable[[str], None]
+Writer = Callable[[Path, float], AbstractContextManager[Store]]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to backfill from where; the command line's options."""
+
+    source: str = "wayback"
+    prefixes: tuple[str, ...] = DEFAULT_PREFIXES
+    start: dt.date | None = None
+    end: dt.date | None = None
+    per_day: int = DEFAULT_PER_DAY
+    wayback_url: str = wayback.DEFAULT_BASE
+    cc_index_url: str = commoncrawl.DEFAULT_INDEX
+    cc_data_url: str = commoncrawl.DEFAULT_DATA
+    max_rate: float = DEFAULT_RATE
+    timeout: float = DEFAULT_TIMEOUT
+    max_bytes: int = MAX_BYTES
+
+    def query(self) -> str:
+        """The plan's identity: the same command plans once, then only continues."""
+        base = self.wayback_url if self.source == "wayback" else self.cc_index_url
+        return (f"{base} {' '.join(sorted(self.prefixes))} from={self.start or ''} "
+                f"to={self.end or ''} per_day={self.per_day}")
+
+
+@dataclass
+class Outcome:
+    """How a run ended, beyond its `runs` row: the exit status depends on it."""
+
+    report: RunReport
+    planned: int = 0  # rows added to the queue by this run
+    left: int = 0  # planned captures not reached
+    failed: int = 0  # captures given up on (`failed`) in this run
+    halted: str | None = None  # refused | not-answering | stopped | plan | None
+    lines: list[str] = field(default_factory=list)
+
+
+class _Archive:
+    """One archive's index and fetch, behind the same two calls."""
+
+    def __init__(self, options: Options, client: Client) -> None:
+        self.options = options
+        if options.source == "wayback":
+            self.wayback = wayback.Wayback(client, options.wayback_url)
+        else:
+            self.cc = commoncrawl.CommonCrawl(client, options.cc_index_url, options.cc_data_url)
+
+    def captures(self) -> list[QueueItem]:
+        """Every status-200 HTML capture the index lists for the prefixes and dates."""
+        o, found = self.options, {}
+        if o.source == "wayback":
+            for prefix in o.prefixes:
+                for c in self.wayback.captures(prefix, start=o.start, end=o.end):
+                    if c.status == 200 and c.mimetype.startswith("text/html"):
+                        found[(c.timestamp, c.original)] = QueueItem(
+                            "wayback", c.captured_at, c.original, c.digest,
+                            self.wayback.replay_url(c))
+        else:
+            for crawl in self.cc.crawls():
+                if not _crawl_in_range(crawl.id, o.start, o.end):
+                    continue
+                for prefix in o.prefixes:
+                    for r in self.cc.records(crawl.id, prefix, start=o.start, end=o.end):
+                        if r.status == 200 and r.mime.startswith("text/html"):
+                            url = f"{self.cc.record_url(r)}#offset={r.offset}&length={r.length}"
+                            found[(r.timestamp, r.url)] = QueueItem(
+                                "commoncrawl", r.captured_at, r.url, r.digest, url,
+                                r.filename, r.offset, r.length)
+        return list(found.values())
+
+    def fetch(self, item: QueueItem) -> RawInput:
+        """The capture as an ingest input; `FetchError`/`SourceError` saying why not."""
+        if item.source == "wayback":
+            capture = wayback.Capture(_stamp(item.captured_at), item.original_url, "text/html",
+                                      200, item.digest, None)
+            got = self.wayback.fetch(capture, max_bytes=self.options.max_bytes)
+            return RawInput(
+                source=item.archive_url, data=got.body, captured_at=item.captured_at,
+                captured_at_source="archive", original_url=item.original_url,
+                charset=charset_of_content_type(got.headers.get("content-type")))
+        assert item.filename is not None and item.offset is not None and item.length is not None
+        record = commoncrawl.Record(_stamp(item.captured_at), item.original_url, "text/html", 200,
+                                    item.digest, item.length, item.offset, item.filename)
+        data = self.cc.fetch_record(record, max_bytes=self.options.max_bytes + (1 << 20))
+        try:
+            rec = read_warc_record(data, self.options.max_bytes)
+        except ValueError as exc:
+            raise SourceError(str(exc), item.archive_url) from None
+        if not rec.is_page:
+            raise SourceError(f"the record is a {rec.record_type} of {rec.content_type or 'no type'}"
+                              ", not an HTML page", item.archive_url)
+        if not rec.complete:
+            raise SourceError("the record is cut short (truncated WARC record)", item.archive_url)
+        return RawInput(
+            source=item.archive_url, data=rec.payload, captured_at=rec.date or item.captured_at,
+            captured_at_source="archive", original_url=rec.url or item.original_url,
+            charset=rec.charset)
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.strftime("%Y%m%d%H%M%S")
+
+
+def _crawl_in_range(crawl: str, start: dt.date | None, end: dt.date | None) -> bool:
+    """Whether a crawl (CC-MAIN-YYYY-WW: the year and week it ran) can hold pages of the days."""
+    year, week = int(crawl[8:12]), int(crawl[13:15])
+    try:
+        ran = dt.date.fromisocalendar(year, max(week, 1), 1)
+    except ValueError:
+        return True
+    return (start is None or ran >= start - CRAWL_MARGIN) and (end is None or ran <= end + CRAWL_MARGIN)
+
+
+def transient(exc: TrackerError) -> bool:
+    """A failure worth another try in a later run: the client gave up retrying (timeouts, 5xx,
+    connections closed mid-body all end "(N attempts)"); a 404, a redirect or a non-HTML
+    answer is the capture itself, and stays so."""
+    return isinstance(exc, FetchError) and str(getattr(exc, "reason", "")).endswith(
+        ("attempt)", "attempts)"))
+
+
+def backfill(
+    options: Options,
+    *,
+    db_path: Path | str | None = None,
+    stop: threading.Event | None = None,
+    echo: Echo | None = None,
+    db_timeout: float = DB_TIMEOUT,
+    writer: Writer = _writer,
+) -> Outcome:
+    """Plan (once per query) and work through the queue of `options.source`; one `runs` row
+    (job `backfill`). The database is opened per batch, so readers get their turn."""
+    outcome = Outcome(RunReport("backfill", dt.datetime.min))
+    say = echo or (lambda _line: None)
+
+    def work(db: Path, report: RunReport) -> None:
+        outcome.report = report
+        try:
+            with Client(rate=options.max_rate, timeout=options.timeout, stop=stop) as client:
+                archive = _Archive(options, client)
+                if _plan(archive, options, db, db_timeout, writer, outcome, say):
+                    _work_queue(archive, options, db, db_timeout, writer, outcome, say, client,
+                                stop)
+        except TrackerError as exc:  # the database busy or unwritable, an unusable address
+            _halt(outcome, "error", str(exc))
+
+    _recorded_run("backfill", db_path, db_timeout, work)
+    return outcome
+
+
+def _plan(archive: _Archive, options: Options, db: Path, db_timeout: float, writer: Writer,
+          outcome: Outcome, say: Echo) -> bool:
+    """Queue the query's captures unless planned before; False if the run must stop."""
+    query = options.query()
+    with writer(db, db_timeout) as store:
+        if store.backfill_planned_before(options.source, query):
+            return True
+    say(f"backfill: asking the {options.source} index for captures of "
+        f"{', '.join(options.prefixes)}")
+    try:
+        found = archive.captures()
+    except RefusedError as exc:
+        _halt(outcome, "refused", f"planning: {exc}; the queue is unchanged")
+        return False
+    except TrackerError as exc:  # an index answer empty, malformed or cut short
+        _halt(outcome, "plan", f"planning failed, nothing queued: {exc}")
+        return True  # captures queued by earlier runs can still be fetched
+    with writer(db, db_timeout) as store:
+        digests, per_day = store.backfill_known(options.source)
+        chosen = _capped(wayback.plan(found, options.per_day, digests), options.per_day, per_day)
+        outcome.planned = store.backfill_add_plan(options.source, query, len(found), chosen)
+    say(f"backfill: {len(found)} captures listed, {outcome.planned} planned "
+        f"(at most {options.per_day} a day)")
+    return True
+
+
+def _capped(chosen: list[QueueItem], per_day: int, queued: dict[dt.date, int]) -> list[QueueItem]:
+    """At most `per_day` a day counting the captures an earlier plan queued."""
+    room = dict.fromkeys({c.captured_at.date() for c in chosen}, per_day)
+    for day, n in queued.items():
+        if day in room:
+            room[day] -= n
+    kept = []
+    for c in chosen:
+        if room[c.captured_at.date()] > 0:
+            room[c.captured_at.date()] -= 1
+            kept.append(c)
+    return kept
+
+
+def _halt(outcome: Outcome, why: str, message: str) -> None:
+    outcome.halted = outcome.halted or why
+    outcome.report.fail(message)
+    outcome.lines.append(message)
+
+
+_END = object()
+
+
+def _put(out: queue.Queue[object], value: object, halt: threading.Event) -> bool:
+    """Hand `value` on unless the consumer has gone (`halt`); False then."""
+    while not halt.is_set():
+        try:
+            out.put(value, timeout=0.2)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _fetcher(archive: _Archive, items: Sequence[QueueItem], out: queue.Queue[object],
+             halt: threading.Event, stop: threading.Event | None) -> None:
+    """Fetch each item in turn (the rate limit paces it) and hand on what came of it."""
+    in_a_row = 0
+    try:
+        for item in items:
+            if halt.is_set() or (stop is not None and stop.is_set()):
+                break
+            try:
+                if not _put(out, (item, archive.fetch(item), None), halt):
+                    break
+                in_a_row = 0
+            except RefusedError as exc:
+                _put(out, ("refused", item, exc), halt)
+                break
+            except TrackerError as exc:
+                if stop is not None and stop.is_set():  # cut short by the stop request
+                    break
+                _put(out, (item, None, exc), halt)
+                in_a_row = in_a_row + 1 if transient(exc) else 0
+                if in_a_row >= MAX_TRANSIENT:
+                    _put(out, ("not-answering", item, exc), halt)
+                    break
+    finally:
+        _put(out, _END, halt)
+
+
+def _work_queue(archive: _Archive, options: Options, db: Path, db_timeout: float,
+                writer: Writer, outcome: Outcome, say: Echo, client: Client,
+                stop: threading.Event | None) -> None:
+    with writer(db, db_timeout) as store:
+        resolved, dupes = store.backfill_settle()
+        todo = store.backfill_pending(options.source)
+    if resolved or dupes:
+        say(f"backfill: {resolved} capture(s) found stored already, {dupes} duplicate(s) of "
+            "fetched bytes; not fetched")
+    halt = threading.Event()
+    results: queue.Queue[object] = queue.Queue(maxsize=2 * _BATCH)
+    thread = threading.Thread(target=_fetcher, args=(archive, todo, results, halt, stop),
+                              name="backfill-fetch", daemon=True)
+    started, last, done = time.monotonic(), time.monotonic(), 0
+    thread.start()
+    try:
+        for batch in _batches(results):
+            _store_batch(batch, options, db, db_timeout, writer, outcome)
+            done += sum(1 for b in batch if isinstance(b[0], QueueItem))
+            if time.monotonic() - last > _PROGRESS_EVERY:
+                last = time.monotonic()
+                say(_progress(outcome, done, len(todo), client.requests, last - started))
+    finally:
+        halt.set()
+        thread.join()
+    outcome.left = len(todo) - done
+    if stop is not None and stop.is_set() and outcome.left:
+        _halt(outcome, "stopped", f"stopped: {outcome.left} capture(s) left in the queue; "
+              "run the same command again to continue")
+    say(_progress(outcome, done, len(todo), client.requests, time.monotonic() - started))
+
+
+def _batches(results: queue.Queue[object]) -> Iterator[list[tuple[object, object, object]]]:
+    """What has arrived, in batches of at most `_BATCH`, until the fetcher ends."""
+    while True:
+        first = results.get()
+        if first is _END:
+            return
+        batch = [first]
+        while len(batch) < _BATCH:
+            try:
+                more = results.get_nowait()
+            except queue.Empty:
+                break
+            if more is _END:
+                yield batch  # type: ignore[misc]
+                return
+            batch.append(more)
+        yield batch  # type: ignore[misc]
+
+
+def _store_batch(batch: list[tuple[object, object, object]], options: Options, db: Path,
+                 db_timeout: float, writer: Writer, outcome: Outcome) -> None:
+    """Ingest the fetched captures, then record every outcome in the queue."""
+    report, results = outcome.report, []
+    fetched: list[tuple[QueueItem, RawInput]] = []
+    for first, second, third in batch:
+        if isinstance(first, str):  # the fetcher stopped the run
+            item, exc = second, third
+            assert isinstance(item, QueueItem) and isinstance(exc, TrackerError)
+            if first == "refused":
+                results.append(QueueResult(item, "planned", f"refused: {exc}"))
+                _halt(outcome, "refused", f"{exc}; the queue is left ready: run the same "
+                      "command again later")
+            else:
+                _halt(outcome, "not-answering", f"the archive is not answering ({MAX_TRANSIENT} "
+                      f"failures in a row, the last: {exc}); run the same command again later")
+        elif third is not None:
+            assert isinstance(first, QueueItem) and isinstance(third, TrackerError)
+            report.files_seen += 1
+            retry = transient(third) and first.attempts + 1 < MAX_ATTEMPTS
+            state = "planned" if retry else "failed"
+            results.append(QueueResult(first, state, f"fetch failed: {third}"))
+            if not retry:
+                outcome.failed += 1
+                report.rejected += 1
+            report.problems.append(f"{first.archive_url}: fetch failed: "
+                                   f"{getattr(third, 'reason', third)}")
+        else:
+            assert isinstance(first, QueueItem) and isinstance(second, RawInput)
+            report.files_seen += 1
+            fetched.append((first, second))
+    with writer(db, db_timeout) as store:
+        if fetched:
+            summary = ingest([raw for _, raw in fetched], store=store,
+                             max_bytes=options.max_bytes, batch_size=len(fetched))
+            report.add(summary)
+            for (item, _), got in zip(fetched, summary.outcomes, strict=True):
+                results.append(QueueResult(item, got.status, got.reason, got.snapshot_id))
+        store.backfill_record(results)
+
+
+def _progress(outcome: Outcome, done: int, total: int, requests: int, seconds: float) -> str:
+    r = outcome.report
+    rate = requests / seconds * 60 if seconds > 0 else 0.0
+    per = seconds / done if done else 0.0
+    eta = f"{(total - done) * per / 60:.0f} min" if done and total > done else "-"
+    return (f"backfill: {done}/{total} captures fetched; ingested {r.ingested}, present "
+            f"{r.present}, rejected {r.rejected} ({outcome.failed} fetch failures); "
+            f"{rate:.1f} requests/min; ETA {eta}")
+
+
+def backfill_job(db: Path, prefixes: Sequence[str], *, stop: threading.Event | None = None,
+                 **options: object) -> RunReport:
+    """The scheduler's backfill job: the function a person runs, on the default options."""
+    chosen = Options(prefixes=tuple(prefixes) or DEFAULT_PREFIXES, **options)  # type: ignore[arg-type]
+    return backfill(chosen, db_path=db, stop=stop).report
