@@ -10,16 +10,20 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED
 
 from tracker.backfill import Options
 from tracker.backfill import backfill as run_backfill
+from tracker.ingest import RawInput, ingest
 from tracker.layouts import render_layout
 from tracker.read import coverage_frame
+from tracker.schedule import Settings, build_scheduler
 from tracker.store import Store
 from tracker.synthetic import TickerEntry
 
@@ -316,3 +320,75 @@ def test_killed_at_random_moments_then_rerun_converges_without_refetching(archiv
     assert len(counts) == len(ref)
     # a capture is fetched again only when a kill cut its fetch short, before it was stored
     assert sum(counts.values()) - len(counts) <= kills and max(counts.values()) <= 2
+
+
+def test_a_capture_stored_before_its_row_was_marked_is_not_fetched_again(archive, tmp_path):
+    """The window a kill can hit between storing a batch and marking its rows."""
+    stock(archive, DAYS[:2])
+    db = tmp_path / "t.duckdb"
+    options = Options(prefixes=("timesca.com/",), per_day=1, wayback_url=archive.base,
+                      max_rate=600, timeout=2)
+    stopping = threading.Event()  # plan only: stopped before the first fetch
+    outcome = run_backfill(options, db_path=db, stop=stopping,
+                           echo=lambda line: "listed" in line and stopping.set())
+    assert outcome.halted == "stopped" and not replays(archive)
+    first = queue(db)[0]
+    body = next(c.body for c in archive.captures
+                if first["archive_url"].endswith(f"/{c.timestamp}id_/{c.original}"))
+    ingest([RawInput(source=first["archive_url"], data=body, captured_at=first["captured_at"],
+                     captured_at_source="archive", original_url=first["original_url"])],
+           db_path=db)
+    assert run_backfill(options, db_path=db).halted is None
+    assert [r["state"] for r in queue(db)] == ["ingested", "ingested"]
+    assert len(replays(archive)) == 1 and first["archive_url"].split("/web/")[1] not in str(
+        replays(archive))
+
+
+def test_the_scheduler_runs_a_backfill_job_through_the_queue(archive, tmp_path):
+    stock(archive, DAYS[:2])
+    db = tmp_path / "t.duckdb"
+    settings = Settings(db=db, folders=(), urls=(), every=3600, backfill=("timesca.com/",))
+    stop = threading.Event()
+    scheduler = build_scheduler(settings, stop=stop, backfill_options={
+        "wayback_url": archive.base, "max_rate": 600, "per_day": 1})
+    done = threading.Event()
+    scheduler.add_listener(lambda event: done.set(), EVENT_JOB_EXECUTED)
+    scheduler.start()
+    try:
+        assert done.wait(60)
+    finally:
+        stop.set()
+        scheduler.shutdown(wait=True)
+    assert [r["state"] for r in queue(db)] == ["ingested", "ingested"]
+    with Store.open(db, read_only=True) as store:
+        [run] = store.runs(job="backfill").to_pylist()
+    assert (run["ingested"], run["error"]) == (2, None)
+
+
+def test_schedule_backfill_is_an_option_of_the_command(tmp_path):
+    run = run_tracker("schedule", "--help")
+    assert "--backfill PREFIX" in run.stdout
+
+
+def test_ctrl_c_stops_with_the_queue_ready_and_the_same_command_continues(archive, tmp_path):
+    stock(archive)
+    db = tmp_path / "t.duckdb"
+    command = [sys.executable, "-m", "tracker", "backfill", "--db", str(db), "--wayback-url",
+               archive.base, "--per-day", "3", "--max-rate", "60"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "no_proxy": "127.0.0.1,localhost"})
+    deadline = 30.0
+    while replays(archive).total() < 1 and deadline > 0:  # stop it while it fetches
+        threading.Event().wait(0.1)
+        deadline -= 0.1
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 3, stderr
+    assert "stopped:" in stderr and "run the same command again" in stderr
+    assert "Traceback" not in stderr
+    states = Counter(r["state"] for r in queue(db))
+    assert states["planned"] >= 1
+    run = run_tracker(*command[3:])
+    assert run.code == 0, run.stderr
+    assert set(replays(archive).values()) == {1}
+    assert Counter(r["state"] for r in queue(db)) == {"ingested": 3 * len(DAYS)}

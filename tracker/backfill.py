@@ -184,7 +184,7 @@ def backfill(
         try:
             with Client(rate=options.max_rate, timeout=options.timeout, stop=stop) as client:
                 archive = _Archive(options, client)
-                if _plan(archive, options, db, db_timeout, writer, outcome, say):
+                if _plan(archive, options, db, db_timeout, writer, outcome, say, stop):
                     _work_queue(archive, options, db, db_timeout, writer, outcome, say, client,
                                 stop)
         except TrackerError as exc:  # the database busy or unwritable, an unusable address
@@ -195,7 +195,7 @@ def backfill(
 
 
 def _plan(archive: _Archive, options: Options, db: Path, db_timeout: float, writer: Writer,
-          outcome: Outcome, say: Echo) -> bool:
+          outcome: Outcome, say: Echo, stop: threading.Event | None) -> bool:
     """Queue the query's captures unless planned before; False if the run must stop."""
     query = options.query()
     with writer(db, db_timeout) as store:
@@ -209,6 +209,10 @@ def _plan(archive: _Archive, options: Options, db: Path, db_timeout: float, writ
         _halt(outcome, "refused", f"planning: {exc}; the queue is unchanged")
         return False
     except TrackerError as exc:  # an index answer empty, malformed or cut short
+        if stop is not None and stop.is_set():
+            _halt(outcome, "stopped", "stopped while planning; nothing queued: run the same "
+                  "command again")
+            return False
         _halt(outcome, "plan", f"planning failed, nothing queued: {exc}")
         return True  # captures queued by earlier runs can still be fetched
     with writer(db, db_timeout) as store:
