@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from .encoding import charset_of_content_type
 from .errors import FetchError, RefusedError, SourceError, TrackerError
 from .http import DEFAULT_TIMEOUT, Client
 from .ingest import MAX_BYTES, RawInput, ingest
-from .schedule import DB_TIMEOUT, RunReport, _recorded_run, _writer
+from .schedule import DB_TIMEOUT, READER_GAP, RunReport, _recorded_run, _writer
 from .store import Store
 from .store.backfillqueue import QueueItem, QueueResult
 
@@ -40,6 +40,11 @@ MAX_ATTEMPTS = 3  # a capture failing transiently this many runs is given up (`f
 MAX_TRANSIENT = 3  # transient failures in a row: the archive is not answering; stop the run
 CRAWL_MARGIN = dt.timedelta(days=60)  # a crawl's pages may be this far from its week
 _BATCH = 50  # captures stored per transaction at most (whatever has arrived meanwhile)
+# The database stays open across batches for this long, then is let go for READER_GAP so that
+# readers (dashboard, notebooks) get their turn: closing a DuckDB file after writing costs a
+# checkpoint, ~200 ms here, so opening it per batch could not keep up with a fast archive.
+HOLD = 2.0
+LINGER = 0.25  # seconds a batch waits for more captures; a kill loses at most these
 _PROGRESS_EVERY = 5.0  # seconds between progress lines
 
 Echo = Callable[[str], None]
@@ -77,7 +82,9 @@ class Outcome:
     planned: int = 0  # rows added to the queue by this run
     left: int = 0  # planned captures not reached
     failed: int = 0  # captures given up on (`failed`) in this run
-    halted: str | None = None  # refused | not-answering | stopped | plan | None
+    halted: str | None = None  # refused | not-answering | stopped | plan | error | None
+    held_back: float = 0.0  # seconds the fetcher waited for ingestion (the benchmark's 0)
+    storing: float = 0.0  # seconds spent ingesting and marking the queue
     lines: list[str] = field(default_factory=list)
 
 
@@ -247,19 +254,31 @@ def _halt(outcome: Outcome, why: str, message: str) -> None:
 _END = object()
 
 
-def _put(out: queue.Queue[object], value: object, halt: threading.Event) -> bool:
-    """Hand `value` on unless the consumer has gone (`halt`); False then."""
-    while not halt.is_set():
-        try:
-            out.put(value, timeout=0.2)
-            return True
-        except queue.Full:
-            continue
-    return False
+def _put(out: queue.Queue[object], value: object, halt: threading.Event,
+         outcome: Outcome | None = None) -> bool:
+    """Hand `value` on unless the consumer has gone (`halt`); False then. Time spent waiting
+    for room (ingestion behind fetching) is added to `outcome.held_back`."""
+    try:
+        out.put_nowait(value)
+        return True
+    except queue.Full:
+        pass
+    began = time.monotonic()
+    try:
+        while not halt.is_set():
+            try:
+                out.put(value, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+    finally:
+        if outcome is not None:
+            outcome.held_back += time.monotonic() - began
 
 
 def _fetcher(archive: _Archive, items: Sequence[QueueItem], out: queue.Queue[object],
-             halt: threading.Event, stop: threading.Event | None) -> None:
+             halt: threading.Event, stop: threading.Event | None, outcome: Outcome) -> None:
     """Fetch each item in turn (the rate limit paces it) and hand on what came of it."""
     in_a_row = 0
     try:
@@ -267,7 +286,7 @@ def _fetcher(archive: _Archive, items: Sequence[QueueItem], out: queue.Queue[obj
             if halt.is_set() or (stop is not None and stop.is_set()):
                 break
             try:
-                if not _put(out, (item, archive.fetch(item), None), halt):
+                if not _put(out, (item, archive.fetch(item), None), halt, outcome):
                     break
                 in_a_row = 0
             except RefusedError as exc:
@@ -296,18 +315,23 @@ def _work_queue(archive: _Archive, options: Options, db: Path, db_timeout: float
             "fetched bytes; not fetched")
     halt = threading.Event()
     results: queue.Queue[object] = queue.Queue(maxsize=2 * _BATCH)
-    thread = threading.Thread(target=_fetcher, args=(archive, todo, results, halt, stop),
+    thread = threading.Thread(target=_fetcher, args=(archive, todo, results, halt, stop, outcome),
                               name="backfill-fetch", daemon=True)
     started, last, done = time.monotonic(), time.monotonic(), 0
     thread.start()
+    session = _Session(writer, db, db_timeout)
     try:
         for batch in _batches(results):
-            _store_batch(batch, options, db, db_timeout, writer, outcome)
+            began = time.perf_counter()
+            _store_batch(batch, options, session, outcome)
+            outcome.storing += time.perf_counter() - began
+            session.release(unless_fresh=True)
             done += sum(1 for b in batch if isinstance(b[0], QueueItem))
             if time.monotonic() - last > _PROGRESS_EVERY:
                 last = time.monotonic()
                 say(_progress(outcome, done, len(todo), client.requests, last - started))
     finally:
+        session.release()
         halt.set()
         thread.join()
     outcome.left = len(todo) - done
@@ -318,15 +342,18 @@ def _work_queue(archive: _Archive, options: Options, db: Path, db_timeout: float
 
 
 def _batches(results: queue.Queue[object]) -> Iterator[list[tuple[object, object, object]]]:
-    """What has arrived, in batches of at most `_BATCH`, until the fetcher ends."""
+    """What arrives within `LINGER` of a first capture (at most `_BATCH`), batch after batch,
+    until the fetcher ends: a batch's fixed cost (a transaction, a raw pack's fsync) is shared
+    when the archive is fast, and nothing waits when it is slow."""
     while True:
         first = results.get()
         if first is _END:
             return
         batch = [first]
+        until = time.monotonic() + LINGER
         while len(batch) < _BATCH:
             try:
-                more = results.get_nowait()
+                more = results.get(timeout=max(until - time.monotonic(), 0.0))
             except queue.Empty:
                 break
             if more is _END:
@@ -336,8 +363,33 @@ def _batches(results: queue.Queue[object]) -> Iterator[list[tuple[object, object
         yield batch  # type: ignore[misc]
 
 
-def _store_batch(batch: list[tuple[object, object, object]], options: Options, db: Path,
-                 db_timeout: float, writer: Writer, outcome: Outcome) -> None:
+class _Session:
+    """The database held across batches for at most `HOLD` seconds at a time."""
+
+    def __init__(self, writer: Writer, db: Path, timeout: float) -> None:
+        self.writer, self.db, self.timeout = writer, db, timeout
+        self.stack = ExitStack()
+        self.store: Store | None = None
+        self.opened = self.closed = 0.0
+
+    def get(self) -> Store:
+        if self.store is None:
+            wait = READER_GAP - (time.monotonic() - self.closed)
+            if wait > 0:
+                time.sleep(wait)
+            self.store = self.stack.enter_context(self.writer(self.db, self.timeout))
+            self.opened = time.monotonic()
+        return self.store
+
+    def release(self, *, unless_fresh: bool = False) -> None:
+        if self.store is not None and not (unless_fresh and time.monotonic() - self.opened < HOLD):
+            self.store = None
+            self.stack.close()
+            self.closed = time.monotonic()
+
+
+def _store_batch(batch: list[tuple[object, object, object]], options: Options,
+                 session: _Session, outcome: Outcome) -> None:
     """Ingest the fetched captures, then record every outcome in the queue."""
     report, results = outcome.report, []
     fetched: list[tuple[QueueItem, RawInput]] = []
@@ -367,14 +419,14 @@ def _store_batch(batch: list[tuple[object, object, object]], options: Options, d
             assert isinstance(first, QueueItem) and isinstance(second, RawInput)
             report.files_seen += 1
             fetched.append((first, second))
-    with writer(db, db_timeout) as store:
-        if fetched:
-            summary = ingest([raw for _, raw in fetched], store=store,
-                             max_bytes=options.max_bytes, batch_size=len(fetched))
-            report.add(summary)
-            for (item, _), got in zip(fetched, summary.outcomes, strict=True):
-                results.append(QueueResult(item, got.status, got.reason, got.snapshot_id))
-        store.backfill_record(results)
+    store = session.get()
+    if fetched:
+        summary = ingest([raw for _, raw in fetched], store=store,
+                         max_bytes=options.max_bytes, batch_size=len(fetched))
+        report.add(summary)
+        for (item, _), got in zip(fetched, summary.outcomes, strict=True):
+            results.append(QueueResult(item, got.status, got.reason, got.snapshot_id))
+    store.backfill_record(results)
 
 
 def _progress(outcome: Outcome, done: int, total: int, requests: int, seconds: float) -> str:

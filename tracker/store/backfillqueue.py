@@ -125,18 +125,24 @@ class BackfillQueue(Connected):
         return [QueueItem(*row) for row in rows]
 
     def backfill_record(self, results: Sequence[QueueResult]) -> None:
-        """The outcomes of one batch of attempts, in one transaction."""
+        """The outcomes of one batch of attempts, in one transaction (one statement)."""
         if not results:
             return
-        now = utcnow()
-        with self.transaction():
-            self.con.executemany(
-                "UPDATE backfill_queue SET state = ?, last_error = ?, snapshot_id = ?, "
-                "attempts = attempts + 1, done_at = CASE WHEN ? = 'planned' THEN NULL ELSE ? END "
-                "WHERE source = ? AND captured_at = ? AND original_url = ?",
-                [(r.state, r.error, r.snapshot_id, r.state, now, r.item.source,
-                  r.item.captured_at, r.item.original_url) for r in results],
-            )
+        table = pa.table({
+            "source": [r.item.source for r in results],
+            "captured_at": pa.array([r.item.captured_at for r in results], pa.timestamp("us")),
+            "original_url": [r.item.original_url for r in results],
+            "state": [r.state for r in results],
+            "error": pa.array([r.error for r in results], pa.string()),
+            "snapshot_id": pa.array([r.snapshot_id for r in results], pa.string()),
+        })
+        with self.transaction(), self.registered("_results", table):
+            self.con.execute(
+                "UPDATE backfill_queue q SET state = r.state, last_error = r.error, "
+                "snapshot_id = r.snapshot_id, attempts = q.attempts + 1, "
+                "done_at = CASE WHEN r.state = 'planned' THEN NULL ELSE ? END FROM _results r "
+                "WHERE q.source = r.source AND q.captured_at = r.captured_at "
+                "AND q.original_url = r.original_url", [utcnow()])
 
     def backfill_status(self) -> pa.Table:
         """Per source and state: how many captures, over which days, the latest error."""
