@@ -36,6 +36,7 @@ SOURCES = ("wayback", "commoncrawl")
 DEFAULT_PREFIXES = ("timesca.com/",)  # the home page and every section page under it
 DEFAULT_PER_DAY = 3
 DEFAULT_RATE = wayback.DEFAULT_RATE  # 24/min: what the Wayback Machine's maintained clients keep to
+RATES = {"wayback": DEFAULT_RATE, "commoncrawl": commoncrawl.DEFAULT_RATE}  # each archive's ask
 MAX_ATTEMPTS = 3  # a capture failing transiently this many runs is given up (`failed`)
 MAX_TRANSIENT = 3  # transient failures in a row: the archive is not answering; stop the run
 CRAWL_MARGIN = dt.timedelta(days=60)  # a crawl's pages may be this far from its week
@@ -82,6 +83,7 @@ class Outcome:
     planned: int = 0  # rows added to the queue by this run
     left: int = 0  # planned captures not reached
     failed: int = 0  # captures given up on (`failed`) in this run
+    retry: int = 0  # captures left `planned` after a transient failure, for the next run
     halted: str | None = None  # refused | not-answering | stopped | plan | error | None
     held_back: float = 0.0  # seconds the fetcher waited for ingestion (the benchmark's 0)
     storing: float = 0.0  # seconds spent ingesting and marking the queue
@@ -197,7 +199,10 @@ def backfill(
         except TrackerError as exc:  # the database busy or unwritable, an unusable address
             _halt(outcome, "error", str(exc))
 
-    _recorded_run("backfill", db_path, db_timeout, work)
+    outcome.report = _recorded_run("backfill", db_path, db_timeout, work)
+    if outcome.report.error and not outcome.halted:  # e.g. its `runs` row could not be written
+        outcome.halted = "error"
+        outcome.lines.append(outcome.report.error)
     return outcome
 
 
@@ -410,7 +415,9 @@ def _store_batch(batch: list[tuple[object, object, object]], options: Options,
             retry = transient(third) and first.attempts + 1 < MAX_ATTEMPTS
             state = "planned" if retry else "failed"
             results.append(QueueResult(first, state, f"fetch failed: {third}"))
-            if not retry:
+            if retry:
+                outcome.retry += 1
+            else:
                 outcome.failed += 1
                 report.rejected += 1
             report.problems.append(f"{first.archive_url}: fetch failed: "

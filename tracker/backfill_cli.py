@@ -11,7 +11,15 @@ from pathlib import Path
 import click
 
 from .archives import commoncrawl, wayback
-from .backfill import DEFAULT_PER_DAY, DEFAULT_PREFIXES, DEFAULT_RATE, SOURCES, Options, backfill
+from .backfill import (
+    DEFAULT_PER_DAY,
+    DEFAULT_PREFIXES,
+    DEFAULT_RATE,
+    RATES,
+    SOURCES,
+    Options,
+    backfill,
+)
 from .cli import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, _date, db_option, err
 from .errors import FetchError, UsageError
 from .escape import printable
@@ -38,9 +46,10 @@ from .store import Store, default_db_path
               metavar="URL", help="Base of the Common Crawl URL index.")
 @click.option("--cc-data-url", default=commoncrawl.DEFAULT_DATA, show_default=True,
               metavar="URL", help="Base of the Common Crawl WARC files.")
-@click.option("--max-rate", type=click.FloatRange(min=0.1), default=DEFAULT_RATE,
-              show_default=True, metavar="N",
-              help="Requests per minute, over every request of the run (the archive's ask).")
+@click.option("--max-rate", type=click.FloatRange(min=0.1), default=None, metavar="N",
+              help=f"Requests per minute, over every request of the run (default: the "
+                   f"archive's ask, {DEFAULT_RATE:g} for wayback, {RATES['commoncrawl']:g} for "
+                   "commoncrawl).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT,
               show_default=True, help="Seconds before one request gives up.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, show_default=True,
@@ -49,7 +58,7 @@ from .store import Store, default_db_path
 def backfill_command(
     db_path: Path | None, start: dt.date | None, end: dt.date | None, prefixes: tuple[str, ...],
     per_day: int, source: str, wayback_url: str, cc_index_url: str, cc_data_url: str,
-    max_rate: float, timeout: float, max_bytes: int, status: bool,
+    max_rate: float | None, timeout: float, max_bytes: int, status: bool,
 ) -> None:
     """Fill the past from a web archive: plan captures, fetch each once, ingest them.
 
@@ -75,6 +84,7 @@ def backfill_command(
             check_url(url)
         except FetchError as exc:
             raise UsageError(f"{name} {exc}") from None
+    max_rate = max_rate or RATES[source]
     options = Options(
         source=source, prefixes=tuple(p.strip() for p in prefixes) or DEFAULT_PREFIXES,
         start=start, end=end, per_day=per_day, wayback_url=wayback_url,
@@ -106,7 +116,10 @@ def backfill_command(
     err(report.line())
     if outcome.halted:
         sys.exit(EXIT_FAILED)
-    sys.exit(EXIT_REJECTED if report.rejected or outcome.failed else EXIT_OK)
+    if outcome.retry:
+        err(f"{outcome.retry} capture(s) left planned after a timeout or a broken connection; "
+            "run the same command again to retry them")
+    sys.exit(EXIT_REJECTED if report.rejected or outcome.failed or outcome.retry else EXIT_OK)
 
 
 COMMAND: click.Command = backfill_command  # typed, for the one line that registers it
