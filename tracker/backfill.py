@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .archives import commoncrawl, wayback
-from .containers import read_warc_record
-from .encoding import charset_of_content_type
-from .errors import FetchError, RefusedError, SourceError, TrackerError
+from .archives.captures import ArchiveSource
+from .errors import FetchError, RefusedError, TrackerError
 from .http import DEFAULT_TIMEOUT, Client
 from .ingest import MAX_BYTES, RawInput, ingest
 from .schedule import DB_TIMEOUT, READER_GAP, RunReport, _recorded_run, _writer
@@ -39,7 +38,6 @@ DEFAULT_RATE = wayback.DEFAULT_RATE  # 24/min: what the Wayback Machine's mainta
 RATES = {"wayback": DEFAULT_RATE, "commoncrawl": commoncrawl.DEFAULT_RATE}  # each archive's ask
 MAX_ATTEMPTS = 3  # a capture failing transiently this many runs is given up (`failed`)
 MAX_TRANSIENT = 3  # transient failures in a row: the archive is not answering; stop the run
-CRAWL_MARGIN = dt.timedelta(days=60)  # a crawl's pages may be this far from its week
 _BATCH = 50  # captures stored per transaction at most (whatever has arrived meanwhile)
 # The database stays open across batches for this long, then is let go for READER_GAP so that
 # readers (dashboard, notebooks) get their turn: closing a DuckDB file after writing costs a
@@ -90,82 +88,6 @@ class Outcome:
     lines: list[str] = field(default_factory=list)
 
 
-class _Archive:
-    """One archive's index and fetch, behind the same two calls."""
-
-    def __init__(self, options: Options, client: Client) -> None:
-        self.options = options
-        if options.source == "wayback":
-            self.wayback = wayback.Wayback(client, options.wayback_url)
-        else:
-            self.cc = commoncrawl.CommonCrawl(client, options.cc_index_url, options.cc_data_url)
-
-    def captures(self) -> list[QueueItem]:
-        """Every status-200 HTML capture the index lists for the prefixes and dates."""
-        o, found = self.options, {}
-        if o.source == "wayback":
-            for prefix in o.prefixes:
-                for c in self.wayback.captures(prefix, start=o.start, end=o.end):
-                    if c.status == 200 and c.mimetype.startswith("text/html"):
-                        found[(c.timestamp, c.original)] = QueueItem(
-                            "wayback", c.captured_at, c.original, c.digest,
-                            self.wayback.replay_url(c))
-        else:
-            for crawl in self.cc.crawls():
-                if not _crawl_in_range(crawl.id, o.start, o.end):
-                    continue
-                for prefix in o.prefixes:
-                    for r in self.cc.records(crawl.id, prefix, start=o.start, end=o.end):
-                        if r.status == 200 and r.mime.startswith("text/html"):
-                            url = f"{self.cc.record_url(r)}#offset={r.offset}&length={r.length}"
-                            found[(r.timestamp, r.url)] = QueueItem(
-                                "commoncrawl", r.captured_at, r.url, r.digest, url,
-                                r.filename, r.offset, r.length)
-        return list(found.values())
-
-    def fetch(self, item: QueueItem) -> RawInput:
-        """The capture as an ingest input; `FetchError`/`SourceError` saying why not."""
-        if item.source == "wayback":
-            capture = wayback.Capture(_stamp(item.captured_at), item.original_url, "text/html",
-                                      200, item.digest, None)
-            got = self.wayback.fetch(capture, max_bytes=self.options.max_bytes)
-            return RawInput(
-                source=item.archive_url, data=got.body, captured_at=item.captured_at,
-                captured_at_source="archive", original_url=item.original_url,
-                charset=charset_of_content_type(got.headers.get("content-type")))
-        assert item.filename is not None and item.offset is not None and item.length is not None
-        record = commoncrawl.Record(_stamp(item.captured_at), item.original_url, "text/html", 200,
-                                    item.digest, item.length, item.offset, item.filename)
-        data = self.cc.fetch_record(record, max_bytes=self.options.max_bytes + (1 << 20))
-        try:
-            rec = read_warc_record(data, self.options.max_bytes)
-        except ValueError as exc:
-            raise SourceError(str(exc), item.archive_url) from None
-        if not rec.is_page:
-            raise SourceError(f"the record is a {rec.record_type} of {rec.content_type or 'no type'}"
-                              ", not an HTML page", item.archive_url)
-        if not rec.complete:
-            raise SourceError("the record is cut short (truncated WARC record)", item.archive_url)
-        return RawInput(
-            source=item.archive_url, data=rec.payload, captured_at=rec.date or item.captured_at,
-            captured_at_source="archive", original_url=rec.url or item.original_url,
-            charset=rec.charset)
-
-
-def _stamp(when: dt.datetime) -> str:
-    return when.strftime("%Y%m%d%H%M%S")
-
-
-def _crawl_in_range(crawl: str, start: dt.date | None, end: dt.date | None) -> bool:
-    """Whether a crawl (CC-MAIN-YYYY-WW: the year and week it ran) can hold pages of the days."""
-    year, week = int(crawl[8:12]), int(crawl[13:15])
-    try:
-        ran = dt.date.fromisocalendar(year, max(week, 1), 1)
-    except ValueError:
-        return True
-    return (start is None or ran >= start - CRAWL_MARGIN) and (end is None or ran <= end + CRAWL_MARGIN)
-
-
 def transient(exc: TrackerError) -> bool:
     """A failure worth another try in a later run: the client gave up retrying (timeouts, 5xx,
     connections closed mid-body all end "(N attempts)"); a 404, a redirect or a non-HTML
@@ -184,7 +106,7 @@ def backfill(
     writer: Writer = _writer,
 ) -> Outcome:
     """Plan (once per query) and work through the queue of `options.source`; one `runs` row
-    (job `backfill`). The database is opened per batch, so readers get their turn."""
+    (job `backfill`). The database is let go every `HOLD` seconds, so readers get their turn."""
     outcome = Outcome(RunReport("backfill", dt.datetime.min))
     say = echo or (lambda _line: None)
 
@@ -192,7 +114,7 @@ def backfill(
         outcome.report = report
         try:
             with Client(rate=options.max_rate, timeout=options.timeout, stop=stop) as client:
-                archive = _Archive(options, client)
+                archive = ArchiveSource(options, client)
                 if _plan(archive, options, db, db_timeout, writer, outcome, say, stop):
                     _work_queue(archive, options, db, db_timeout, writer, outcome, say, client,
                                 stop)
@@ -206,7 +128,7 @@ def backfill(
     return outcome
 
 
-def _plan(archive: _Archive, options: Options, db: Path, db_timeout: float, writer: Writer,
+def _plan(archive: ArchiveSource, options: Options, db: Path, db_timeout: float, writer: Writer,
           outcome: Outcome, say: Echo, stop: threading.Event | None) -> bool:
     """Queue the query's captures unless planned before; False if the run must stop."""
     query = options.query()
@@ -282,7 +204,7 @@ def _put(out: queue.Queue[object], value: object, halt: threading.Event,
             outcome.held_back += time.monotonic() - began
 
 
-def _fetcher(archive: _Archive, items: Sequence[QueueItem], out: queue.Queue[object],
+def _fetcher(archive: ArchiveSource, items: Sequence[QueueItem], out: queue.Queue[object],
              halt: threading.Event, stop: threading.Event | None, outcome: Outcome) -> None:
     """Fetch each item in turn (the rate limit paces it) and hand on what came of it."""
     in_a_row = 0
@@ -309,7 +231,7 @@ def _fetcher(archive: _Archive, items: Sequence[QueueItem], out: queue.Queue[obj
         _put(out, _END, halt)
 
 
-def _work_queue(archive: _Archive, options: Options, db: Path, db_timeout: float,
+def _work_queue(archive: ArchiveSource, options: Options, db: Path, db_timeout: float,
                 writer: Writer, outcome: Outcome, say: Echo, client: Client,
                 stop: threading.Event | None) -> None:
     with writer(db, db_timeout) as store:
