@@ -248,16 +248,34 @@ def test_common_crawl_records_by_range_request(archive, tmp_path):
     assert sum(1 for _, p in archive.log if p.startswith("/crawl-data/")) == len(DAYS)
 
 
-def test_a_short_range_answer_is_a_recorded_reason(archive, tmp_path):
+@pytest.mark.parametrize(("fault", "words"), [("short", "Content-Range"),
+                                               ("ignore", "only HTTP 206 is expected")])
+def test_a_broken_range_answer_is_a_recorded_reason(archive, tmp_path, fault, words):
     archive.add_record("CC-MAIN-2025-49", "20251201100000", "https://timesca.com/",
                        page(DAYS[0], "lines"))
-    archive.faults.range = "short"
+    archive.faults.range = fault
     db = tmp_path / "t.duckdb"
     run = run_tracker("backfill", "--db", db, "--source", "commoncrawl", "--cc-index-url",
                       archive.base, "--cc-data-url", archive.base, "--max-rate", 600)
     assert run.code == 1
     [row] = queue(db)
-    assert row["state"] == "failed" and "Content-Range" in row["last_error"]
+    assert row["state"] == "failed" and words in row["last_error"]
+    with Store.open(db, read_only=True) as store:
+        [error] = store.runs(job="backfill").column("error").to_pylist()
+    assert words in error
+
+
+def test_a_cut_common_crawl_index_queues_nothing(archive, tmp_path):
+    for day in DAYS:
+        archive.add_record("CC-MAIN-2025-49", f"{day:%Y%m%d}100000", "https://timesca.com/",
+                           page(day, "lines"))
+    archive.faults.cdx = "cut"
+    db = tmp_path / "t.duckdb"
+    run = run_tracker("backfill", "--db", db, "--source", "commoncrawl", "--cc-index-url",
+                      archive.base, "--cc-data-url", archive.base, "--max-rate", 600)
+    assert run.code == 3 and "planning failed, nothing queued" in run.stderr
+    assert "cut short" in run.stderr and "Traceback" not in run.stderr
+    assert queue(db) == []
 
 
 def test_status_prints_the_queue(archive, tmp_path):
