@@ -336,8 +336,9 @@ def test_killed_at_random_moments_then_rerun_converges_without_refetching(archiv
     assert [(s[0].split("/web/", 1)[1], *s[1:]) for s in strip(snapshots(db))] == ref
     counts = replays(archive)
     assert len(counts) == len(ref)
-    # a capture is fetched again only when a kill cut its fetch short, before it was stored
-    assert sum(counts.values()) - len(counts) <= kills and max(counts.values()) <= 2
+    # a capture is fetched again only when a kill came before it was stored: the one in
+    # flight and those waiting at most LINGER (0.25 s at 5 a second) to be stored with it
+    assert sum(counts.values()) - len(counts) <= 3 * kills and max(counts.values()) <= 2
 
 
 def test_a_capture_stored_before_its_row_was_marked_is_not_fetched_again(archive, tmp_path):
