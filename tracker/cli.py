@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from . import check_config
-from .commands import analyst, official, status
+from .commands import analyst, backfill, official, status
 from .commands.options import (
     EXIT_FAILED,
     EXIT_OK,
@@ -242,6 +242,9 @@ def reparse(db_path: Path | None) -> None:
 @click.option("--bank-url", "bank_urls", multiple=True, metavar="NAME=URL",
               help="With --official: ask bank NAME at this base URL (repeatable; see "
                    "`tracker official fetch --help`).")
+@click.option("--backfill", "backfill", multiple=True, metavar="PREFIX",
+              help="Also work through the backfill queue for pages under this prefix "
+                   "(`tracker backfill --url`), within its rate limit (repeatable).")
 def schedule(
     db_path: Path | None,
     folders: tuple[Path, ...],
@@ -253,6 +256,7 @@ def schedule(
     batch_size: int,
     official: bool,
     bank_urls: tuple[str, ...],
+    backfill: tuple[str, ...],
 ) -> None:
     """Keep ingesting: watch folders and fetch pages on an interval, until stopped.
 
@@ -277,7 +281,7 @@ def schedule(
 
     settings = resolve_settings(
         db=db_path, folders=folders, urls=urls, every=every, config=config,
-        official=official, bank_urls=[parse_bank_url(v) for v in bank_urls],
+        official=official, bank_urls=[parse_bank_url(v) for v in bank_urls], backfill=backfill,
     )
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # its skips are reported by us
     run_scheduler(
@@ -476,6 +480,7 @@ main.add_command(analyst.export)
 main.add_command(status.status)
 main.add_command(official.official)
 main.add_command(verify)
+main.add_command(backfill.COMMAND)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

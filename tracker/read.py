@@ -277,3 +277,25 @@ def compare_official_frame(store: Store, wanted: Sequence[str] | None = None,
     series = to_frame(series_table(store, wanted, start, end), exact=False)
     rates = official_records(store, wanted, lookback, end)
     return to_frame(compare_table(captures(series), rates, config))
+def coverage_frame(store: Store, start: Day = None, end: Day = None) -> pd.DataFrame:
+    """Per day from the first capture to the last (within `start`..`end`): how many ingested
+    snapshots came live (`live`: fetched), from a web archive (`archive`) or from a file
+    (`file`), and `source`, the kinds that day had ('' on a gap), for a coverage strip."""
+    first, last = date_range(start, end)
+    frame = to_frame(store.coverage())
+    if first is not None or last is not None:
+        import pandas as pd
+
+        days = frame["day"]
+        keep = (days >= pd.Timestamp(first or dt.date.min)) & (
+            days <= pd.Timestamp(last or dt.date(2262, 1, 1)))
+        frame = frame[keep].reset_index(drop=True)
+    frame["source"] = ["+".join(k for k, n in zip(("live", "archive", "file"), counts, strict=True)
+                                if n) for counts in zip(frame["live"], frame["archive"],
+                                                        frame["file"], strict=True)]
+    return frame
+
+
+def backfill_status_frame(store: Store) -> pd.DataFrame:
+    """The backfill queue per source and state (`tracker backfill --status`)."""
+    return to_frame(store.backfill_status())

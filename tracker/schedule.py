@@ -347,6 +347,7 @@ class Settings:
     every: int
     official: bool = False  # also fetch official rates daily (`tracker official fetch`)
     bank_urls: tuple[tuple[str, str], ...] = ()  # (bank name, base URL) for the official job
+    backfill: tuple[str, ...] = ()  # URL prefixes a backfill job works through (tracker.backfill)
 
 
 def load_config(path: Path) -> dict[str, Any]:
@@ -386,16 +387,17 @@ def resolve_settings(
     config: Path | None,
     official: bool = False,
     bank_urls: Sequence[tuple[str, str]] = (),
+    backfill: Sequence[str] = (),
 ) -> Settings:
     """Command-line values over the config file's; checks folders and addresses up front."""
     conf = load_config(config) if config is not None else {}
     chosen_folders = list(folders) or conf.get("watch", [])
     chosen_urls = list(urls) or conf.get("url", [])
     official = official or bool(conf.get("official", False))
-    if not chosen_folders and not chosen_urls and not official:
+    if not chosen_folders and not chosen_urls and not official and not backfill:
         raise UsageError(
-            "nothing to schedule: give --watch DIR, --url URL and/or --official (or a "
-            "--config file), e.g. tracker schedule --watch snapshots --every 1h"
+            "nothing to schedule: give --watch DIR, --url URL, --backfill PREFIX and/or "
+            "--official (or a --config file), e.g. tracker schedule --watch snapshots --every 1h"
         )
     if bank_urls and not official:
         raise UsageError("--bank-url is for the official rates: add --official")
@@ -414,6 +416,7 @@ def resolve_settings(
         every=parse_interval(every or conf.get("every") or DEFAULT_EVERY),
         official=official,
         bank_urls=tuple(bank_urls),
+        backfill=tuple(p.strip() for p in backfill),
     )
 
 
@@ -426,6 +429,7 @@ def build_scheduler(
     watch_options: dict[str, Any] | None = None,
     fetch_options: dict[str, Any] | None = None,
     official_options: dict[str, Any] | None = None,
+    backfill_options: dict[str, Any] | None = None,
 ) -> BackgroundScheduler:
     """A scheduler (not started) with a `watch` and/or a `fetch` job on the interval."""
     scheduler = BackgroundScheduler(
@@ -443,6 +447,9 @@ def build_scheduler(
         jobs.append(("watch", watch_once, list(settings.folders), watch_options or {}))
     if settings.urls:
         jobs.append(("fetch", fetch_once, list(settings.urls), fetch_options or {}))
+    if settings.backfill:
+        from .backfill import backfill_job
+        jobs.append(("backfill", backfill_job, list(settings.backfill), backfill_options or {}))
     for name, func, targets, options in jobs:
         scheduler.add_job(
             _run_job, "interval", seconds=settings.every, id=name, name=name,
@@ -545,6 +552,7 @@ def run_scheduler(
         try:
             what = [f"watching {plural(len(settings.folders), 'folder')}"] if settings.folders else []
             what += [f"fetching {plural(len(settings.urls), 'page')}"] if settings.urls else []
+            what += ["backfilling from the web archive"] if settings.backfill else []
             jobs = [f"{' and '.join(what)} every {_human(settings.every)}"] if what else []
             jobs += ["fetching official rates daily"] if settings.official else []
             echo(f"scheduler started: {'; '.join(jobs)} into {settings.db}; stop with Ctrl-C")

@@ -10,6 +10,7 @@ import duckdb
 
 from ..errors import StoreError
 from ..raw import remove_partial_packs
+from .backfillqueue import BackfillQueue
 from .checkreads import CheckReads
 from .connection import connect, default_db_path
 from .failures import database_failure
@@ -21,7 +22,7 @@ from .statusreads import StatusReads
 from .writes import Writes
 
 
-class Store(Writes, Reads, CheckReads, OfficialStore, StatusReads, RawIndex):
+class Store(Writes, Reads, CheckReads, OfficialStore, StatusReads, RawIndex, BackfillQueue):
     """A connection plus the named queries. Use `Store.open(...)` as a context manager.
 
     One writer process or many read-only readers (DuckDB's rule): writers keep a connection

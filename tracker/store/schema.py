@@ -160,6 +160,35 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (response_id, url)
     );
     """,
+    # 6: `tracker backfill`: the captures planned from a web archive and what became of each
+    # (store/backfillqueue.py), and the archive queries already planned in full.
+    """
+    CREATE TABLE backfill_queue (
+        source       VARCHAR NOT NULL,
+        captured_at  TIMESTAMP NOT NULL,
+        original_url VARCHAR NOT NULL,
+        digest       VARCHAR NOT NULL,
+        archive_url  VARCHAR NOT NULL,
+        state        VARCHAR NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        last_error   VARCHAR,
+        snapshot_id  VARCHAR,
+        filename     VARCHAR,
+        "offset"     BIGINT,
+        length       BIGINT,
+        planned_at   TIMESTAMP NOT NULL,
+        done_at      TIMESTAMP,
+        PRIMARY KEY (source, captured_at, original_url)
+    );
+    CREATE TABLE backfill_plans (
+        source     VARCHAR NOT NULL,
+        query      VARCHAR NOT NULL,
+        captures   INTEGER NOT NULL,
+        planned    INTEGER NOT NULL,
+        planned_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (source, query)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,97 @@
+"""A web archive as `tracker backfill` uses it: its index lists captures as queue items, and a
+queued capture comes back as an ingest input with the archive's provenance (source: its archive
+address; captured_at: the archive's time, `archive`; original_url: the page's address)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from ..containers import read_warc_record
+from ..encoding import charset_of_content_type
+from ..errors import SourceError
+from ..http import Client
+from ..prepare import RawInput
+from ..store.backfillqueue import QueueItem
+from . import commoncrawl, wayback
+
+if TYPE_CHECKING:
+    from ..backfill import Options
+
+CRAWL_MARGIN = dt.timedelta(days=60)  # a crawl's pages may be this far from its week
+
+
+class ArchiveSource:
+    """One archive's index and fetch, behind the same two calls."""
+
+    def __init__(self, options: Options, client: Client) -> None:
+        self.options, self.max_bytes = options, options.max_bytes
+        if options.source == "wayback":
+            self.wayback = wayback.Wayback(client, options.wayback_url)
+        else:
+            self.cc = commoncrawl.CommonCrawl(client, options.cc_index_url, options.cc_data_url)
+
+    def captures(self) -> list[QueueItem]:
+        """Every status-200 HTML capture the index lists for the prefixes and dates."""
+        o, found = self.options, {}
+        if o.source == "wayback":
+            for prefix in o.prefixes:
+                for c in self.wayback.captures(prefix, start=o.start, end=o.end):
+                    if c.status == 200 and c.mimetype.startswith("text/html"):
+                        found[(c.timestamp, c.original)] = QueueItem(
+                            "wayback", c.captured_at, c.original, c.digest,
+                            self.wayback.replay_url(c))
+        else:
+            for crawl in self.cc.crawls():
+                if not _crawl_in_range(crawl.id, o.start, o.end):
+                    continue
+                for prefix in o.prefixes:
+                    for r in self.cc.records(crawl.id, prefix, start=o.start, end=o.end):
+                        if r.status == 200 and r.mime.startswith("text/html"):
+                            url = f"{self.cc.record_url(r)}#offset={r.offset}&length={r.length}"
+                            found[(r.timestamp, r.url)] = QueueItem(
+                                "commoncrawl", r.captured_at, r.url, r.digest, url,
+                                r.filename, r.offset, r.length)
+        return list(found.values())
+
+    def fetch(self, item: QueueItem) -> RawInput:
+        """The capture as an ingest input; `FetchError`/`SourceError` saying why not."""
+        if item.source == "wayback":
+            capture = wayback.Capture(_stamp(item.captured_at), item.original_url, "text/html",
+                                      200, item.digest, None)
+            got = self.wayback.fetch(capture, max_bytes=self.max_bytes)
+            return RawInput(
+                source=item.archive_url, data=got.body, captured_at=item.captured_at,
+                captured_at_source="archive", original_url=item.original_url,
+                charset=charset_of_content_type(got.headers.get("content-type")))
+        assert item.filename is not None and item.offset is not None and item.length is not None
+        record = commoncrawl.Record(_stamp(item.captured_at), item.original_url, "text/html", 200,
+                                    item.digest, item.length, item.offset, item.filename)
+        data = self.cc.fetch_record(record, max_bytes=self.max_bytes + (1 << 20))
+        try:
+            rec = read_warc_record(data, self.max_bytes)
+        except ValueError as exc:
+            raise SourceError(str(exc), item.archive_url) from None
+        if not rec.is_page:
+            raise SourceError(f"the record is a {rec.record_type} of {rec.content_type or 'no type'}"
+                              ", not an HTML page", item.archive_url)
+        if not rec.complete:
+            raise SourceError("the record is cut short (truncated WARC record)", item.archive_url)
+        return RawInput(
+            source=item.archive_url, data=rec.payload, captured_at=rec.date or item.captured_at,
+            captured_at_source="archive", original_url=rec.url or item.original_url,
+            charset=rec.charset)
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.strftime("%Y%m%d%H%M%S")
+
+
+def _crawl_in_range(crawl: str, start: dt.date | None, end: dt.date | None) -> bool:
+    """Whether a crawl (CC-MAIN-YYYY-WW: the year and week it ran) can hold pages of the days."""
+    year, week = int(crawl[8:12]), int(crawl[13:15])
+    try:
+        ran = dt.date.fromisocalendar(year, max(week, 1), 1)
+    except ValueError:
+        return True
+    return (start is None or ran >= start - CRAWL_MARGIN) and (end is None or ran <= end + CRAWL_MARGIN)
