@@ -30,6 +30,9 @@ WARC_SUFFIXES = (".warc", ".warc.gz")
 MHTML_SUFFIXES = (".mhtml", ".mht")
 _PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 _SNAPSHOT_TYPES = ("response", "resource")
+# what warcio raises on bytes that are no WARC (a cut header without a target URI: AttributeError)
+_WARCIO_ERRORS = (ArchiveLoadFailed, OSError, EOFError, ValueError, AttributeError, TypeError,
+                  IndexError, KeyError)
 _USD = (b"USD", "USD".encode("utf-16-le"), "USD".encode("utf-16-be"))
 
 
@@ -164,7 +167,7 @@ def _scan_with_warcio(path: str | Path, max_bytes: int, start: int,
                     end = it.get_record_offset() + it.get_record_length()
                 if end < size and _more_than_padding(fh, end):
                     error = (f"{name}#{end}", _cut(end))
-        except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+        except _WARCIO_ERRORS as exc:
             at = getattr(it, "offset", end)
             error = (f"{name}#{at}", f"corrupt WARC data at offset {at} ({_short(exc)}); "
                      "the records before it were read; re-download or re-write the file")
@@ -219,7 +222,7 @@ def warc_record_at(path: str | Path, offset: int, max_bytes: int, source: str) -
         with open(path, "rb") as fh:
             fh.seek(offset)
             return _payload(next(iter(ArchiveIterator(fh))), max_bytes)
-    except (OSError, StopIteration, ArchiveLoadFailed, EOFError, ValueError) as exc:
+    except (StopIteration, *_WARCIO_ERRORS) as exc:
         raise SourceError(f"WARC record cannot be read ({_short(exc)})", source) from None
 
 

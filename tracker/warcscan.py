@@ -24,10 +24,12 @@ from typing import Any
 from fastwarc.warc import ArchiveIterator as FastIterator
 
 from . import containers as C
+from .errors import SourceError
 
 _HEAD_MAX = 64 * 1024  # a WARC or HTTP header block longer than this is left to warcio
 _PLAIN_ENCODINGS = ("", "identity")
 _USD = re.compile(b"USD")  # (the regex engine's literal search: 1.6× `bytes in` here)
+_FIELDS = re.compile(rb"(?:[!-9;-~]++:[\t -~\x80-\xff]*+\r\n)*+")  # header lines, nothing odd
 
 
 def fast_scan(path: str | Path, max_bytes: int,
@@ -38,16 +40,17 @@ def fast_scan(path: str | Path, max_bytes: int,
     name = str(path)
     records = _gz_records(path, max_bytes) if name.lower().endswith(".gz") else \
         _plain_records(path, max_bytes)
-    resume = 0
-    pending: tuple[int, str | None] | None = None
+    unfiled: list[tuple[int, str | None]] = []  # the last two records seen
     try:
         for offset, why in records:
-            if pending is not None:
-                _file(name, pending, max_bytes, snapshots, skipped)
-            pending, resume = (offset, why), offset
-    except (_OutOfTheOrdinary, OSError, ValueError, EOFError):
+            unfiled.append((offset, why))
+            if len(unfiled) > 2:
+                _file(name, unfiled.pop(0), max_bytes, snapshots, skipped)
+    except (_OutOfTheOrdinary, SourceError, OSError, ValueError, EOFError):
         pass  # (fastwarc raises OSError on a corrupt gzip member)
-    return resume  # the last record seen, not filed: warcio reads it again, and what follows
+    # warcio reads the last two records seen again, and what follows: after a whole record,
+    # as when it reads the file from its start, so its messages are the same
+    return unfiled[0][0] if unfiled else 0
 
 
 class _OutOfTheOrdinary(Exception):
@@ -145,6 +148,8 @@ def _plain_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str 
             if length < 0 or end > win.size:
                 raise _OutOfTheOrdinary()  # cut short: warcio reports it
             rec_type = warc.get("warc-type", "")
+            if rec_type in ("response", "request", "revisit") and "warc-target-uri" not in warc:
+                raise _OutOfTheOrdinary()  # (warcio needs one there)
             if rec_type not in C._SNAPSHOT_TYPES:
                 yield offset, f"{rec_type} record"
             elif rec_type == "resource":
@@ -173,14 +178,11 @@ def _header_block(head: bytes) -> tuple[dict[str, str], int]:
     end = head.find(b"\r\n\r\n")
     if end == -1:
         raise _OutOfTheOrdinary()
+    first = head.find(b"\r\n")
+    if not _FIELDS.fullmatch(head, first + 2, end + 2):
+        raise _OutOfTheOrdinary()  # folded, odd or damaged headers: warcio reads them
     fields: dict[str, str] = {}
-    try:
-        lines = head[:end].decode("utf-8").split("\r\n")
-    except UnicodeDecodeError:
-        raise _OutOfTheOrdinary() from None
-    for line in lines[1:]:  # (after the WARC/1.1 or HTTP/1.1 line)
-        key, sep, value = line.partition(":")
-        if not sep or key != key.strip() or line[:1] in (" ", "\t"):
-            raise _OutOfTheOrdinary()  # folded or odd headers: warcio reads them
+    for line in head[first + 2 : end].decode("utf-8", "replace").split("\r\n"):
+        key, _, value = line.partition(":")
         fields.setdefault(key.lower(), value.strip())
     return fields, end + 4
