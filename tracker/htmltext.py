@@ -77,11 +77,12 @@ class _Weights(dict[str, int]):
 
 
 class _Separated(dict[str, str]):
-    """A tag token as written, or with a line break before it for a block element."""
+    """A tag token with its name in lower case, and a line break before it for a block
+    element."""
 
     def __missing__(self, token: str) -> str:
         low = token.lower()
-        return "\n" + low if low != token and self[low] != low else token
+        return self[low] if low != token else token
 
 
 _WEIGHT = _Weights()
@@ -164,10 +165,31 @@ def html_to_text(markup: str, source: str = "<input>") -> tuple[str, str | None]
         check_depth(markup, source)  # (says where)
         raise MarkupError(f"HTML nested more than {MAX_DEPTH} elements deep; no browser lays "
                           "that out as written: is it really a page snapshot?", source)
-    parts[1::2] = map(_SEPARATED.__getitem__, tokens)
+    parts[1::2] = tokens = list(map(_SEPARATED.__getitem__, tokens))  # (lower-case names)
     tree = LexborHTMLParser("".join(parts))
+    body = tree.body
+    if body is None:  # (a frameset)
+        return _visible_text(tree)
+    head = tree.head
+    node = head.css_first("title") if head is not None else None  # (the head comes first)
+    if node is None:
+        node = tree.css_first("title")
+    title = " ".join(node.text(deep=True).split()) if node is not None else ""
+    present = set(tokens)
+    hidden = ",".join(name for name in _INVISIBLE if "<" + name in present and name != "head")
+    if hidden:  # (the usual page: scripts and styles only, so the query looks for those only)
+        for node in reversed(body.css(hidden)):  # (inner ones first: removal empties a node)
+            node.decompose()
+    text = body.text(deep=True, separator="", strip=False)  # (the head is never visible)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, title or None
+
+
+def _visible_text(tree: LexborHTMLParser) -> tuple[str, str | None]:
+    """The whole document's visible text and title, for one without a body."""
     title = ""
-    for node in reversed(tree.css(_HIDDEN)):  # (inner ones first: removing a node empties it)
+    for node in reversed(tree.css(_HIDDEN)):  # (inner ones first: removal empties a node)
         if node.tag == "title":
             title = " ".join(node.text(deep=True).split())  # the first one wins
         else:
