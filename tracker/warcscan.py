@@ -3,7 +3,7 @@ it, deciding the records that are plainly no snapshot from their headers.
 
 A crawl is mostly other sites' pages, images and requests; warcio reads ~10–18 MB/s, so a
 1 GB crawl took a minute. Here a `.warc.gz` goes through fastwarc (a maintained reader whose
-inflating and header parsing are compiled: ~5–10× warcio) and a `.warc` is read header by
+inflating and header parsing are compiled: ~5× warcio) and a `.warc` is read header by
 header, each block skipped by its Content-Length without being read unless it is a page.
 A record is decided here only when its headers say it is no snapshot (a request, an image,
 …) or when it is a page whose bytes, neither chunked nor content-encoded, hold no `USD`;
@@ -11,7 +11,7 @@ every other record (a page that may carry the ticker) is read with warcio, which
 chunking and content encoding, and decided by `containers.decide`. The first thing out of
 the ordinary (a cut or corrupt record, a header this module does not read) hands the rest
 of the file, from the last record seen on, to warcio, whose messages name the offset.
-Gzip members skipped here are inflated, so their checksums are verified as before.
+A `.warc.gz` cannot be skipped faster than it inflates (a gzip member has no length).
 """
 
 from __future__ import annotations
