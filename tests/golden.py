@@ -16,14 +16,10 @@ from tracker.parse import parse
 from tracker.prepare import container_inputs
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
-# one file per page layout, charset and container (the same facts as samples' 17 November);
-# a folder of their own, so that the bundled samples' counts and findings stay as documented
-LAYOUT_SAMPLES = SAMPLES.parent / "layout-samples"
-FOLDERS = (SAMPLES, LAYOUT_SAMPLES)
 
 
 def sample_files() -> list[Path]:
-    return sorted(p for folder in FOLDERS for p in folder.iterdir()
+    return sorted(p for p in SAMPLES.iterdir()
                   if is_snapshot_name(p.name) or is_container_name(p.name))
 
 

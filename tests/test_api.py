@@ -304,7 +304,7 @@ def test_an_open_handle_never_blocks_a_writing_process(tmp_path):
 
 def test_quotes_keep_undated_snapshots_and_the_printed_texts(t):
     quotes = t.quotes()
-    assert len(quotes) == t.counts()["quotes"] == 84
+    assert len(quotes) == t.counts()["quotes"] == 129
     assert quotes["rate"].dtype == RATE
     assert quotes["change_pct"].dtype == pd.ArrowDtype(pa.decimal128(18, 6))
     undated = quotes[quotes["captured_on"].isna()]
@@ -326,7 +326,7 @@ def test_quotes_of_given_snapshots(t):
 
 def test_snapshots_and_input_errors(t):
     snaps = t.snapshots()
-    assert len(snaps) == 19 and snaps["snapshot_id"].is_unique
+    assert len(snaps) == 28 and snaps["snapshot_id"].is_unique
     rejected = t.snapshots("rejected")
     assert sorted(Path(s).name for s in rejected["source"]) == [
         "date-only-page.txt", "old-article-spam.txt"]
@@ -422,7 +422,7 @@ def test_sql_reads_the_schema_with_exact_decimals_and_params(t):
     assert one["rate"].dtype == RATE and one["rate"].iloc[0] == Decimal("0.01144")
     assert one["captured_on"].iloc[0] == pd.Timestamp("2025-12-10")
     named = t.sql("SELECT count(*) AS n FROM quotes WHERE currency = $c", {"c": "UZS"})
-    assert named["n"].iloc[0] == 17
+    assert named["n"].iloc[0] == 26
     assert t.sql("SELECT 1 AS x WHERE false")["x"].empty
 
 

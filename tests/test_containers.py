@@ -9,8 +9,9 @@ import pytest
 
 from tests.conftest import REPO
 from tests.proc import run_tracker
-from tracker.containers import read_warc_record
+from tracker.containers import _scan_with_warcio, read_warc_record, scan_warc
 from tracker.layouts import render_layout
+from tracker.prepare import MAX_BYTES
 from tracker.store import Store
 from tracker.synthetic import TickerEntry
 
@@ -211,3 +212,17 @@ def test_reparse_turns_the_old_parsers_rejections_into_data(tmp_path):
         assert store.con.execute(
             "SELECT count(*), min(parser_version) FROM snapshots WHERE status = 'ingested'"
         ).fetchone() == (4, "2")
+
+
+@pytest.mark.parametrize("member", [True, False], ids=["warc.gz", "warc"])
+def test_the_quick_scan_decides_every_record_as_warcio_alone_does(tmp_path, member):
+    """Whole, cut anywhere, padded or with a corrupt byte: the same snapshots, skipped records
+    (with their reasons) and error (with its offset) as reading every record with warcio."""
+    whole = b"".join(crawl(member))
+    variants = [whole, whole + b"\r\n\r\n", whole + b"junk"]
+    variants += [whole[:cut] for cut in range(0, len(whole), max(1, len(whole) // 40))]
+    variants += [whole[:at] + b"\x00" + whole[at + 1:] for at in range(5, len(whole), 211)]
+    for i, data in enumerate(variants):
+        path = tmp_path / f"v{i}.warc{'.gz' if member else ''}"
+        path.write_bytes(data)
+        assert scan_warc(path, MAX_BYTES) == _scan_with_warcio(path, MAX_BYTES, 0, [], []), i

@@ -12,8 +12,11 @@ import contextlib
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker.errors import MarkupError, ParseError
+from tracker.htmltext import check_depth, html_to_text
 from tracker.layouts import render_layout
 from tracker.parse import parse
 from tracker.prepare import MAX_BYTES
@@ -79,3 +82,28 @@ def test_too_deep_markup_is_refused_with_a_reason():
         parse(HOSTILE["deep-nesting"], source="deep.html")
     page = render_layout(TWO, "html-list").replace("<body>", "<body>" + "<div>" * 200)
     assert [q.pair for q in parse(page).quotes] == ["KGS/USD", "KZT/USD"]
+
+
+_TAGS = ["<div>", "</div>", "<span>", "</span>", "<p>", "</p>", "<li>", "<br>", "<DIV>", "</Div>",
+         "<b>", "</b>", "<my-el>", "</my-el>", "<img src=a>", "x", " "]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(_TAGS), max_size=40), st.integers(0, 300), st.integers(0, 300))
+def test_the_depth_bound_is_the_same_count_as_the_forward_scan(soup, opened, closed):
+    """The depth bound checked over all tag tokens at once refuses exactly the markup the
+    tag-by-tag forward scan refuses."""
+    markup = "<html><body>" + "<div>" * opened + "".join(soup) + "</div>" * closed + "".join(soup)
+    try:
+        check_depth(markup)
+    except MarkupError:
+        with pytest.raises(MarkupError, match="nested more than 256"):
+            html_to_text(markup)
+    else:
+        html_to_text(markup)
+
+
+def test_tags_inside_scripts_and_styles_do_not_count():
+    inside = "<script>" + "'<div>' + " * 400 + "''</script><style>" + "<div>" * 400 + "</style>"
+    text, _ = html_to_text("<html><body>" + inside + "<p>KGS/USD</p>")
+    assert text.split() == ["KGS/USD"]

@@ -101,7 +101,7 @@ def sample_db(db: Path | str | None = None) -> Path:
 
     >>> path = tracker.sample_db(tmp / "samples" / "tracker.duckdb")
     >>> tracker.open(path).counts()["ingested"]
-    17
+    26
     """
     if not SAMPLES.is_dir():
         raise SourceError(
@@ -274,7 +274,7 @@ class Tracker:
 
         >>> s = tracker.open(db).snapshots()
         >>> s["status"].value_counts().to_dict()
-        {'ingested': 17, 'rejected': 2}
+        {'ingested': 26, 'rejected': 2}
         """
         return self._read(lambda s: R.snapshots_frame(s, status, undated=undated))
 
@@ -456,8 +456,8 @@ class Tracker:
         """How many snapshots (ingested, rejected, undated), quotes and input errors.
 
         >>> tracker.open(db).counts()
-        {'snapshots': 19, 'ingested': 17, 'rejected': 2, 'undated': 1, 'quotes': 84,
-         'raw': 19, 'input_errors': 0}
+        {'snapshots': 28, 'ingested': 26, 'rejected': 2, 'undated': 1, 'quotes': 129,
+         'raw': 28, 'input_errors': 0}
         """
         return self._read(lambda s: s.counts())
 

@@ -31,6 +31,9 @@ WARC_SUFFIXES = (".warc", ".warc.gz")
 MHTML_SUFFIXES = (".mhtml", ".mht")
 _PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 _SNAPSHOT_TYPES = ("response", "resource")
+# what warcio raises on bytes that are no WARC (a cut header without a target URI: AttributeError)
+_WARCIO_ERRORS = (ArchiveLoadFailed, OSError, EOFError, ValueError, AttributeError, TypeError,
+                  IndexError, KeyError)
 _USD = (b"USD", "USD".encode("utf-16-le"), "USD".encode("utf-16-be"))
 
 
@@ -128,15 +131,29 @@ class WarcScan:
 
 def scan_warc(path: str | Path, max_bytes: int) -> WarcScan:
     """Every record of a WARC file, in one forward pass; payloads are not kept (each
-    snapshot record is read again at its offset when it is ingested)."""
+    snapshot record is read again at its offset when it is ingested).
+
+    `warcscan` goes through the file at close to the speed of reading or inflating it and
+    decides the records that are plainly no snapshot; the records that may be one, and the
+    file's last record and anything after it, are read here with warcio."""
+    from .warcscan import fast_scan  # (it needs this module's decisions)
+
     snapshots: list[tuple[int, WarcPayload]] = []
     skipped: list[str] = []
+    resume = fast_scan(path, max_bytes, snapshots, skipped)
+    return _scan_with_warcio(path, max_bytes, resume, snapshots, skipped)
+
+
+def _scan_with_warcio(path: str | Path, max_bytes: int, start: int,
+                      snapshots: list[tuple[int, WarcPayload]], skipped: list[str]) -> WarcScan:
+    """The records from offset `start` on, read with warcio (`start` is a record's start)."""
     error = None
     name = str(path)
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
+        fh.seek(start)
         it = ArchiveIterator(fh)
-        end = 0
+        end = start
         try:
             for record in it:
                 rec = _payload(record, max_bytes)
@@ -144,22 +161,28 @@ def scan_warc(path: str | Path, max_bytes: int) -> WarcScan:
                 if not rec.complete:
                     error = (f"{name}#{offset}", _cut(offset))
                     break
-                why = _not_a_snapshot(rec, max_bytes)
-                if why:
-                    skipped.append(f"{name}#{offset} ({why})")
-                else:
-                    snapshots.append((offset, _without_payload(rec)))
+                decide(name, offset, rec, max_bytes, snapshots, skipped)
                 end = offset  # (the record's length is known once the next one starts)
             else:
                 if snapshots or skipped:
                     end = it.get_record_offset() + it.get_record_length()
                 if end < size and _more_than_padding(fh, end):
                     error = (f"{name}#{end}", _cut(end))
-        except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+        except _WARCIO_ERRORS as exc:
             at = getattr(it, "offset", end)
             error = (f"{name}#{at}", f"corrupt WARC data at offset {at} ({_short(exc)}); "
                      "the records before it were read; re-download or re-write the file")
     return WarcScan(tuple(snapshots), tuple(skipped), error)
+
+
+def decide(name: str, offset: int, rec: WarcPayload, max_bytes: int,
+           snapshots: list[tuple[int, WarcPayload]], skipped: list[str]) -> None:
+    """File a complete record as a snapshot or as skipped (with why)."""
+    why = _not_a_snapshot(rec, max_bytes)
+    if why:
+        skipped.append(f"{name}#{offset} ({why})")
+    else:
+        snapshots.append((offset, _without_payload(rec)))
 
 
 def _more_than_padding(fh: io.BufferedReader, end: int) -> bool:
@@ -200,7 +223,7 @@ def warc_record_at(path: str | Path, offset: int, max_bytes: int, source: str) -
         with open(path, "rb") as fh:
             fh.seek(offset)
             return _payload(next(iter(ArchiveIterator(fh))), max_bytes)
-    except (OSError, StopIteration, ArchiveLoadFailed, EOFError, ValueError) as exc:
+    except (StopIteration, *_WARCIO_ERRORS) as exc:
         raise SourceError(f"WARC record cannot be read ({_short(exc)})", source) from None
 
 

@@ -123,7 +123,7 @@ def test_movements_views_and_findings_on_the_samples(dash_duo, samples_db, free_
     marks = role(state, "findings")
     assert {t["meta"]["severity"] for t in marks} == {"error", "warning", "info"}
     assert any(t["meta"]["strip"] for t in marks)  # findings about no currency: top strip
-    wait_text(dash_duo, f"#{I.STATUS}", "17 ingested")
+    wait_text(dash_duo, f"#{I.STATUS}", "26 ingested")
 
     dash_duo.driver.set_window_size(1400, 1000)
     dash_duo.driver.execute_script("window.scrollTo(0, 0)")
