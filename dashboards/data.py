@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from tracker import escape
 from tracker import read as tracker_read
-from tracker.errors import DatabaseMissingError, TrackerError
+from tracker.errors import DatabaseMissingError, TrackerError, UsageError
 from tracker.prepare import MAX_BYTES
 from tracker.rows import SnapshotRow
 from tracker.store import Store
@@ -244,3 +244,19 @@ def load_details(settings: Settings, ids: Sequence[str]) -> list[SnapshotDetail]
     if not ids:
         return []
     return read(settings, lambda s: _details_of(s, ids))
+
+
+def load_compare(settings: Settings, ids: Sequence[str]) -> pd.DataFrame | None:
+    """These snapshots side by side (`tracker.read.compare_frame`, as `t.compare`); None
+    when fewer than two of them are known."""
+    if len(ids) < 2:
+        return None
+    try:
+        return read(settings, lambda s: tracker_read.compare_frame(s, ids))
+    except UsageError:  # a snapshot vanished between the findings and this read
+        return None
+
+
+def coverage_of(store: Store) -> pd.DataFrame:
+    """Per capture day and source, the number of snapshots (`tracker.read.coverage_frame`)."""
+    return tracker_read.coverage_frame(store)

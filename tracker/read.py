@@ -199,3 +199,53 @@ def snapshots_frame(store: Store, status: str | None = None, *,
         raise UsageError(f"unknown status {status!r}; use 'ingested' or 'rejected' "
                          "(or leave it out for every snapshot)")
     return to_frame(store.snapshots(status=status, undated=undated))
+
+
+COMPARE_FIELDS = ("snapshot_id", "source", "status", "captured_on", "date_source", "header_date",
+                  "filename_date", "user_date", "captured_at", "date_note", "ticker_copies",
+                  "copies_agree", "reason")
+
+
+def compare_frame(store: Store, ids: Sequence[str]) -> pd.DataFrame:
+    """Snapshots side by side (`tracker.api.Tracker.compare`, the dashboard's finding
+    detail): a column per snapshot named by its source file, a row per piece of date evidence
+    and per printed pair (`rate change%`), and `differs`."""
+    import pandas as pd
+
+    rows, quotes = store.snapshot_rows(list(ids)), store.all_quotes(snapshot_ids=list(ids))
+    found = {r.snapshot_id: r for r in rows}
+    missing = [sid for sid in ids if sid not in found]
+    if missing:
+        raise UsageError(f"no snapshot {', '.join(m[:12] for m in missing)} in {store.path}; "
+                         "take ids from t.findings()['snapshot_ids'] or t.snapshots()")
+    names: list[str] = []
+    for sid in ids:
+        name = found[sid].source.replace("\\", "/").rsplit("/", 1)[-1] or sid[:12]
+        names.append(name if name not in names else f"{name} ({sid[:12]})")
+    table: dict[str, dict[str, object]] = {name: {} for name in names}
+    for name, sid in zip(names, ids, strict=True):
+        row = found[sid]
+        for f in COMPARE_FIELDS:
+            value = getattr(row, f)
+            table[name][f] = pd.NA if value is None else value
+    printed = quotes.to_pylist()
+    pair_rows = sorted({label_of(q["currency"], q["quote_currency"]) for q in printed},
+                       key=label_order)
+    for name in names:
+        table[name].update({p: pd.NA for p in pair_rows})
+    for q in printed:
+        name = names[list(ids).index(q["snapshot_id"])]
+        table[name][label_of(q["currency"], q["quote_currency"])] = (
+            f"{q['rate_text']} {q['change_text']}%")
+    side = pd.DataFrame(table, index=pd.Index([*COMPARE_FIELDS, *pair_rows], name="field"),
+                        dtype=object)
+    side["differs"] = side[names].nunique(axis=1, dropna=False) > 1
+    return side
+
+
+def coverage_frame(store: Store) -> pd.DataFrame:
+    """Per capture day and source (`live`, `archive`, `file`), how many ingested snapshots
+    there are: the dashboard's coverage strip (`captured_on` as datetime64)."""
+    frame = to_frame(store.coverage(), exact=False)
+    frame["captured_on"] = frame["captured_on"].astype("datetime64[ns]")
+    return frame

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from ..raw import remove_partial_packs
 from .checkreads import CheckReads
+from .coveragereads import CoverageReads
 from .connection import connect, default_db_path
 from .reads import Reads
 from .schema import check_version, migrate
 from .writes import Writes
 
 
-class Store(Writes, Reads, CheckReads):
+class Store(Writes, Reads, CheckReads, CoverageReads):
     """A connection plus the named queries. Use `Store.open(...)` as a context manager.
 
     One writer process or many read-only readers (DuckDB's rule): writers keep a connection
