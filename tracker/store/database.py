@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..raw import remove_partial_packs
 from .checkreads import CheckReads
-from .coveragereads import CoverageReads
 from .connection import connect, default_db_path
+from .coveragereads import CoverageReads
 from .reads import Reads
 from .schema import check_version, migrate
 from .writes import Writes
