@@ -308,7 +308,8 @@ def movements_figure(
             "type": "date", "hoverformat": "%a %d %b %Y", "uirevision": "x", "anchor": "y3",
             "rangeselector": {"buttons": list(RANGE_BUTTONS), "x": 0, "y": 1.0,
                               "yanchor": "bottom"},
-            "rangeslider": {"visible": True, "thickness": 0.06},
+            "rangeslider": {"visible": True, "thickness": 0.06,  # the strip stays out of it
+                            "yaxis3": {"rangemode": "fixed", "range": [5, 6]}},
         },
         yaxis={"title": {"text": AXIS_TITLES[view]}, "type": "log" if log_axis else "linear",
                "uirevision": f"{view}|{log_axis}|{visible}", "zeroline": view == "change",
