@@ -32,9 +32,9 @@ TARGET_BYTES = 3 * 1024 * 1024
 SIGMAS = {"KGS": 0.4, "KZT": 0.7, "TJS": 1.0, "UZS": 1.0, "TMT": 0.08}
 BUILD = """
 CREATE TEMP TABLE ids AS
-SELECT i, sha256('bench-dashboard-' || i) AS sid, CAST(i // 24 AS INTEGER) AS d,
-       DATE '2021-01-01' + CAST(i // 24 AS INTEGER) AS day,
-       TIMESTAMP '2021-01-01' + to_hours(i) AS cap_at,
+SELECT i, sha256('bench-dashboard-' || i) AS sid, CAST(i // {per_day} AS INTEGER) AS d,
+       DATE '2021-01-01' + CAST(i // {per_day} AS INTEGER) AS day,
+       TIMESTAMP '2021-01-01' + to_hours(CAST(i * 24 // {per_day} AS BIGINT)) AS cap_at,
        i % 4999 = 11 AS undated
 FROM range({n}) t(i);
 
@@ -47,7 +47,7 @@ SELECT sid, 'bench/' || strftime(cap_at, '%Y%m%dT%H') || '_' || i || '.txt',
        CASE WHEN undated THEN 'none' ELSE 'header' END,
        NULL, NULL, now(), 'ingested', NULL, 8, i % 9973 <> 13, '1',
        CASE WHEN undated THEN NULL ELSE day END,
-       CASE WHEN i % 2503 = 5 THEN day - 3 ELSE NULL END,
+       CASE WHEN i % {filename_every} = 5 % {filename_every} THEN day - 3 ELSE NULL END,
        NULL, NULL, 'text', 20000, NULL, NULL,
        CASE WHEN i % 9973 = 13 THEN ['copies disagree on KGS/USD: 0.01144 0% in copies 1, 2; '
                                      || '0.01145 0% in copies 3; kept 0.01144 0% (most copies)']
@@ -138,7 +138,7 @@ print(json.dumps({
 
 def build(db: Path, years: int) -> None:
     days = int(years * 365.25)  # one capture an hour
-    build_in_sql(db, days, SIGMAS, BUILD.format(n=days * 24),
+    build_in_sql(db, days, SIGMAS, BUILD.format(n=days * 24, per_day=24, filename_every=2503),
                  quotes_sql((3001, 19), (997, 500, 1), (1999, 7)))
 
 

@@ -164,7 +164,7 @@ def _movements_tab(settings: data.Settings) -> list[Any]:
                 html.H3(id=I.CHART_TITLE, children=""),
                 html.Div(id=I.CHART_SUBTITLE, className="subtitle"),
                 dcc.Loading(delay_show=400, children=dcc.Graph(
-                    id=I.GRAPH, figure=figures.empty_figure("Loading…"),
+                    id=I.GRAPH, figure=figures.empty_figure("Loading…", loading=True),
                     config={"displaylogo": False, "responsive": True},
                 )),
             ]),

@@ -308,12 +308,11 @@ def movements_figure(
             "type": "date", "hoverformat": "%a %d %b %Y", "uirevision": "x", "anchor": "y3",
             "rangeselector": {"buttons": list(RANGE_BUTTONS), "x": 0, "y": 1.0,
                               "yanchor": "bottom"},
-            "rangeslider": {"visible": True, "thickness": 0.06,  # the strip stays out of it
-                            "yaxis3": {"rangemode": "fixed", "range": [5, 6]}},
+            "rangeslider": {"visible": True, "thickness": 0.06},
         },
         yaxis={"title": {"text": AXIS_TITLES[view]}, "type": "log" if log_axis else "linear",
                "uirevision": f"{view}|{log_axis}|{visible}", "zeroline": view == "change",
-               "domain": [strip + 0.04, 1]},
+               "domain": [strip + 0.03, 1]},
         yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
         yaxis3={"domain": list(gaps.COVERAGE_DOMAIN), "range": [0, 1], "visible": False,
                 "fixedrange": True},
@@ -356,15 +355,16 @@ def _y_range(frame: pd.DataFrame, visible: tuple[pd.Timestamp, pd.Timestamp], ba
     return [low - pad, high + pad]
 
 
-def empty_figure(message: str) -> go.Figure:
-    """A blank chart that says why it is blank (no axes, no traces)."""
+def empty_figure(message: str, *, loading: bool = False) -> go.Figure:
+    """A blank chart that says why it is blank (no axes, no traces); `loading`: the page's
+    placeholder until the first answer (its meta says so)."""
     fig = go.Figure()
     fig.update_layout(
         template="plotly_white", height=360,
         xaxis={"visible": False}, yaxis={"visible": False},
         annotations=[{"text": html.escape(message), "showarrow": False, "x": 0.5, "y": 0.5,
                       "xref": "paper", "yref": "paper", "font": {"size": 16}}],
-        meta={"empty": True},
+        meta={"empty": True, "loading": loading},
     )
     return fig
 

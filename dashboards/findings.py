@@ -55,11 +55,17 @@ def findings_table(
 
 
 def select_finding(triggered: str | None, active_cell: dict | None, click: dict | None,
-                   current: str | None) -> tuple[str | Any | None, list[dict[str, Any]] | Any]:
-    """The finding picked by a click on a table row or on a finding marker of the chart."""
+                   current: str | None) -> tuple[Any, Any, Any, Any]:
+    """The finding picked by a click on a table row or on a finding marker of the chart:
+    (selected id, row styles, the table's active cell, its selected cells).
+
+    The table's active cell is read, then cleared: a later click on the same position
+    (after a marker click, a filter or a sort) is then a change Dash reports."""
     picked: str | None = None
+    clear: tuple[Any, Any] = (no_update, no_update)
     if triggered == I.FINDINGS_TABLE and active_cell:
         picked = active_cell.get("row_id")
+        clear = (None, [])
     elif triggered == I.GRAPH and click:
         for point in click.get("points", []):
             custom = point.get("customdata")
@@ -67,8 +73,8 @@ def select_finding(triggered: str | None, active_cell: dict | None, click: dict 
                 picked = custom
                 break
     if not picked or picked == current:
-        return no_update, no_update
-    return picked, views.severity_styles(picked)
+        return no_update, no_update, *clear
+    return picked, views.severity_styles(picked), *clear
 
 
 def close_detail(n_clicks: int | None) -> tuple[Any, Any]:
@@ -112,6 +118,8 @@ def register(app: Dash, settings: data.Settings) -> None:
 
     app.callback(
         Output(I.SELECTED_FINDING, "data"), Output(I.FINDINGS_TABLE, "style_data_conditional"),
+        Output(I.FINDINGS_TABLE, "active_cell", allow_duplicate=True),
+        Output(I.FINDINGS_TABLE, "selected_cells", allow_duplicate=True),
         Input(I.FINDINGS_TABLE, "active_cell"), Input(I.GRAPH, "clickData"),
         State(I.SELECTED_FINDING, "data"),
         prevent_initial_call=True,

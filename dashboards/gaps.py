@@ -82,26 +82,49 @@ def coarse_labels(series: pd.DataFrame) -> list[str]:
     return sorted(typical[typical > COARSE_PCT].index)
 
 
-def add_coverage(fig: go.Figure, coverage: pd.DataFrame | None,
-                 visible: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> None:
-    """The coverage strip: a bar per day with a capture, coloured by its source (the most
-    direct one when a day has several: live, then archive, then file), on axis y3."""
+def coverage_runs(coverage: pd.DataFrame) -> pd.DataFrame:
+    """Runs of consecutive captured days of one source: (source, first, last, days,
+    snapshots). A day with several sources counts as its most direct one (live, then
+    archive, then file)."""
+    cols = ["source", "first", "last", "days", "snapshots"]
     if coverage is None or coverage.empty:
-        return
+        return pd.DataFrame({c: [] for c in cols})
     order = {s: i for i, s in enumerate(COVERAGE_COLORS)}
-    days = (coverage.assign(rank=coverage["source"].map(order).fillna(len(order)))
-            .sort_values(["captured_on", "rank"]).drop_duplicates("captured_on"))
     totals = coverage.groupby("captured_on")["snapshots"].sum()
-    for source, color in COVERAGE_COLORS.items():
-        part = days[days["source"] == source]
-        if part.empty:
-            continue
-        fig.add_trace(go.Bar(
-            x=part["captured_on"].to_numpy(), y=np.ones(len(part)), width=DAY_MS,
-            marker={"color": color, "line": {"width": 0}}, yaxis="y3",
-            name=f"captures: {source}", legendgroup="coverage",
-            customdata=totals.reindex(part["captured_on"]).to_numpy(),
-            hovertemplate="%{x|%d %b %Y}: %{customdata} snapshot(s), " + source
-                          + "<extra>coverage</extra>",
-            meta={"role": "coverage", "source": source},
+    days = (coverage.assign(rank=coverage["source"].map(order).fillna(len(order)))
+            .sort_values(["captured_on", "rank"]).drop_duplicates("captured_on")
+            .reset_index(drop=True))
+    day = days["captured_on"].to_numpy(dtype="datetime64[D]")
+    src = days["source"].to_numpy()
+    new = np.r_[True, (np.diff(day) != np.timedelta64(1, "D")) | (src[1:] != src[:-1])]
+    run = np.cumsum(new) - 1
+    days = days.assign(run=run, total=totals.reindex(days["captured_on"]).to_numpy())
+    out = days.groupby("run").agg(source=("source", "first"), first=("captured_on", "first"),
+                                  last=("captured_on", "last"), days=("captured_on", "size"),
+                                  snapshots=("total", "sum"))
+    return out.reset_index(drop=True)[cols]
+
+
+def add_coverage(fig: go.Figure, coverage: pd.DataFrame | None) -> None:
+    """The coverage strip under the chart (axis y3): a rectangle per run of captured days,
+    coloured by source, and a legend entry per source. Rectangles are shapes, so the strip
+    stays out of the range slider and costs one shape per run, not one point per day."""
+    runs = coverage_runs(coverage) if coverage is not None else coverage_runs(pd.DataFrame())
+    if runs.empty:
+        return
+    one_day = pd.Timedelta(days=1)
+    shapes = [{"type": "rect", "xref": "x", "yref": "y3", "y0": 0, "y1": 1,
+               "x0": pd.Timestamp(r.first), "x1": pd.Timestamp(r.last) + one_day,
+               "fillcolor": COVERAGE_COLORS.get(r.source, "#444"), "line": {"width": 0},
+               "layer": "below", "name": f"coverage-{r.source}"}
+              for r in runs.itertuples()]
+    fig.update_layout(shapes=[*fig.layout.shapes, *shapes])
+    for source, part in runs.groupby("source", sort=False):
+        fig.add_trace(go.Scatter(
+            x=[None], y=[None], mode="markers", yaxis="y3", legendgroup="coverage",
+            marker={"symbol": "square", "size": 10,
+                    "color": COVERAGE_COLORS.get(str(source), "#444")},
+            name=f"captured: {source} ({int(part['days'].sum()):,} days)",
+            meta={"role": "coverage", "source": source, "days": int(part["days"].sum()),
+                  "runs": len(part), "snapshots": int(part["snapshots"].sum())},
         ))

@@ -220,7 +220,7 @@ def test_selected_finding_is_highlighted(corpus_db):
     fig = callbacks.movements_figure(s, "v", None, "rate", [], None, conflict["finding_id"])
     ring = next(t for t in fig.data if (t.meta or {}).get("role") == "selection")
     assert [pd.Timestamp(x).date() for x in ring.x] == [corpus.CONFLICT_DAY]
-    assert len(fig.layout.shapes) == 1
+    assert len([s for s in fig.layout.shapes if s.type == "line"]) == 1
 
 
 def test_visible_range_follows_the_chart(corpus_db):
@@ -325,17 +325,17 @@ def test_checks_run_once_per_database_version(writable_db, tmp_path, monkeypatch
 
 
 def test_select_a_finding_from_the_table_or_the_chart():
-    picked, styles = findings.select_finding(I.FINDINGS_TABLE, {"row": 0, "row_id": "abc123"},
-                                              None, None)
-    assert picked == "abc123"
+    picked, styles, cell, selected = findings.select_finding(
+        I.FINDINGS_TABLE, {"row": 0, "row_id": "abc123"}, None, None)
+    assert picked == "abc123" and (cell, selected) == (None, [])  # read, then cleared
     assert any("abc123" in str(s["if"].get("filter_query")) for s in styles)
     click = {"points": [{"curveNumber": 2, "customdata": ["0.01", "0.01", "0", "1"]},
                         {"curveNumber": 16, "customdata": "def456"}]}
     assert findings.select_finding(I.GRAPH, None, click, "abc123")[0] == "def456"
     line_only = {"points": [{"curveNumber": 2, "customdata": ["0.01", "0.01", "0", "1"]}]}
-    assert findings.select_finding(I.GRAPH, None, line_only, "abc123") == (no_update, no_update)
+    assert findings.select_finding(I.GRAPH, None, line_only, "abc123") == (no_update,) * 4
     assert findings.select_finding(I.FINDINGS_TABLE, {"row": 0, "row_id": "abc123"}, None,
-                                    "abc123") == (no_update, no_update)
+                                   "abc123") == (no_update, no_update, None, [])
 
 
 def test_finding_detail_shows_every_snapshot_behind_it(corpus_db):

@@ -60,15 +60,21 @@ def test_the_index_is_rebased_at_the_first_date_with_every_shown_currency():
 
 def test_coverage_strip_marks_each_captured_day_by_source():
     coverage = pd.DataFrame({
-        "captured_on": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-02", "2025-01-05"]),
-        "source": ["file", "live", "archive", "file"], "snapshots": [2, 1, 1, 3]})
+        "captured_on": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-02", "2025-01-03",
+                                       "2025-01-05"]),
+        "source": ["file", "live", "live", "archive", "file"], "snapshots": [2, 1, 1, 1, 3]})
     fig = figures.movements_figure(series(FIVE), coverage=coverage)
-    strip = {t.meta["source"]: t for t in traces(fig, "coverage")}
-    assert set(strip) == {"live", "archive", "file"}  # 1 Jan: live beats file
-    assert [pd.Timestamp(x) for x in strip["live"].x] == [pd.Timestamp("2025-01-01")]
-    assert list(strip["live"].customdata) == [3]  # every snapshot of that day
-    assert [pd.Timestamp(x) for x in strip["file"].x] == [pd.Timestamp("2025-01-05")]
-    assert all(t.yaxis == "y3" for t in strip.values())
+    legend = {t.meta["source"]: t.meta for t in traces(fig, "coverage")}
+    assert set(legend) == {"live", "archive", "file"}  # 1 Jan: live beats file
+    assert legend["live"] == {"role": "coverage", "source": "live", "days": 2, "runs": 1,
+                              "snapshots": 4}  # 1-2 Jan: one run, every snapshot counted
+    rects = [s for s in fig.layout.shapes if str(s.name).startswith("coverage-")]
+    spans = [(s.name, pd.Timestamp(s.x0).date().isoformat(),
+              pd.Timestamp(s.x1).date().isoformat()) for s in rects]
+    assert spans == [("coverage-live", "2025-01-01", "2025-01-03"),
+                     ("coverage-archive", "2025-01-03", "2025-01-04"),
+                     ("coverage-file", "2025-01-05", "2025-01-06")]  # 4 Jan: nothing
+    assert all(s.yref == "y3" for s in rects)
     assert list(fig.layout.yaxis3.domain) == list(gaps.COVERAGE_DOMAIN)
 
 
