@@ -224,8 +224,11 @@ def movements_figure(
     frame, base = based_frame(series, view, visible)
     labels = sorted(frame["label"].unique(), key=label_order)
     breaks = gaps.gap_before(frame)
-    in_view = findings if visible is None else findings[findings["captured_on"].map(
-        lambda d: d is not None and visible[0] <= pd.Timestamp(str(d)) <= visible[1])]
+    if visible is None:
+        in_view = findings
+    else:
+        days = pd.to_datetime(findings["captured_on"].astype(str), errors="coerce")
+        in_view = findings[((days >= visible[0]) & (days <= visible[1])).to_numpy()]
     points = marks.finding_points(in_view, frame)
     keep = marks.flagged_rows(frame, findings) | breaks | np.r_[breaks[1:], False]
     draw = downsample(frame, keep, max_points, visible)

@@ -52,32 +52,32 @@ def timeline_figure(findings: pd.DataFrame) -> go.Figure:
         "kind": dated["kind"].to_numpy(),
         "currency": dated["currency"].map(lambda c: c if isinstance(c, str) else "—").to_numpy(),
     })
-    grouped = cells.groupby(["row", "start"], sort=False)
-    worst = grouped["rank"].max()
-    counts = cells.pivot_table(index=["row", "start"], columns="severity", values="rank",
-                               aggfunc="size", fill_value=0)
-    rows = sorted(cells["row"].unique(), key=lambda r: (-cells.loc[cells["row"] == r,
-                                                                    "rank"].max(), r))
+    for sev in ("error", "warning", "info"):
+        cells[sev] = (cells["severity"] == sev).astype(int)
+    per = cells.groupby(["row", "start"], sort=False).agg(
+        rank=("rank", "max"), kind=("kind", "first"), currency=("currency", "first"),
+        error=("error", "sum"), warning=("warning", "sum"), info=("info", "sum"),
+    ).reset_index()
+    worst_row = per.groupby("row")["rank"].max()
+    rows = sorted(worst_row.index, key=lambda r: (-worst_row[r], r))
     first_col, last_col = pd.Timestamp(cells["start"].min()), pd.Timestamp(cells["start"].max())
     cols = pd.date_range(first_col, last_col, freq=f"{step}D")  # every bucket: exact cells
+    i = per["row"].map({r: k for k, r in enumerate(rows)}).to_numpy()
+    j = ((pd.to_datetime(per["start"]) - first_col).dt.days // step).to_numpy()
     z = np.full((len(rows), len(cols)), np.nan)
     text = np.full((len(rows), len(cols)), "", dtype=object)
     custom = np.full((len(rows), len(cols)), "", dtype=object)
-    row_at = {r: i for i, r in enumerate(rows)}
-    col_at = {c: j for j, c in enumerate(cols)}
-    kinds = grouped["kind"].first()
-    currencies = grouped["currency"].first()
-    for (row, first), rank in worst.items():
-        i, j = row_at[row], col_at[pd.Timestamp(first)]
-        z[i, j] = rank
-        by = counts.loc[(row, first)]
-        parts = [f"{int(by[s])} {s}" for s in ("error", "warning", "info")
-                 if by.get(s)]
-        last = pd.Timestamp(first) + pd.Timedelta(days=step - 1)
-        span = f"{first:%d %b %Y}" if step == 1 else f"week of {first:%d %b %Y}"
-        text[i, j] = html.escape(f"{row}, {span}: {', '.join(parts)}")
-        custom[i, j] = (f"{kinds[(row, first)]}|{currencies[(row, first)]}|"
-                        f"{pd.Timestamp(first):%Y-%m-%d}|{last:%Y-%m-%d}")
+    z[i, j] = per["rank"].to_numpy(dtype=float)
+    starts = pd.to_datetime(per["start"])
+    ends = starts + pd.Timedelta(days=step - 1)
+    span = (starts.dt.strftime("%d %b %Y") if step == 1
+            else "week of " + starts.dt.strftime("%d %b %Y"))
+    counts = [", ".join(f"{n} {s}" for s, n in (("error", e), ("warning", w), ("info", f)) if n)
+              for e, w, f in zip(per["error"], per["warning"], per["info"], strict=True)]
+    text[i, j] = [html.escape(f"{r}, {sp}: {c}")
+                  for r, sp, c in zip(per["row"], span, counts, strict=True)]
+    custom[i, j] = (per["kind"] + "|" + per["currency"] + "|" + starts.dt.strftime("%Y-%m-%d")
+                    + "|" + ends.dt.strftime("%Y-%m-%d")).to_numpy(dtype=object)
     colors = [SEVERITY_STYLE[s]["color"] for s in ("info", "warning", "error")]
     fig.add_trace(go.Heatmap(
         z=z, x=cols, y=rows, text=text, customdata=custom, zmin=0.5, zmax=3.5,
