@@ -54,7 +54,8 @@ def findings_table(
     return rows, pages, line, None, []
 
 
-def select_finding(triggered: str | None, active_cell: dict | None, click: dict | None,
+def select_finding(triggered: str | None, active_cell: dict[str, Any] | None,
+                   click: dict[str, Any] | None,
                    current: str | None) -> tuple[Any, Any, Any, Any]:
     """The finding picked by a click on a table row or on a finding marker of the chart:
     (selected id, row styles, the table's active cell, its selected cells).

@@ -37,7 +37,8 @@ def gap_before(frame: pd.DataFrame, days: int = GAP_DAYS) -> np.ndarray:
     dates = frame["captured_on"].to_numpy(dtype="datetime64[D]")
     same = np.r_[False, labels[1:] == labels[:-1]]
     step = np.r_[np.timedelta64(0, "D"), np.diff(dates)]
-    return same & (step > np.timedelta64(days, "D"))
+    out: np.ndarray = same & (step > np.timedelta64(days, "D"))
+    return out
 
 
 def with_breaks(x: np.ndarray, columns: Sequence[np.ndarray],
@@ -48,11 +49,13 @@ def with_breaks(x: np.ndarray, columns: Sequence[np.ndarray],
     if not len(at):
         return x, list(columns)
     gap_x = x[at - 1] + np.timedelta64(1, "D")
-    out_x = np.insert(x, at, gap_x)
-    out = []
+    out_x: np.ndarray = np.insert(x, at, gap_x)
+    out: list[np.ndarray] = []
     for col in columns:
-        blank: object = np.nan if col.dtype.kind == "f" else ""
-        out.append(np.insert(col.astype(object) if blank == "" else col, at, blank))
+        if col.dtype.kind == "f":
+            out.append(np.insert(col, at, np.nan))
+        else:
+            out.append(np.insert(col.astype(object), at, np.array([""] * len(at), dtype=object)))
     return out_x, out
 
 
