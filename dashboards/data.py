@@ -55,6 +55,9 @@ class FindingsCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # held while the checks run: parallel requests of a fresh page (the chart, the table,
+        # the timeline) wait for one run instead of each running the checks
+        self.computing = threading.Lock()
         self._key: str | None = None
         self._frame: pd.DataFrame | None = None
 
@@ -175,10 +178,14 @@ def findings_of(store: Store, settings: Settings) -> pd.DataFrame:
 
     key = data_version(settings.db_path)
     frame = settings.findings_cache.get(key)
-    if frame is None:
-        findings = checks.run_checks(store=store, config=settings.check_config)  # type: ignore[arg-type]
-        frame = checks.findings_frame(findings)[list(FINDING_COLUMNS)]
-        settings.findings_cache.put(key, frame)
+    if frame is not None:
+        return frame
+    with settings.findings_cache.computing:
+        frame = settings.findings_cache.get(key)  # another request may have just run them
+        if frame is None:
+            findings = checks.run_checks(store=store, config=settings.check_config)  # type: ignore[arg-type]
+            frame = checks.findings_frame(findings)[list(FINDING_COLUMNS)]
+            settings.findings_cache.put(key, frame)
     return frame
 
 

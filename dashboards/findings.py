@@ -1,9 +1,11 @@
 """The findings callbacks: the table, the selection, the detail, the timeline's filter.
 
 A selection is a finding id, never a table position: a click on a row reads the row's id
-(`active_cell.row_id`), and every time the table's rows change its `active_cell` is cleared,
-so clicking the same position after a filter, a sort or a page change is a new click on
-whatever row is there now. Marker clicks carry the finding id in `customdata`.
+(`active_cell.row_id`) and clears the table's `active_cell` at once, so clicking the same
+position again (after a filter, a sort, a page change or a marker click) is a new click on
+whatever row is there now. Marker clicks carry the finding id in `customdata`. (The table's
+rows callback does not write `active_cell` itself: the chart depends on the selection, and
+Dash would make the first chart wait for the findings table.)
 """
 
 from __future__ import annotations
@@ -109,18 +111,16 @@ def register(app: Dash, settings: data.Settings) -> None:
 
     app.callback(
         Output(I.FINDINGS_TABLE, "data"), Output(I.FINDINGS_TABLE, "page_count"),
-        Output(I.FINDINGS_COUNT, "children"), Output(I.FINDINGS_TABLE, "active_cell"),
-        Output(I.FINDINGS_TABLE, "selected_cells"),
+        Output(I.FINDINGS_COUNT, "children"),
         Input(I.DATA_VERSION, "data"), Input(I.FINDINGS_KIND, "value"),
         Input(I.FINDINGS_SEVERITY, "value"), Input(I.FINDINGS_CURRENCY, "value"),
         Input(I.CURRENCIES, "value"), Input(I.TIMELINE_FILTER, "data"),
         Input(I.FINDINGS_TABLE, "sort_by"), Input(I.FINDINGS_TABLE, "page_current"),
-    )(lambda *args: findings_table(settings, *args))
+    )(lambda *args: findings_table(settings, *args)[:3])
 
     app.callback(
         Output(I.SELECTED_FINDING, "data"), Output(I.FINDINGS_TABLE, "style_data_conditional"),
-        Output(I.FINDINGS_TABLE, "active_cell", allow_duplicate=True),
-        Output(I.FINDINGS_TABLE, "selected_cells", allow_duplicate=True),
+        Output(I.FINDINGS_TABLE, "active_cell"), Output(I.FINDINGS_TABLE, "selected_cells"),
         Input(I.FINDINGS_TABLE, "active_cell"), Input(I.GRAPH, "clickData"),
         State(I.SELECTED_FINDING, "data"),
         prevent_initial_call=True,
