@@ -26,7 +26,7 @@ def _buckets(days: pd.Series) -> tuple[pd.Series, int]:
     span = (days.max() - days.min()).days if len(days) else 0
     if span <= WEEKLY_AFTER_DAYS:
         return days, 1
-    return days - pd.to_timedelta(days.dt.weekday, unit="D"), 7
+    return days - pd.to_timedelta(days.dt.day_of_week, unit="D"), 7
 
 
 def timeline_figure(findings: pd.DataFrame) -> go.Figure:

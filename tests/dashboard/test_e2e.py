@@ -137,7 +137,7 @@ def test_movements_views_and_findings_on_the_samples(dash_duo, samples_db, free_
     wait_text(dash_duo, f"#{I.STATUS}", "17 ingested")
 
     dash_duo.driver.set_window_size(1400, 1000)
-    dash_duo.driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 60)")
+    dash_duo.driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
     until(lambda: chart(dash_duo) is not None, timeout=5)
     SCREENSHOT.parent.mkdir(exist_ok=True)
     partial = SCREENSHOT.with_name(f".{SCREENSHOT.name}.{os.getpid()}.png")
