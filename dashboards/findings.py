@@ -33,14 +33,14 @@ def findings_table(
     severity: str | Sequence[str] | None, currencies: Sequence[str] | None,
     charted: Sequence[str] | None, cell: dict[str, Any] | None,
     sort_by: Sequence[dict[str, str]] | None, page_current: int | None,
-) -> tuple[list[dict[str, Any]], int, str, None, list[Any]]:
-    """(rows of the current page, page count, a count line, no active cell, no selected
-    cells) for the findings table: the filters, the ticked currencies and a timeline cell."""
+) -> tuple[list[dict[str, Any]], int, str]:
+    """(rows of the current page, page count, a count line) for the findings table: the
+    filters, the ticked currencies and a timeline cell."""
     try:
         findings = data.load_findings(settings)
         empty = findings.empty and data.overview(settings).empty
     except TrackerError as exc:
-        return [], 1, _problem(exc), None, []
+        return [], 1, _problem(exc)
     shown = views.filter_findings(findings, kinds, severity, currencies, charted)
     shown = views.filter_cell(shown, cell)
     rows, pages = views.sort_and_page(views.finding_rows(shown), sort_by, page_current,
@@ -53,7 +53,7 @@ def findings_table(
         line = f"{len(shown):,} of {len(findings):,} findings ({counts})"
     else:
         line = "No findings: the snapshots agree with each other."
-    return rows, pages, line, None, []
+    return rows, pages, line
 
 
 def select_finding(triggered: str | None, active_cell: dict[str, Any] | None,
@@ -116,7 +116,7 @@ def register(app: Dash, settings: data.Settings) -> None:
         Input(I.FINDINGS_SEVERITY, "value"), Input(I.FINDINGS_CURRENCY, "value"),
         Input(I.CURRENCIES, "value"), Input(I.TIMELINE_FILTER, "data"),
         Input(I.FINDINGS_TABLE, "sort_by"), Input(I.FINDINGS_TABLE, "page_current"),
-    )(lambda *args: findings_table(settings, *args)[:3])
+    )(lambda *args: findings_table(settings, *args))
 
     app.callback(
         Output(I.SELECTED_FINDING, "data"), Output(I.FINDINGS_TABLE, "style_data_conditional"),
