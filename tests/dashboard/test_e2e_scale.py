@@ -49,8 +49,23 @@ def cells(dash_duo, column: str) -> list[str]:
         f"#{I.FINDINGS_TABLE} td[data-dash-column='{column}']")]
 
 
+def settled(dash_duo, timeout: float = 20) -> None:
+    """Wait until no callback is updating a component (Dash marks them while it waits)."""
+    quiet = []
+
+    def idle() -> bool:
+        busy = dash_duo.driver.execute_script(
+            "return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length")
+        quiet.append(busy == 0)
+        return quiet[-3:] == [True, True, True]
+
+    until(idle, timeout=timeout, msg="the page kept updating")
+
+
 def click_marker(dash_duo, needle: str) -> None:
-    """A real click on the chart's marker of the finding whose hover text has `needle`."""
+    """A real click on the chart's marker of the finding whose hover text has `needle`
+    (once the page has settled: a redraw under the pointer would move the marker)."""
+    settled(dash_duo)
     state = chart(dash_duo)
     index, point = next((i, t["hovertext"].index(h)) for i, t in enumerate(state["traces"])
                         if t["meta"].get("role") == "findings" for h in t["hovertext"]
