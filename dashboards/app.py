@@ -16,7 +16,7 @@ from tracker.humane import size
 from tracker.prepare import MAX_BYTES
 from tracker.store import default_db_path
 
-from . import callbacks, data, figures, upload, views
+from . import callbacks, data, figures, findings, upload, views
 from . import ids as I
 
 TITLE = "tracker · Central Asian exchange rates"
@@ -49,6 +49,21 @@ table.quotes td, table.quotes th { padding: 2px 14px 2px 0; font-family: ui-mono
             cursor: pointer; background: #fff; }
 .upload-rejected { color: #b42318; }
 button { padding: 4px 10px; cursor: pointer; }
+.chart-row { display: flex; gap: 12px; align-items: flex-start; }
+.chart-row > .card { margin: 10px 0; }
+.chart-card { flex: 1 1 0; min-width: 0; }
+.chart-card h3 { margin: 0; font-size: 17px; }
+.subtitle { color: #57606a; font-size: 12.5px; min-height: 16px; }
+.subtitle-line { display: block; }
+.finding-panel { flex: 0 0 38%; min-width: 0; max-height: 720px; overflow: auto;
+                 position: relative; }
+.finding-panel .close { position: absolute; right: 8px; top: 8px; }
+table.compare { border-collapse: collapse; font-size: 12px; width: 100%; }
+table.compare th, table.compare td { border: 1px solid #e3e6ea; padding: 2px 5px;
+    text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+table.compare tr.differs td { background: #fff4c2; font-weight: 600; }
+.cell-note { background: #eef4ff; border-radius: 6px; padding: 4px 8px; font-size: 13px;
+             margin: 6px 0; }
 """
 
 INDEX = """<!DOCTYPE html>
@@ -120,6 +135,7 @@ def layout(settings: data.Settings) -> html.Div:
         dcc.Store(id=I.DATA_VERSION, data=data.data_version(settings.db_path)),
         dcc.Store(id=I.VISIBLE_RANGE, data=None),
         dcc.Store(id=I.SELECTED_FINDING, data=None),
+        dcc.Store(id=I.TIMELINE_FILTER, data=None),
         dcc.Store(id=I.UPLOAD_DONE, data=None),
         dcc.Interval(id=I.REFRESH, interval=int(settings.refresh_seconds * 1000)),
         dcc.Download(id=I.DOWNLOAD),
@@ -136,32 +152,58 @@ def _movements_tab(settings: data.Settings) -> list[Any]:
             html.Div(["View: ", dcc.RadioItems(
                 id=I.VIEW, value=figures.DEFAULT_VIEW, inline=True,
                 options=[{"label": view_labels[v], "value": v} for v in figures.VIEWS])]),
-            dcc.Checklist(id=I.OPTIONS, value=["bands"], inline=True, options=[
+            dcc.Checklist(id=I.OPTIONS, value=[], inline=True, options=[
                 {"label": "log scale", "value": "log"},
-                {"label": "rounding bands", "value": "bands"}]),
+                {"label": "rounding bands of every currency", "value": "bands"},
+                {"label": "coarse currencies in index and change", "value": "coarse"},
+                # the place for the official series (tracker/official): not wired yet
+                {"label": "official rates (not yet available)", "value": "official",
+                 "disabled": True}]),
             html.Button("Download visible series (CSV)", id=I.DOWNLOAD_BUTTON),
         ]),
-        html.Div(className="card", children=dcc.Graph(
-            id=I.GRAPH, figure=figures.empty_figure("Loading…"),
-            config={"displaylogo": False, "responsive": True},
-        )),
+        html.Div(className="chart-row", children=[
+            html.Div(className="card chart-card", children=[
+                html.H3(id=I.CHART_TITLE, children=""),
+                html.Div(id=I.CHART_SUBTITLE, className="subtitle"),
+                dcc.Loading(delay_show=400, children=dcc.Graph(
+                    id=I.GRAPH, figure=figures.empty_figure("Loading…", loading=True),
+                    config={"displaylogo": False, "responsive": True},
+                )),
+            ]),
+            html.Div(id=I.FINDING_PANEL, className="card finding-panel",
+                     style=callbacks.HIDDEN, children=[
+                         html.Button("close ×", id=I.DETAIL_CLOSE, className="close"),
+                         html.Div(id=I.FINDING_DETAIL),
+                     ]),
+        ]),
+        html.Div(className="card", children=[
+            html.H3("Findings over time"),
+            html.P("Per kind and currency, per day (per week over longer spans); the colour is "
+                   "the worst severity in the cell. Click a cell to list only its findings.",
+                   className="hint"),
+            dcc.Graph(id=I.TIMELINE, figure=figures.empty_figure("Loading…"),
+                      config={"displaylogo": False, "responsive": True,
+                              "displayModeBar": False}),
+        ]),
         html.Div(className="card", children=[
             html.H3("Findings"),
             html.P("Where snapshots contradict each other beyond the ticker's rounding "
-                   "(docs/checks.md). Click a row or a marker for the snapshots behind it.",
-                   className="hint"),
+                   "(docs/checks.md), for the currencies ticked above. Click a row or a marker "
+                   "for the snapshots behind it.", className="hint"),
             html.Div(className="filters", children=[
                 dcc.Dropdown(id=I.FINDINGS_KIND, multi=True, placeholder="every kind",
                              options=_kinds()),
-                dcc.Dropdown(id=I.FINDINGS_SEVERITY, multi=True, placeholder="every severity",
-                             options=["error", "warning", "info"]),
+                dcc.Dropdown(id=I.FINDINGS_SEVERITY, placeholder="every severity",
+                             options=list(views.SEVERITY_OPTIONS)),
                 dcc.Dropdown(id=I.FINDINGS_CURRENCY, multi=True, placeholder="every currency",
                              options=[]),
             ]),
+            html.Div(id=I.TIMELINE_NOTE_BOX, className="cell-note", style=callbacks.HIDDEN,
+                     children=[html.Span(id=I.TIMELINE_NOTE), " ",
+                               html.Button("show all", id=I.TIMELINE_CLEAR)]),
             html.Div(id=I.FINDINGS_COUNT, className="status"),
-            views.data_table(I.FINDINGS_TABLE, views.FINDING_COLUMNS, callbacks.FINDINGS_PAGE,
+            views.data_table(I.FINDINGS_TABLE, views.FINDING_COLUMNS, findings.FINDINGS_PAGE,
                              style_data_conditional=views.severity_styles(None)),
-            html.Div(id=I.FINDING_DETAIL),
         ]),
     ]
 

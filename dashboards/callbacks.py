@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,13 +21,12 @@ from tracker import export
 from tracker.errors import DatabaseMissingError, TrackerError
 from tracker.humane import plural
 
-from . import data, figures, views
+from . import data, figures, findings, views
 from . import ids as I
 from .upload import ingest_uploads
 
 SHOWN = {"display": "block"}
 HIDDEN = {"display": "none"}
-FINDINGS_PAGE = 12
 SNAPSHOTS_PAGE = 15
 
 
@@ -89,10 +88,12 @@ def movements_figure(
     options: Sequence[str] | None, visible: Sequence[str] | None, selected: str | None,
 ) -> go.Figure:
     """The movements chart for the chosen currencies, view and visible range."""
-    if labels is not None and not labels:
-        return figures.empty_figure("Choose at least one currency above.")
     try:
-        series, findings, selection = data.read(
+        if labels is not None and not labels:
+            if data.overview(settings).empty:
+                return figures.empty_figure("No snapshots yet: see above how to add some.")
+            return figures.empty_figure("Choose at least one currency above.")
+        series, findings, selection, coverage = data.read(
             settings, lambda s: _movements_inputs(s, settings, labels, selected))
     except DatabaseMissingError:
         return figures.empty_figure("No database yet: see above how to ingest snapshots.")
@@ -101,17 +102,37 @@ def movements_figure(
     if series.empty:
         return figures.empty_figure("No dated snapshots yet: see above how to ingest some.")
     opts = set(options or ())
+    picked = [] if selection is None else [lab for lab in selection["label"].unique() if lab]
     return figures.movements_figure(
         series, findings, view=view if view is not None and view in figures.VIEWS else figures.DEFAULT_VIEW,
-        log="log" in opts, bands="bands" in opts, visible=figures.parse_visible(visible),
-        selected=selection, max_points=settings.max_points,
+        log="log" in opts, bands=True if "bands" in opts else picked,
+        visible=figures.parse_visible(visible), selected=selection,
+        max_points=settings.max_points, coverage=coverage, coarse="coarse" in opts,
     )
 
 
+def chart_heading(fig: go.Figure) -> tuple[str, list[Any]]:
+    """The chart's title and subtitle lines (from its meta), shown above it by the page: a
+    plotly title would collide with the range buttons and the legend at narrow widths."""
+    from dash import html
+
+    meta = fig.layout.meta or {}
+    lines = list(meta.get("subtitle") or [])
+    return str(meta.get("title") or ""), [html.Span(line, className="subtitle-line")
+                                          for line in lines]
+
+
+def movements_outputs(settings: data.Settings, *args: Any) -> tuple[go.Figure, str, list[Any]]:
+    fig = movements_figure(settings, *args)
+    return (fig, *chart_heading(fig))
+
+
 def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str] | None,
-                      selected: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+                      selected: str | None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
     series = data.series_of(store, labels)
     findings = data.findings_of(store, settings)
+    coverage = data.coverage_of(store)
     selection = None
     if selected:
         hit = findings[findings["finding_id"] == selected]
@@ -123,7 +144,7 @@ def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str]
                 days.add(f["captured_on"])
             selection = pd.DataFrame({"label": [f["currency"]] * len(days),
                                       "captured_on": sorted(days)})
-    return series, findings, selection
+    return series, findings, selection, coverage
 
 
 def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence[str] | None,
@@ -142,62 +163,6 @@ def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence
         return no_update  # the page already says why the database cannot be read
     return {"content": content, "filename": export.file_name(chosen, start, end, "csv"),
             "type": "text/csv", "base64": False}
-
-
-# -- findings ------------------------------------------------------------------------------------
-
-
-def findings_table(
-    settings: data.Settings, _version: str | None, kinds: Sequence[str] | None,
-    severities: Sequence[str] | None, currencies: Sequence[str] | None,
-    sort_by: Sequence[dict[str, str]] | None, page_current: int | None,
-) -> tuple[list[dict[str, Any]], int, str]:
-    """(rows of the current page, page count, a count line) for the findings table."""
-    try:
-        findings = data.load_findings(settings)
-    except TrackerError as exc:
-        return [], 1, _problem(exc)
-    shown = views.filter_findings(findings, kinds, severities, currencies)
-    rows, pages = views.sort_and_page(views.finding_rows(shown), sort_by, page_current,
-                                      FINDINGS_PAGE)
-    by = shown["severity"].value_counts() if len(shown) else pd.Series(dtype=int)
-    counts = ", ".join(f"{int(by.get(s, 0))} {s}" for s in ("error", "warning", "info"))
-    line = (f"{len(shown)} of {len(findings)} findings ({counts})" if len(findings)
-            else "No findings: the snapshots agree with each other.")
-    return rows, pages, line
-
-
-def select_finding(triggered: str | None, active_cell: dict[str, Any] | None,
-                   click: dict[str, Any] | None,
-                   current: str | None) -> tuple[str | Any | None, list[dict[str, Any]] | Any]:
-    """The finding picked by a click on a table row or on a finding marker of the chart."""
-    picked: str | None = None
-    if triggered == I.FINDINGS_TABLE and active_cell:
-        picked = active_cell.get("row_id")
-    elif triggered == I.GRAPH and click:
-        for point in click.get("points", []):
-            custom = point.get("customdata")
-            if isinstance(custom, str):
-                picked = custom
-                break
-    if not picked or picked == current:
-        return no_update, no_update
-    return picked, views.severity_styles(picked)
-
-
-def finding_detail(settings: data.Settings, selected: str | None, _version: str | None) -> Any:
-    if not selected:
-        return views.finding_detail(None, [])
-    try:
-        findings = data.load_findings(settings)
-        hit = findings[findings["finding_id"] == selected]
-        if hit.empty:
-            return views.finding_detail(None, [])
-        finding = cast("dict[str, Any]", hit.iloc[0].to_dict())  # (labels: column names)
-        ids = list(finding["snapshot_ids"])[: views.MAX_DETAIL_SNAPSHOTS]
-        return views.finding_detail(finding, data.load_details(settings, ids))
-    except TrackerError as exc:
-        return _problem(exc)
 
 
 # -- snapshots -----------------------------------------------------------------------------------
@@ -219,6 +184,12 @@ def snapshots_table(
     line = (f"{n:,} of {plural(len(snaps), 'snapshot')} {'is' if n == 1 else 'are'} "
             f"{' or '.join(chosen)}" if chosen else f"{plural(len(snaps), 'snapshot')} in total")
     return rows, pages, line
+
+
+def snapshots_table_cleared(*args: Any) -> tuple[Any, ...]:
+    """`snapshots_table`, and no active or selected cell: new rows make the next click on
+    any position a new selection of the row that is there now (rows are picked by id)."""
+    return (*snapshots_table(*args), None, [])
 
 
 def snapshot_detail(settings: data.Settings, active_cell: dict[str, Any] | None) -> Any:
@@ -263,7 +234,6 @@ def upload(settings: data.Settings, contents: Sequence[str] | str | None,
 
 def register(app: Dash, settings: data.Settings) -> None:
     """Attach every callback to `app`, each closing over `settings` (no global state)."""
-    from dash import ctx
 
     app.callback(
         Output(I.DATA_VERSION, "data"),
@@ -285,11 +255,12 @@ def register(app: Dash, settings: data.Settings) -> None:
     )(update_visible)
 
     app.callback(
-        Output(I.GRAPH, "figure"),
+        Output(I.GRAPH, "figure"), Output(I.CHART_TITLE, "children"),
+        Output(I.CHART_SUBTITLE, "children"),
         Input(I.DATA_VERSION, "data"), Input(I.CURRENCIES, "value"), Input(I.VIEW, "value"),
         Input(I.OPTIONS, "value"), Input(I.VISIBLE_RANGE, "data"),
         Input(I.SELECTED_FINDING, "data"),
-    )(lambda *args: movements_figure(settings, *args))
+    )(lambda *args: movements_outputs(settings, *args))
 
     app.callback(
         Output(I.DOWNLOAD, "data"),
@@ -298,32 +269,15 @@ def register(app: Dash, settings: data.Settings) -> None:
         prevent_initial_call=True,
     )(lambda *args: download_csv(settings, *args))
 
-    app.callback(
-        Output(I.FINDINGS_TABLE, "data"), Output(I.FINDINGS_TABLE, "page_count"),
-        Output(I.FINDINGS_COUNT, "children"),
-        Input(I.DATA_VERSION, "data"), Input(I.FINDINGS_KIND, "value"),
-        Input(I.FINDINGS_SEVERITY, "value"), Input(I.FINDINGS_CURRENCY, "value"),
-        Input(I.FINDINGS_TABLE, "sort_by"), Input(I.FINDINGS_TABLE, "page_current"),
-    )(lambda *args: findings_table(settings, *args))
-
-    app.callback(
-        Output(I.SELECTED_FINDING, "data"), Output(I.FINDINGS_TABLE, "style_data_conditional"),
-        Input(I.FINDINGS_TABLE, "active_cell"), Input(I.GRAPH, "clickData"),
-        State(I.SELECTED_FINDING, "data"),
-        prevent_initial_call=True,
-    )(lambda cell, click, cur: select_finding(ctx.triggered_id, cell, click, cur))
-
-    app.callback(
-        Output(I.FINDING_DETAIL, "children"),
-        Input(I.SELECTED_FINDING, "data"), Input(I.DATA_VERSION, "data"),
-    )(lambda sel, version: finding_detail(settings, sel, version))
+    findings.register(app, settings)
 
     app.callback(
         Output(I.SNAPSHOTS_TABLE, "data"), Output(I.SNAPSHOTS_TABLE, "page_count"),
-        Output(I.SNAPSHOTS_COUNT, "children"),
+        Output(I.SNAPSHOTS_COUNT, "children"), Output(I.SNAPSHOTS_TABLE, "active_cell"),
+        Output(I.SNAPSHOTS_TABLE, "selected_cells"),
         Input(I.DATA_VERSION, "data"), Input(I.SNAPSHOTS_FILTER, "value"),
         Input(I.SNAPSHOTS_TABLE, "sort_by"), Input(I.SNAPSHOTS_TABLE, "page_current"),
-    )(lambda *args: snapshots_table(settings, *args))
+    )(lambda *args: snapshots_table_cleared(settings, *args))
 
     app.callback(
         Output(I.SNAPSHOT_DETAIL, "children"),

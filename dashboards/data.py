@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from tracker import escape
 from tracker import read as tracker_read
-from tracker.errors import DatabaseMissingError, TrackerError
+from tracker.errors import DatabaseMissingError, TrackerError, UsageError
 from tracker.prepare import MAX_BYTES
 from tracker.rows import SnapshotRow
 from tracker.store import Store
@@ -55,6 +55,9 @@ class FindingsCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # held while the checks run: parallel requests of a fresh page (the chart, the table,
+        # the timeline) wait for one run instead of each running the checks
+        self.computing = threading.Lock()
         self._key: str | None = None
         self._frame: pd.DataFrame | None = None
 
@@ -175,10 +178,14 @@ def findings_of(store: Store, settings: Settings) -> pd.DataFrame:
 
     key = data_version(settings.db_path)
     frame = settings.findings_cache.get(key)
-    if frame is None:
-        findings = checks.run_checks(store=store, config=settings.check_config)  # type: ignore[arg-type]
-        frame = checks.findings_frame(findings)[list(FINDING_COLUMNS)]
-        settings.findings_cache.put(key, frame)
+    if frame is not None:
+        return frame
+    with settings.findings_cache.computing:
+        frame = settings.findings_cache.get(key)  # another request may have just run them
+        if frame is None:
+            findings = checks.run_checks(store=store, config=settings.check_config)  # type: ignore[arg-type]
+            frame = checks.findings_frame(findings)[list(FINDING_COLUMNS)]
+            settings.findings_cache.put(key, frame)
     return frame
 
 
@@ -244,3 +251,19 @@ def load_details(settings: Settings, ids: Sequence[str]) -> list[SnapshotDetail]
     if not ids:
         return []
     return read(settings, lambda s: _details_of(s, ids))
+
+
+def load_compare(settings: Settings, ids: Sequence[str]) -> pd.DataFrame | None:
+    """These snapshots side by side (`tracker.read.compare_frame`, as `t.compare`); None
+    when fewer than two of them are known."""
+    if len(ids) < 2:
+        return None
+    try:
+        return read(settings, lambda s: tracker_read.compare_frame(s, ids))
+    except UsageError:  # a snapshot vanished between the findings and this read
+        return None
+
+
+def coverage_of(store: Store) -> pd.DataFrame:
+    """Per capture day and source, the number of snapshots (`tracker.read.coverage_frame`)."""
+    return tracker_read.coverage_frame(store)

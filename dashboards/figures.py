@@ -18,7 +18,6 @@ import datetime as dt
 import html
 import itertools
 import math
-import textwrap
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -30,30 +29,24 @@ import plotly.graph_objects as go
 from tracker import views as tracker_views
 from tracker.models import label_order
 
-from .data import printable
+from . import gaps, marks
 
 VIEWS: Mapping[str, str] = MappingProxyType({
     "rate": "Rate as printed (USD per unit)",
     "per_usd": "Units per USD",
-    "index": "Rebased index (100 at the first visible date)",
+    "index": "Rebased index",
     "change": "Change between captures (%)",
 })
 DEFAULT_VIEW = "index"
 AXIS_TITLES = MappingProxyType({
     "rate": "USD per unit",
     "per_usd": "units per USD",
-    "index": "index (first visible date = 100)",
+    "index": "index (100 at the rebase date)",
     "change": "change since previous capture, %",
 })
 COLORS = MappingProxyType({"KGS": "#1f77b4", "KZT": "#17becf", "TJS": "#9467bd",
                            "UZS": "#8c564b", "TMT": "#2ca02c"})
 EXTRA_COLORS = ("#e377c2", "#bcbd22", "#7f7f7f", "#393b79", "#637939")
-SEVERITY_STYLE = MappingProxyType({
-    "error": MappingProxyType({"symbol": "x", "color": "#d62728", "size": 12}),
-    "warning": MappingProxyType({"symbol": "triangle-up", "color": "#ff7f0e", "size": 12}),
-    "info": MappingProxyType({"symbol": "circle-open", "color": "#555555", "size": 11}),
-})
-STRIP_Y = 0.97  # findings about no currency sit in a strip along the top of the chart
 RANGE_BUTTONS = (
     {"count": 1, "label": "1M", "step": "month", "stepmode": "backward"},
     {"count": 3, "label": "3M", "step": "month", "stepmode": "backward"},
@@ -182,60 +175,19 @@ def _bucket_extremes(values: np.ndarray, buckets: int) -> np.ndarray:
     return np.unique(np.concatenate([starts, ends, argmin, argmax]))
 
 
-# -- findings on the chart -----------------------------------------------------------------------
-
-
-def finding_points(findings: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-    """Where each dated finding goes: (x, y) on its currency's trace, or the top strip.
-
-    A finding about a currency that is not charted is left out; one whose date has no point
-    of its currency takes the value of the nearest capture.
-    """
-    cols = ["finding_id", "kind", "severity", "label", "x", "y", "strip", "message",
-            "snapshot_ids"]
-    if findings.empty:
-        return pd.DataFrame({c: [] for c in cols})
-    f = findings[findings["captured_on"].notna()].copy()
-    f["x"] = pd.to_datetime(f["captured_on"].map(lambda d: d.isoformat())).astype("datetime64[ns]")
-    f["label"] = f["currency"]
-    f["strip"] = f["label"].isna()
-    on_strip = f[f["strip"]].assign(y=STRIP_Y)
-    charted = set(frame["label"].unique())
-    mine = f[~f["strip"] & f["label"].isin(charted)].sort_values("x")
-    if len(mine):
-        mine = mine.assign(label=mine["label"].astype(object))
-        points = (frame[["label", "captured_on", "value"]].dropna(subset=["value"])
-                  .rename(columns={"captured_on": "x", "value": "y"}).sort_values("x"))
-        points = points.assign(label=points["label"].astype(object),
-                               x=points["x"].astype("datetime64[ns]"))
-        mine = pd.merge_asof(mine, points, on="x", by="label", direction="nearest")
-        mine = mine[mine["y"].notna()]
-    else:
-        mine = mine.assign(y=pd.Series(dtype=float))
-    out = pd.concat([mine, on_strip], ignore_index=True)
-    return out[cols] if len(out) else pd.DataFrame({c: [] for c in cols})
-
-
-def flagged_rows(frame: pd.DataFrame, findings: pd.DataFrame) -> np.ndarray:
-    """Rows of `frame` (label, date) that a finding is about: downsampling keeps them."""
-    if findings.empty or frame.empty:
-        return np.zeros(len(frame), dtype=bool)
-    dated = findings[findings["captured_on"].notna() & findings["currency"].notna()]
-    keys = {(c, pd.Timestamp(d.isoformat())) for c, d in
-            zip(dated["currency"], dated["captured_on"], strict=True)}
-    return np.fromiter(((lab, x) in keys for lab, x in
-                        zip(frame["label"], frame["captured_on"], strict=True)),
-                       dtype=bool, count=len(frame))
-
-
-def hover_text(text: str, width: int = 90) -> str:
-    """Snapshot-derived text for plotly's hover: HTML-escaped (plotly renders a few tags and
-    would otherwise turn `<b>` or a link into markup), wrapped with `<br>`."""
-    lines = textwrap.wrap(printable(text), width=width) or [""]
-    return "<br>".join(html.escape(line, quote=True) for line in lines)
-
-
 # -- the figure ----------------------------------------------------------------------------------
+
+
+def based_frame(series: pd.DataFrame, view: str,
+                visible: Visible = None) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    """`view_frame` with the index based at `gaps.rebase_date` (the first date in view with
+    every shown currency), and that date (None: no common date, each trace at its first)."""
+    base = None
+    if view == "index":
+        labels = list(series["label"].unique())
+        base = gaps.rebase_date(series, labels, visible[0] if visible else None)
+    frame = view_frame(series, view, ((base, base) if base is not None else visible))
+    return frame, base
 
 
 def movements_figure(
@@ -244,96 +196,139 @@ def movements_figure(
     *,
     view: str = DEFAULT_VIEW,
     log: bool = False,
-    bands: bool = True,
+    bands: bool | Sequence[str] = False,
     visible: Visible = None,
     selected: pd.DataFrame | None = None,
     max_points: int = 800,
+    coverage: pd.DataFrame | None = None,
+    coarse: bool = False,
 ) -> go.Figure:
-    """The movements chart: a trace per currency, bands, findings markers, a selection ring.
+    """The movements chart: a trace per currency (broken at gaps), rounding bands, finding
+    markers while few enough, the selection ring, and the coverage strip underneath.
 
-    `selected` has columns `label` (None: every charted currency) and `captured_on`: the
-    points of the finding picked in the table, ringed and marked by a vertical line.
+    `bands`: True for every currency's band, or the labels to band (the selected finding's
+    currency). `coarse`: keep coarse currencies (`gaps.coarse_labels`) in the relative
+    views. `selected` has columns `label` (None: every charted currency) and `captured_on`.
+    The title and subtitle are in `layout.meta` (the page shows them above the chart).
     """
     if series.empty:
         return empty_figure("No dated snapshots to chart yet.")
     findings = findings if findings is not None else pd.DataFrame(
         columns=["finding_id", "kind", "severity", "currency", "captured_on", "snapshot_ids",
                  "message"])
-    frame = view_frame(series, view, visible)
+    notes: list[str] = []
+    left_out = gaps.coarse_labels(series) if view in ("index", "change") and not coarse else []
+    if left_out and len(left_out) < series["label"].nunique():
+        series = series[~series["label"].isin(left_out)]
+        notes.append(f"{', '.join(left_out)} left out: printed too coarsely for this view "
+                     "(tick \u201ccoarse currencies\u201d to add)")
+    frame, base = based_frame(series, view, visible)
     labels = sorted(frame["label"].unique(), key=label_order)
-    points = finding_points(findings, frame)
-    draw = downsample(frame, flagged_rows(frame, findings), max_points, visible)
+    breaks = gaps.gap_before(frame)
+    if visible is None:
+        in_view = findings
+    else:
+        days = pd.to_datetime(findings["captured_on"].astype(str), errors="coerce")
+        in_view = findings[((days >= visible[0]) & (days <= visible[1])).to_numpy()]
+    points = marks.finding_points(in_view, frame)
+    keep = marks.flagged_rows(frame, findings) | breaks | np.r_[breaks[1:], False]
+    draw = downsample(frame, keep, max_points, visible)
     shown = frame[draw]
+    shown_breaks = gaps.gap_before(shown)
     log_axis = log and view != "change"
+    banded = set(labels) if bands is True else set(bands or ())
 
     fig = go.Figure()
     for label in labels:
         rows = shown[shown["label"] == label]
+        cut = shown_breaks[(shown["label"] == label).to_numpy()]
         color = color_of(label, labels)
-        x = rows["captured_on"].to_numpy()
-        if bands:
+        custom = [rows["value_text"].map(html.escape).to_numpy(dtype=object),
+                  rows["rate_text"].map(html.escape).to_numpy(dtype=object),
+                  rows["change_text"].map(html.escape).to_numpy(dtype=object),
+                  np.array([_snapshots_text(n, k) for n, k in
+                            zip(rows["snapshots"], rows["distinct_rates"], strict=True)],
+                           dtype=object)]
+        x, (y, lo, hi, *custom) = gaps.with_breaks(
+            rows["captured_on"].to_numpy(),
+            [rows["value"].to_numpy(dtype=float), rows["lo"].to_numpy(dtype=float),
+             rows["hi"].to_numpy(dtype=float), *custom], cut)
+        if label in banded:
             band = {"x": x, "mode": "lines", "line": {"width": 0, "color": color},
-                    "hoverinfo": "skip", "showlegend": False, "legendgroup": label}
-            fig.add_trace(go.Scatter(y=rows["lo"].to_numpy(), name=f"{label} interval low",
+                    "hoverinfo": "skip", "showlegend": False, "legendgroup": label,
+                    "connectgaps": False}
+            fig.add_trace(go.Scatter(y=lo, name=f"{label} interval low",
                                      meta={"role": "band-low", "label": label}, **band))
-            fig.add_trace(go.Scatter(y=rows["hi"].to_numpy(), name=f"{label} interval high",
+            fig.add_trace(go.Scatter(y=hi, name=f"{label} interval high",
                                      fill="tonexty", fillcolor=_rgba(color, 0.2),
                                      meta={"role": "band-high", "label": label}, **band))
         fig.add_trace(go.Scatter(
-            x=x, y=rows["value"].to_numpy(), name=label, legendgroup=label,
+            x=x, y=y, name=label, legendgroup=label, connectgaps=False,
             mode="lines+markers" if len(rows) <= 150 else "lines",
             line={"color": color, "width": 1.8}, marker={"size": 5, "color": color},
-            customdata=np.column_stack([
-                rows["value_text"].map(html.escape).to_numpy(),
-                rows["rate_text"].map(html.escape).to_numpy(),
-                rows["change_text"].map(html.escape).to_numpy(),
-                [_snapshots_text(n, k) for n, k in
-                 zip(rows["snapshots"], rows["distinct_rates"], strict=True)],
-            ]) if len(rows) else None,
+            customdata=np.column_stack(custom) if len(rows) else None,
             hovertemplate=(
                 ("" if view == "rate" else "%{customdata[0]} · ")
                 + "printed %{customdata[1]} USD, change %{customdata[2]}% · %{customdata[3]}"
                 + f"<extra>{html.escape(label)}</extra>"
             ),
-            meta={"role": "series", "label": label},
+            meta={"role": "series", "label": label, "breaks": int(cut.sum())},
         ))
-    _add_findings(fig, points, log_axis)
+    if len(points) <= marks.MAX_MARKERS:
+        marks.add_findings(fig, points)
+    else:
+        notes.append(f"{len(points):,} findings in view: too many to mark, see the timeline "
+                     "below (zoom in to mark them)")
     if selected is not None and len(selected):
-        _add_selection(fig, selected, frame)
+        marks.add_selection(fig, selected, frame)
+    gaps.add_coverage(fig, coverage)
 
-    title = VIEWS[view]
+    subtitle = []
     if view == "index":
-        first = visible[0] if visible else frame["captured_on"].min()
-        title = f"Rebased index (100 at {pd.Timestamp(first):%d %b %Y} or the first capture after)"
+        subtitle.append(f"100 = {base:%d %b %Y}, the first date in view with every shown "
+                        "currency" if base is not None else
+                        "no date in view has every shown currency: each is 100 at its first "
+                        "capture")
+    if int(breaks.sum()):
+        subtitle.append(f"lines break where captures are missing for over {gaps.GAP_DAYS} days")
     dropped = len(frame) - int(draw.sum())
     if dropped:
-        title += (f"<br><sup>{int(draw.sum()):,} of {len(frame):,} captures drawn: "
-                  "each interval's first, last, lowest, highest and every flagged one; "
-                  "zoom in for all</sup>")
+        subtitle.append(f"{int(draw.sum()):,} of {len(frame):,} captures drawn (each "
+                        "interval's first, last, lowest, highest and every flagged one; zoom "
+                        "in for all)")
+    subtitle += notes
+    strip = gaps.COVERAGE_DOMAIN[1]
     fig.update_layout(
         template="plotly_white",
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         hovermode="x unified",
         height=560,
-        margin={"l": 70, "r": 20, "t": 80, "b": 30},
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        margin={"l": 64, "r": 10, "t": 36, "b": 20},
+        legend={"orientation": "v", "y": 1, "yanchor": "top", "x": 1.01, "xanchor": "left",
+                "font": {"size": 11}},
         uirevision="movements",
         clickmode="event",
+        bargap=0,
         xaxis={
-            "type": "date", "hoverformat": "%a %d %b %Y", "uirevision": "x",
+            "type": "date", "hoverformat": "%a %d %b %Y", "uirevision": "x", "anchor": "y3",
             "rangeselector": {"buttons": list(RANGE_BUTTONS), "x": 0, "y": 1.0,
                               "yanchor": "bottom"},
-            "rangeslider": {"visible": True, "thickness": 0.08},
+            "rangeslider": {"visible": True, "thickness": 0.06},
         },
         yaxis={"title": {"text": AXIS_TITLES[view]}, "type": "log" if log_axis else "linear",
-               "uirevision": f"{view}|{log_axis}|{visible}", "zeroline": view == "change"},
+               "uirevision": f"{view}|{log_axis}|{visible}", "zeroline": view == "change",
+               "domain": [strip + 0.03, 1]},
         yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+        yaxis3={"domain": list(gaps.COVERAGE_DOMAIN), "range": [0, 1], "visible": False,
+                "fixedrange": True},
         meta={"view": view, "log": log_axis, "drawn": int(draw.sum()), "captures": len(frame),
-              "visible": [f"{v:%Y-%m-%d}" for v in visible] if visible else None},
+              "visible": [f"{v:%Y-%m-%d}" for v in visible] if visible else None,
+              "title": VIEWS[view], "subtitle": subtitle, "left_out": left_out,
+              "base": f"{base:%Y-%m-%d}" if base is not None else None,
+              "markers": len(points) <= marks.MAX_MARKERS},
     )
     if visible is not None:
         fig.update_xaxes(range=[visible[0].strftime("%Y-%m-%d"), visible[1].strftime("%Y-%m-%d")])
-        yrange = _y_range(frame, visible, bands, log_axis)
+        yrange = _y_range(frame, visible, bool(banded), log_axis)
         if yrange is not None:
             fig.update_yaxes(range=yrange)
     return fig
@@ -344,49 +339,6 @@ def _snapshots_text(snapshots: int, distinct: int) -> str:
     if distinct > 1:
         text += f", {distinct} different rates that day"
     return text
-
-
-def _add_findings(fig: go.Figure, points: pd.DataFrame, log_axis: bool) -> None:
-    for severity, style in SEVERITY_STYLE.items():
-        sev = points[points["severity"] == severity]
-        for strip in (False, True):
-            part = sev[sev["strip"] == strip]
-            if part.empty:
-                continue
-            texts = [hover_text(f"{severity.upper()} {kind}: {msg}")
-                     for kind, msg in zip(part["kind"], part["message"], strict=True)]
-            fig.add_trace(go.Scatter(
-                x=pd.to_datetime(part["x"]).to_numpy(), y=part["y"].to_numpy(dtype=float),
-                mode="markers", yaxis="y2" if strip else "y",
-                name=f"{severity} findings ({len(part)})" + (" · no currency" if strip else ""),
-                legendgroup=f"findings-{severity}",
-                marker={"symbol": style["symbol"], "size": style["size"], "color": style["color"],
-                        "line": {"width": 2, "color": style["color"]}},
-                hovertext=texts, hovertemplate="%{hovertext}<extra></extra>",
-                customdata=part["finding_id"].to_numpy(dtype=object),
-                meta={"role": "findings", "severity": severity, "strip": strip},
-            ))
-
-
-def _add_selection(fig: go.Figure, selected: pd.DataFrame, frame: pd.DataFrame) -> None:
-    days = sorted({pd.Timestamp(str(d)) for d in selected["captured_on"] if d is not None})
-    for day in days:
-        fig.add_vline(x=day.to_pydatetime(), line={"color": "#111", "width": 1, "dash": "dot"})
-    wanted = {(lab, pd.Timestamp(str(d))) for lab, d in
-              zip(selected["label"], selected["captured_on"], strict=True) if d is not None}
-    any_label = {pd.Timestamp(str(d)) for lab, d in
-                 zip(selected["label"], selected["captured_on"], strict=True)
-                 if lab is None and d is not None}
-    hit = np.fromiter(((lab, x) in wanted or x in any_label for lab, x in
-                       zip(frame["label"], frame["captured_on"], strict=True)),
-                      dtype=bool, count=len(frame))
-    rows = frame[hit & frame["value"].notna().to_numpy()]
-    fig.add_trace(go.Scatter(
-        x=rows["captured_on"].to_numpy(), y=rows["value"].to_numpy(), mode="markers",
-        name="selected finding", hoverinfo="skip", showlegend=False,
-        marker={"symbol": "circle-open", "size": 22, "color": "#111", "line": {"width": 3}},
-        meta={"role": "selection"},
-    ))
 
 
 def _y_range(frame: pd.DataFrame, visible: tuple[pd.Timestamp, pd.Timestamp], bands: bool,
@@ -407,15 +359,16 @@ def _y_range(frame: pd.DataFrame, visible: tuple[pd.Timestamp, pd.Timestamp], ba
     return [low - pad, high + pad]
 
 
-def empty_figure(message: str) -> go.Figure:
-    """A blank chart that says why it is blank (no axes, no traces)."""
+def empty_figure(message: str, *, loading: bool = False) -> go.Figure:
+    """A blank chart that says why it is blank (no axes, no traces); `loading`: the page's
+    placeholder until the first answer (its meta says so)."""
     fig = go.Figure()
     fig.update_layout(
         template="plotly_white", height=360,
         xaxis={"visible": False}, yaxis={"visible": False},
         annotations=[{"text": html.escape(message), "showarrow": False, "x": 0.5, "y": 0.5,
                       "xref": "paper", "yref": "paper", "font": {"size": 16}}],
-        meta={"empty": True},
+        meta={"empty": True, "loading": loading},
     )
     return fig
 

@@ -17,6 +17,8 @@ CURRENCIES = "currencies"
 VIEW = "view"
 OPTIONS = "chart-options"  # checklist: log scale, bands
 GRAPH = "movements-graph"
+CHART_TITLE = "chart-title"
+CHART_SUBTITLE = "chart-subtitle"  # the rebase date, gaps, thinning, what is left out
 VISIBLE_RANGE = "visible-range"  # dcc.Store: [start, end] ISO dates, or None for all
 DOWNLOAD_BUTTON = "download-csv-button"
 DOWNLOAD = "download-csv"
@@ -29,6 +31,13 @@ FINDINGS_COUNT = "findings-count"
 FINDINGS_TABLE = "findings-table"
 SELECTED_FINDING = "selected-finding"  # dcc.Store: the finding picked in the table or chart
 FINDING_DETAIL = "finding-detail"
+FINDING_PANEL = "finding-panel"  # beside the chart: the selected finding's detail
+DETAIL_CLOSE = "finding-detail-close"
+TIMELINE = "findings-timeline"  # graph: findings per kind · currency and day or week
+TIMELINE_FILTER = "timeline-filter"  # dcc.Store: the clicked timeline cell, or None
+TIMELINE_NOTE = "timeline-filter-note"
+TIMELINE_NOTE_BOX = "timeline-filter-box"  # the note and its clear button
+TIMELINE_CLEAR = "timeline-filter-clear"
 
 # snapshots
 SNAPSHOTS_FILTER = "snapshots-filter"  # checklist: undated, rejected

@@ -92,18 +92,59 @@ def finding_rows(findings: pd.DataFrame) -> pd.DataFrame:
 
 
 def filter_findings(findings: pd.DataFrame, kinds: Sequence[str] | None,
-                    severities: Sequence[str] | None,
-                    currencies: Sequence[str] | None) -> pd.DataFrame:
-    """Findings of these kinds, severities and currencies (`—` selects those without one)."""
+                    severity: str | Sequence[str] | None, currencies: Sequence[str] | None,
+                    charted: Sequence[str] | None = None) -> pd.DataFrame:
+    """Findings of these kinds, at least this severity (as `tracker check --severity`:
+    `warning` keeps warnings and errors), and these currencies (`—` selects those without
+    one). `charted`, the currencies ticked above the chart, narrows further: the table
+    follows the chart (findings about no currency stay)."""
     keep = pd.Series(True, index=findings.index)
     if kinds:
         keep &= findings["kind"].isin(list(kinds))
-    if severities:
-        keep &= findings["severity"].isin(list(severities))
+    if isinstance(severity, str) and severity in SEVERITY_RANK:
+        keep &= findings["severity"].map(dict(SEVERITY_RANK)) <= SEVERITY_RANK[severity]
     if currencies:
         wanted = set(currencies)
         keep &= findings["currency"].map(lambda c: (c if c is not None else "—") in wanted)
+    if charted is not None:
+        shown = set(charted)
+        keep &= findings["currency"].map(lambda c: c is None or c in shown)
     return findings[keep]
+
+
+def filter_cell(findings: pd.DataFrame, cell: dict[str, Any] | None) -> pd.DataFrame:
+    """The findings of one timeline cell: `kind`, `currency` (`—`: none) and the dates
+    `start`..`end` (ISO, inclusive); None or an unreadable cell keeps every finding."""
+    if not cell or findings.empty:
+        return findings
+    try:
+        start, end = dt.date.fromisoformat(cell["start"]), dt.date.fromisoformat(cell["end"])
+    except (KeyError, TypeError, ValueError):
+        return findings
+    currency = [c if c is not None else "—" for c in findings["currency"]]
+    days = findings["captured_on"]
+    keep = ((findings["kind"] == cell.get("kind")).to_numpy()
+            & (pd.Series(currency, index=findings.index) == cell.get("currency")).to_numpy()
+            & days.map(lambda d: d is not None and not pd.isna(d)
+                       and start <= pd.Timestamp(d).date() <= end).to_numpy(dtype=bool))
+    kept: pd.DataFrame = findings[keep]
+    return kept
+
+
+def cell_note(cell: dict[str, Any] | None) -> str:
+    """What a timeline cell filter shows above the table."""
+    if not cell:
+        return ""
+    span = cell.get("start") if cell.get("start") == cell.get("end") else \
+        f"{cell.get('start')} to {cell.get('end')}"
+    return f"Only {cell.get('kind')} · {cell.get('currency')} · {span} (from the timeline)"
+
+
+SEVERITY_OPTIONS = (
+    {"label": "errors only", "value": "error"},
+    {"label": "warnings and errors", "value": "warning"},
+    {"label": "every severity (info too)", "value": "info"},
+)
 
 
 def sort_and_page(rows: pd.DataFrame, sort_by: Sequence[dict[str, str]] | None,
@@ -239,11 +280,27 @@ def snapshot_detail(detail: SnapshotDetail) -> html.Div:
     ], className="snapshot-detail")
 
 
-def finding_detail(finding: dict[str, Any] | None, details: Sequence[SnapshotDetail]) -> html.Div:
-    """A finding's message and every snapshot behind it (the first few when there are many)."""
+def compare_table(side: pd.DataFrame) -> html.Table:
+    """`tracker.read.compare_frame` as a table: a column per snapshot, the rows where they
+    differ highlighted (the disputed values)."""
+    names = [c for c in side.columns if c != "differs"]
+    head = html.Thead(html.Tr([html.Th("")] + [html.Th(printable(n)) for n in names]))
+    body = []
+    for field, row in side.iterrows():
+        differs = bool(row["differs"])
+        body.append(html.Tr(
+            [html.Th(str(field))] + [html.Td(_text(row[n])) for n in names],
+            className="differs" if differs else None))
+    return html.Table([head, html.Tbody(body)], className="compare")
+
+
+def finding_detail(finding: dict[str, Any] | None, details: Sequence[SnapshotDetail],
+                   side: pd.DataFrame | None = None) -> html.Div:
+    """A finding's message, its snapshots side by side (disputed values highlighted), then
+    every snapshot behind it in full (the first few when there are many)."""
     if finding is None:
-        return html.Div(html.P("Select a finding (a row above or a marker on the chart) to see "
-                               "the snapshots behind it."), className="hint")
+        return html.Div(html.P("Select a finding (a row of the table or a marker on the "
+                               "chart) to see the snapshots behind it."), className="hint")
     ids = list(finding["snapshot_ids"])
     more = len(ids) - len(details)
     severity = str(finding["severity"])
@@ -252,6 +309,8 @@ def finding_detail(finding: dict[str, Any] | None, details: Sequence[SnapshotDet
                  f" {finding['kind']} · {finding['currency'] or 'no currency'} · "
                  f"{_day(finding['captured_on'])}"]),
         html.P(printable(finding["message"]), className="finding-message"),
+        *([html.H5("Side by side (differences highlighted)"), compare_table(side)]
+          if side is not None else []),
         *[snapshot_detail(d) for d in details],
         *([html.P(f"… and {more} more snapshot(s): "
                   + ", ".join(i[:12] for i in ids[len(details):][:MAX_LISTED])

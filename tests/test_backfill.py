@@ -301,8 +301,9 @@ def test_coverage_per_day_and_source(archive, tmp_path):
     assert run_tracker("ingest", "--db", db, sample).code == 0
     with Store.open(db, read_only=True) as store:
         frame = coverage_frame(store)
-    assert [(d.date(), s) for d, s in zip(frame["day"], frame["source"], strict=True)] == [
-        (DAYS[0], "archive"), (DAYS[1], ""), (DAYS[2], "archive+file")]
+    rows = zip(frame["captured_on"], frame["source"], frame["snapshots"], strict=True)
+    assert [(d.date(), s, n) for d, s, n in rows] == [
+        (DAYS[0], "archive", 1), (DAYS[2], "archive", 1), (DAYS[2], "file", 1)]
 
 
 def test_killed_at_random_moments_then_rerun_converges_without_refetching(archive, tmp_path):

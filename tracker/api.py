@@ -46,10 +46,9 @@ from . import checks
 from . import read as R
 from .errors import DatabaseMissingError, SourceError, UsageError
 from .ingest import ingest_paths
-from .models import IngestSummary, label_of, label_order
+from .models import IngestSummary, label_order
 from .official.config import OfficialConfig, load_check_configs
 from .read import Currencies
-from .rows import SnapshotRow
 from .store import Store, default_db_path
 from .views import VIEWS, check_view
 
@@ -295,42 +294,7 @@ class Tracker:
         ['0.10895 0.78%', '0.10811 0%']
         """
         ids = _ids(snapshot_ids)
-
-        def read(store: Store) -> tuple[list[SnapshotRow], pa.Table]:
-            return store.snapshot_rows(ids), store.all_quotes(snapshot_ids=ids)
-
-        rows, quotes = self._read(read)
-        found = {r.snapshot_id: r for r in rows}
-        missing = [sid for sid in ids if sid not in found]
-        if missing:
-            raise UsageError(f"no snapshot {', '.join(m[:12] for m in missing)} in {self.path}; "
-                             "take ids from t.findings()['snapshot_ids'] or t.snapshots()")
-        names: list[str] = []
-        for sid in ids:
-            name = found[sid].source.replace("\\", "/").rsplit("/", 1)[-1] or sid[:12]
-            names.append(name if name not in names else f"{name} ({sid[:12]})")
-        fields = ("snapshot_id", "source", "status", "captured_on", "date_source",
-                  "header_date", "filename_date", "user_date", "captured_at", "date_note",
-                  "ticker_copies", "copies_agree", "reason")
-        table: dict[str, dict[str, object]] = {name: {} for name in names}
-        for name, sid in zip(names, ids, strict=True):
-            row = found[sid]
-            for f in fields:
-                value = getattr(row, f)
-                table[name][f] = pd.NA if value is None else value
-        printed = quotes.to_pylist()
-        pair_rows = sorted({label_of(q["currency"], q["quote_currency"]) for q in printed},
-                           key=label_order)
-        for name in names:
-            table[name].update({p: pd.NA for p in pair_rows})
-        for q in printed:
-            name = names[ids.index(q["snapshot_id"])]
-            table[name][label_of(q["currency"], q["quote_currency"])] = (
-                f"{q['rate_text']} {q['change_text']}%")
-        side = pd.DataFrame(table, index=pd.Index([*fields, *pair_rows], name="field"),
-                            dtype=object)
-        side["differs"] = side[names].nunique(axis=1, dropna=False) > 1
-        return side
+        return self._read(lambda store: R.compare_frame(store, ids))
 
     def raw(self, snapshot_id: str) -> bytes:
         """The snapshot's original bytes, as kept in the raw archive beside the database.

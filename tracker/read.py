@@ -277,22 +277,55 @@ def compare_official_frame(store: Store, wanted: Sequence[str] | None = None,
     series = to_frame(series_table(store, wanted, start, end), exact=False)
     rates = official_records(store, wanted, lookback, end)
     return to_frame(compare_table(captures(series), rates, config))
-def coverage_frame(store: Store, start: Day = None, end: Day = None) -> pd.DataFrame:
-    """Per day from the first capture to the last (within `start`..`end`): how many ingested
-    snapshots came live (`live`: fetched), from a web archive (`archive`) or from a file
-    (`file`), and `source`, the kinds that day had ('' on a gap), for a coverage strip."""
-    first, last = date_range(start, end)
-    frame = to_frame(store.coverage())
-    if first is not None or last is not None:
-        import pandas as pd
 
-        days = frame["day"]
-        keep = (days >= pd.Timestamp(first or dt.date.min)) & (
-            days <= pd.Timestamp(last or dt.date(2262, 1, 1)))
-        frame = frame[keep].reset_index(drop=True)
-    frame["source"] = ["+".join(k for k, n in zip(("live", "archive", "file"), counts, strict=True)
-                                if n) for counts in zip(frame["live"], frame["archive"],
-                                                        frame["file"], strict=True)]
+
+COMPARE_FIELDS = ("snapshot_id", "source", "status", "captured_on", "date_source", "header_date",
+                  "filename_date", "user_date", "captured_at", "date_note", "ticker_copies",
+                  "copies_agree", "reason")
+
+
+def compare_frame(store: Store, ids: Sequence[str]) -> pd.DataFrame:
+    """Snapshots side by side (`tracker.api.Tracker.compare`, the dashboard's finding
+    detail): a column per snapshot named by its source file, a row per piece of date evidence
+    and per printed pair (`rate change%`), and `differs`."""
+    import pandas as pd
+
+    rows, quotes = store.snapshot_rows(list(ids)), store.all_quotes(snapshot_ids=list(ids))
+    found = {r.snapshot_id: r for r in rows}
+    missing = [sid for sid in ids if sid not in found]
+    if missing:
+        raise UsageError(f"no snapshot {', '.join(m[:12] for m in missing)} in {store.path}; "
+                         "take ids from t.findings()['snapshot_ids'] or t.snapshots()")
+    names: list[str] = []
+    for sid in ids:
+        name = found[sid].source.replace("\\", "/").rsplit("/", 1)[-1] or sid[:12]
+        names.append(name if name not in names else f"{name} ({sid[:12]})")
+    table: dict[str, dict[str, object]] = {name: {} for name in names}
+    for name, sid in zip(names, ids, strict=True):
+        row = found[sid]
+        for f in COMPARE_FIELDS:
+            value = getattr(row, f)
+            table[name][f] = pd.NA if value is None else value
+    printed = quotes.to_pylist()
+    pair_rows = sorted({label_of(q["currency"], q["quote_currency"]) for q in printed},
+                       key=label_order)
+    for name in names:
+        table[name].update({p: pd.NA for p in pair_rows})
+    for q in printed:
+        name = names[list(ids).index(q["snapshot_id"])]
+        table[name][label_of(q["currency"], q["quote_currency"])] = (
+            f"{q['rate_text']} {q['change_text']}%")
+    side = pd.DataFrame(table, index=pd.Index([*COMPARE_FIELDS, *pair_rows], name="field"),
+                        dtype=object)
+    side["differs"] = side[names].nunique(axis=1, dropna=False) > 1
+    return side
+
+
+def coverage_frame(store: Store) -> pd.DataFrame:
+    """Per capture day and source (`live`, `archive`, `file`), how many ingested snapshots
+    there are: the dashboard's coverage strip (`captured_on` as datetime64)."""
+    frame = to_frame(store.coverage(), exact=False)
+    frame["captured_on"] = frame["captured_on"].astype("datetime64[ns]")
     return frame
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from dash import no_update
 
-from dashboards import callbacks, data, figures, views
+from dashboards import callbacks, data, figures, findings, views
 from dashboards import ids as I
 from dashboards.app import create_app, layout
 from tests.dashboard import corpus
@@ -89,8 +89,11 @@ def test_an_empty_database_explains_how_to_ingest(tmp_path):
     assert "Upload" in text_of(empty)
     fig = callbacks.movements_figure(settings(missing), "v", None, "index", ["bands"], None, None)
     assert fig.layout.meta["empty"] is True
-    assert callbacks.findings_table(settings(missing), "v", None, None, None, [], 0)[2] \
-        .startswith("No findings")
+    assert findings.findings_table(settings(missing), "v", None, None, None, None, None, [],
+                                   0)[2] == "No findings yet: the database holds no ingested snapshot."
+    assert "Choose" not in str(fig.layout.annotations[0].text)
+    fig = callbacks.movements_figure(settings(missing), "v", [], "index", [], None, None)
+    assert fig.layout.annotations[0].text.startswith("No ")  # not "Choose at least one"
     assert callbacks.snapshots_table(settings(missing), "v", [], [], 0)[0] == []
     assert not missing.exists()  # looking never creates the database
     with Store.open(missing):  # created but empty
@@ -172,14 +175,30 @@ def test_a_busy_database_is_a_message_not_a_traceback(writable_db):
 
 
 def test_movements_figure_over_the_corpus(corpus_db):
-    fig = callbacks.movements_figure(settings(corpus_db), "v", None, "index", ["bands"], None,
-                                     None)
+    fig = callbacks.movements_figure(settings(corpus_db), "v", None, "index",
+                                     ["bands", "coarse"], None, None)
     roles = [(t.meta or {}).get("role") for t in fig.data]
     assert roles.count("series") == 5 and roles.count("band-high") == 5
+    assert roles.count("coverage") == 1  # every corpus page is a file with a header date
     series = [t for t in fig.data if (t.meta or {}).get("role") == "series"]
     assert all(len(t.x) == 60 for t in series)
     marks = [t for t in fig.data if (t.meta or {}).get("role") == "findings"]
     assert {t.meta["severity"] for t in marks} >= {"error", "info"}  # conflict, coarse UZS
+
+
+def test_coarse_currencies_leave_the_relative_views_unless_asked(corpus_db):
+    s = settings(corpus_db)
+    for view in ("index", "change"):
+        fig = callbacks.movements_figure(s, "v", None, view, [], None, None)
+        names = [t.name for t in fig.data if (t.meta or {}).get("role") == "series"]
+        assert names == ["KGS", "KZT", "TJS", "TMT"], view
+        assert fig.layout.meta["left_out"] == ["UZS"]
+        assert any("UZS left out" in line for line in fig.layout.meta["subtitle"])
+        assert not [t for t in fig.data if (t.meta or {}).get("role") == "band-high"]
+    rate = callbacks.movements_figure(s, "v", None, "rate", [], None, None)
+    assert rate.layout.meta["left_out"] == []
+    only = callbacks.movements_figure(s, "v", ["UZS"], "index", [], None, None)
+    assert [t.name for t in only.data if (t.meta or {}).get("role") == "series"] == ["UZS"]
 
 
 def test_movements_for_chosen_currencies_and_views(corpus_db):
@@ -202,7 +221,7 @@ def test_selected_finding_is_highlighted(corpus_db):
     fig = callbacks.movements_figure(s, "v", None, "rate", [], None, conflict["finding_id"])
     ring = next(t for t in fig.data if (t.meta or {}).get("role") == "selection")
     assert [pd.Timestamp(x).date() for x in ring.x] == [corpus.CONFLICT_DAY]
-    assert len(fig.layout.shapes) == 1
+    assert len([s for s in fig.layout.shapes if s.type == "line"]) == 1
 
 
 def test_visible_range_follows_the_chart(corpus_db):
@@ -245,22 +264,39 @@ def test_download_the_visible_series_exactly_as_printed(corpus_db):
 
 def test_findings_table_filters_sorts_and_pages(corpus_db):
     s = settings(corpus_db)
-    rows, pages, line = callbacks.findings_table(s, "v", None, None, None, [], 0)
+    rows, pages, line, *_ = findings.findings_table(s, "v", None, None, None, None, None, [], 0)
     total = len(data.load_findings(s))
     assert line.startswith(f"{total} of {total} findings")
-    rows, pages, line = callbacks.findings_table(s, "v", ["same_day_conflict"], None, None, [],
+    rows, pages, line, *_ = findings.findings_table(s, "v", ["same_day_conflict"], None, None, None, None, [],
                                                  0)
     assert [r["kind"] for r in rows] == ["same_day_conflict"]
     assert rows[0]["currency"] == "TJS" and rows[0]["captured_on"] == str(corpus.CONFLICT_DAY)
     assert rows[0]["snapshots"] == 2 and "0.10999" in rows[0]["message"]
-    rows, *_ = callbacks.findings_table(s, "v", None, ["warning"], ["—"], [], 0)
-    assert rows and all(r["severity"] == "warning" and r["currency"] == "—" for r in rows)
+    rows, *_ = findings.findings_table(s, "v", None, "warning", ["—"], None, None, [], 0)
+    assert rows and all(r["severity"] in ("warning", "error") and r["currency"] == "—"
+                        for r in rows)
     assert {r["kind"] for r in rows} == {"undated"}
-    rows, *_ = callbacks.findings_table(s, "v", None, None, None,
+    # "at least", as `tracker check --severity`: warning keeps the errors too
+    every = data.load_findings(s)
+    rank = views.SEVERITY_RANK
+    for level in ("error", "warning", "info"):
+        rows, _, line, *_ = findings.findings_table(s, "v", None, level, None, None, None, [], 0)
+        wanted = every[[rank[v] <= rank[level] for v in every["severity"]]]
+        assert line.startswith(f"{len(wanted)} of {len(every)}"), level
+    # the table follows the ticked currencies; findings about no currency stay
+    rows, _, line = findings.findings_table(s, "v", None, None, None, ["KGS"], None, [], 0)
+    wanted = every[every["currency"].map(lambda c: c in (None, "KGS"))]
+    assert line.startswith(f"{len(wanted)} of {len(every)}")
+    # a timeline cell: one kind and currency over a few days
+    cell = {"kind": "same_day_conflict", "currency": "TJS", "start": str(corpus.CONFLICT_DAY),
+            "end": str(corpus.CONFLICT_DAY)}
+    rows, _, line, *_ = findings.findings_table(s, "v", None, None, None, None, cell, [], 0)
+    assert [r["kind"] for r in rows] == ["same_day_conflict"] and line.startswith("1 of")
+    rows, *_ = findings.findings_table(s, "v", None, None, None, None, None,
                                         [{"column_id": "severity", "direction": "asc"}], 0)
     ranks = [views.SEVERITY_RANK[r["severity"]] for r in rows]
     assert ranks == sorted(ranks)
-    rows, pages, _ = callbacks.findings_table(s, "v", None, None, None, [], 99)
+    rows, pages, *_ = findings.findings_table(s, "v", None, None, None, None, None, [], 99)
     assert rows and pages >= 1  # past the last page: the last page
 
 
@@ -273,7 +309,7 @@ def test_checks_run_once_per_database_version(writable_db, tmp_path, monkeypatch
     monkeypatch.setattr(checks, "run_checks", lambda **kw: runs.append(1) or real(**kw))
     s = settings(writable_db)
     before = data.load_findings(s)
-    callbacks.findings_table(s, "v", ["undated"], None, None, [], 0)
+    findings.findings_table(s, "v", ["undated"], None, None, None, None, [], 0)
     callbacks.movements_figure(s, "v", None, "rate", [], None, None)
     assert len(runs) == 1
     assert "stale_ticker" not in set(before["kind"])
@@ -289,32 +325,37 @@ def test_checks_run_once_per_database_version(writable_db, tmp_path, monkeypatch
 
 
 def test_select_a_finding_from_the_table_or_the_chart():
-    picked, styles = callbacks.select_finding(I.FINDINGS_TABLE, {"row": 0, "row_id": "abc123"},
-                                              None, None)
-    assert picked == "abc123"
+    picked, styles, cell, selected = findings.select_finding(
+        I.FINDINGS_TABLE, {"row": 0, "row_id": "abc123"}, None, None)
+    assert picked == "abc123" and (cell, selected) == (None, [])  # read, then cleared
     assert any("abc123" in str(s["if"].get("filter_query")) for s in styles)
     click = {"points": [{"curveNumber": 2, "customdata": ["0.01", "0.01", "0", "1"]},
                         {"curveNumber": 16, "customdata": "def456"}]}
-    assert callbacks.select_finding(I.GRAPH, None, click, "abc123")[0] == "def456"
+    assert findings.select_finding(I.GRAPH, None, click, "abc123")[0] == "def456"
     line_only = {"points": [{"curveNumber": 2, "customdata": ["0.01", "0.01", "0", "1"]}]}
-    assert callbacks.select_finding(I.GRAPH, None, line_only, "abc123") == (no_update, no_update)
-    assert callbacks.select_finding(I.FINDINGS_TABLE, {"row": 0, "row_id": "abc123"}, None,
-                                    "abc123") == (no_update, no_update)
+    assert findings.select_finding(I.GRAPH, None, line_only, "abc123") == (no_update,) * 4
+    assert findings.select_finding(I.FINDINGS_TABLE, {"row": 0, "row_id": "abc123"}, None,
+                                   "abc123") == (no_update, no_update, None, [])
 
 
 def test_finding_detail_shows_every_snapshot_behind_it(corpus_db):
     s = settings(corpus_db)
     found = data.load_findings(s)
     conflict = found[found["kind"] == "same_day_conflict"].iloc[0]
-    detail = callbacks.finding_detail(s, conflict["finding_id"], "v")
+    detail, style = findings.finding_detail(s, conflict["finding_id"], "v")
+    assert style == {}  # the panel beside the chart opens
     text = text_of(detail)
+    compare = find_all(detail, "Table")[0]  # t.compare's frame: side by side
+    differs = [r for r in find_all(compare, "Tr") if getattr(r, "className", None) == "differs"]
+    assert "TJS" in [text_of(r.children[0]) for r in differs]  # the disputed value
+    assert corpus.CONFLICT_RATE in " ".join(text_of(r) for r in differs)
     assert "same_day_conflict" in text and conflict["message"] in text
     assert len(find_all(detail, "Pre")) == 2  # the raw ticker lines of both snapshots
     assert "conflict.txt" in text and "2 copies, all agree" in text
     assert "TJS/USD = 0.10999" in text  # a raw ticker line
     assert "header date 2025-09-21" in text
-    assert "Select a finding" in text_of(callbacks.finding_detail(s, None, "v"))
-    assert "Select a finding" in text_of(callbacks.finding_detail(s, "not-a-finding", "v"))
+    assert "Select a finding" in text_of(findings.finding_detail(s, None, "v")[0])
+    assert findings.finding_detail(s, "not-a-finding", "v")[1] == {"display": "none"}
 
 
 # -- snapshots -----------------------------------------------------------------------------------

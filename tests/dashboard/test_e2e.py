@@ -112,7 +112,15 @@ def test_movements_views_and_findings_on_the_samples(dash_duo, samples_db, free_
                                                     monkeypatch):
     monkeypatch.chdir(samples_db.parent.parent)  # the screenshot shows data/tracker.duckdb
     start(dash_duo, Path("data") / samples_db.name, free_port)
-    state = wait_chart(dash_duo, lambda s: len(role(s, "series")) == 5)
+    # the default index view leaves UZS (printed 0.00008: ±6%) out, with a note; no bands
+    state = wait_chart(dash_duo, lambda s: len(role(s, "series")) == 4)
+    assert [t["name"] for t in role(state, "series")] == ["KGS", "KZT", "TJS", "TMT"]
+    assert state["layout"]["meta"]["left_out"] == ["UZS"] and not role(state, "band-high")
+    assert "UZS left out" in text(dash_duo, f"#{I.CHART_SUBTITLE}")
+    assert role(state, "coverage")  # the coverage strip under the chart
+    dash_duo.find_element(f"#{I.OPTIONS} input[value='coarse']").click()
+    dash_duo.find_element(f"#{I.OPTIONS} input[value='bands']").click()
+    state = wait_chart(dash_duo, lambda s: len(role(s, "band-high")) == 5)
     assert [t["name"] for t in role(state, "series")] == FIVE
     highs, lows = role(state, "band-high"), role(state, "band-low")
     assert [t["meta"]["label"] for t in highs] == FIVE
@@ -123,10 +131,13 @@ def test_movements_views_and_findings_on_the_samples(dash_duo, samples_db, free_
     marks = role(state, "findings")
     assert {t["meta"]["severity"] for t in marks} == {"error", "warning", "info"}
     assert any(t["meta"]["strip"] for t in marks)  # findings about no currency: top strip
+    dash_duo.find_element(f"#{I.OPTIONS} input[value='bands']").click()
+    dash_duo.find_element(f"#{I.OPTIONS} input[value='coarse']").click()
+    wait_chart(dash_duo, lambda s: len(role(s, "series")) == 4 and not role(s, "band-high"))
     wait_text(dash_duo, f"#{I.STATUS}", "26 ingested")
 
     dash_duo.driver.set_window_size(1400, 1000)
-    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
+    dash_duo.driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
     until(lambda: chart(dash_duo) is not None, timeout=5)
     SCREENSHOT.parent.mkdir(exist_ok=True)
     partial = SCREENSHOT.with_name(f".{SCREENSHOT.name}.{os.getpid()}.png")
@@ -137,12 +148,13 @@ def test_movements_views_and_findings_on_the_samples(dash_duo, samples_db, free_
     dash_duo.find_element(f"#{I.VIEW} input[value='per_usd']").click()
     state = wait_chart(dash_duo, lambda s: s["layout"]["meta"]["view"] == "per_usd")
     assert state["layout"]["ytitle"] == "units per USD"
-    assert max(role(state, "series")[uzs]["y"]) == pytest.approx(1 / 0.00007)
+    assert max(role(state, "series")[uzs]["y"]) == pytest.approx(1 / 0.00007)  # all five
     dash_duo.find_element(f"#{I.OPTIONS} input[value='log']").click()
     wait_chart(dash_duo, lambda s: s["layout"]["yaxis_type"] == "log")
     dash_duo.find_element(f"#{I.VIEW} input[value='change']").click()
     state = wait_chart(dash_duo, lambda s: s["layout"]["meta"]["view"] == "change")
     assert state["layout"]["yaxis_type"] == "linear"  # no log scale for signed changes
+    assert "UZS" not in [t["name"] for t in role(state, "series")]
     dash_duo.find_element(f"#{I.VIEW} input[value='index']").click()
     wait_chart(dash_duo, lambda s: s["layout"]["meta"]["view"] == "index")
     buttons = dash_duo.find_elements("#movements-graph .rangeselector .button")
@@ -150,12 +162,15 @@ def test_movements_views_and_findings_on_the_samples(dash_duo, samples_db, free_
     state = wait_chart(dash_duo, lambda s: s["layout"]["meta"]["visible"] is not None)
     first, last = state["layout"]["meta"]["visible"]
     assert last >= "2025-12-22" and "2025-11-21" < first <= "2025-11-24"  # a month back
-    for trace in role(state, "series"):  # rebased: 100 at the first visible capture, the
-        assert trace["y"][5] == pytest.approx(100)  # 6th (24 Nov; TMT, absent then: 25 Nov)
+    base = state["layout"]["meta"]["base"]  # the first date in view with every currency
+    assert first <= base and f"100 = {dt.date.fromisoformat(base):%d %b %Y}" in text(
+        dash_duo, f"#{I.CHART_SUBTITLE}")
+    for trace in role(state, "series"):  # every trace is 100 on that one day
+        assert 100 in [round(y, 9) for y in trace["y"]]
 
     # findings: filter, then select one
     wait_text(dash_duo, f"#{I.FINDINGS_COUNT}", "9 of 9 findings")
-    dash_duo.select_dcc_dropdown(f"#{I.FINDINGS_SEVERITY}", value="error")
+    dash_duo.select_dcc_dropdown(f"#{I.FINDINGS_SEVERITY}", value="errors only")
     wait_text(dash_duo, f"#{I.FINDINGS_COUNT}", "4 of 9 findings")
     kinds = [c.text for c in dash_duo.find_elements(
         f"#{I.FINDINGS_TABLE} td[data-dash-column='severity']")]
@@ -186,7 +201,7 @@ def test_movements_views_and_findings_on_the_samples(dash_duo, samples_db, free_
 
 def test_upload_then_the_snapshots_view(dash_duo, writable_db, free_port, tmp_path):
     start(dash_duo, writable_db, free_port)
-    wait_chart(dash_duo, lambda s: len(role(s, "series")) == 5)
+    wait_chart(dash_duo, lambda s: len(role(s, "series")) == 4)
     wait_text(dash_duo, f"#{I.STATUS}", "63 snapshots")
     day = corpus.START + dt.timedelta(days=corpus.DAYS + 5)
     page = tmp_path / "dropped-page.txt"
@@ -226,10 +241,14 @@ def test_empty_state_until_another_process_ingests(dash_duo, free_port, tmp_path
     assert dash_duo.find_element(f"#{I.EMPTY_STATE}").is_displayed()
     state = wait_chart(dash_duo, lambda s: s["layout"]["meta"] is not None)
     assert state["traces"] == []
+    wait_text(dash_duo, f"#{I.FINDINGS_COUNT}", "No findings yet: the database holds no")
+    until(lambda: "No snapshots yet" in text(dash_duo, f"#{I.GRAPH}"), timeout=10)
+    page = text(dash_duo, "#react-entry-point")
+    assert "Choose at least one currency" not in page and "snapshots agree" not in page
     folder = corpus.write_corpus(tmp_path / "snapshots")
     subprocess.run([sys.executable, "-m", "tracker", "ingest", "--db", str(db), str(folder)],
                    check=False, capture_output=True, timeout=60)
-    state = wait_chart(dash_duo, lambda s: len(role(s, "series")) == 5, timeout=20)
+    state = wait_chart(dash_duo, lambda s: len(role(s, "series")) == 4, timeout=20)
     until(lambda: not dash_duo.find_element(f"#{I.EMPTY_STATE}").is_displayed(), timeout=10)
     wait_text(dash_duo, f"#{I.STATUS}", "62 ingested")
     no_console_errors(dash_duo)
@@ -237,7 +256,7 @@ def test_empty_state_until_another_process_ingests(dash_duo, free_port, tmp_path
 
 def test_hostile_snapshot_content_is_rendered_inert(dash_duo, hostile_db, free_port):
     start(dash_duo, hostile_db, free_port)
-    state = wait_chart(dash_duo, lambda s: len(role(s, "series")) == 5)
+    state = wait_chart(dash_duo, lambda s: len(role(s, "series")) == 4)
     hover = [h for t in role(state, "findings") for h in t["hovertext"]]
     assert any("&lt;script&gt;" in h for h in hover)
 

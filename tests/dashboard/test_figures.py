@@ -11,6 +11,7 @@ import pytest
 
 from dashboards import figures
 from dashboards.data import empty_series
+from dashboards.marks import STRIP_Y
 
 START = dt.date(2025, 1, 1)
 
@@ -119,7 +120,7 @@ def test_unknown_view_is_refused():
 
 
 def test_a_trace_per_currency_in_ticker_order_each_with_its_band():
-    fig = figures.movements_figure(series(FIVE), view="rate")
+    fig = figures.movements_figure(series(FIVE), view="rate", bands=True)
     assert [t.name for t in traces(fig, "series")] == ["KGS", "KZT", "TJS", "UZS", "TMT"]
     lows, highs = traces(fig, "band-low"), traces(fig, "band-high")
     assert [t.meta["label"] for t in highs] == ["KGS", "KZT", "TJS", "UZS", "TMT"]
@@ -178,7 +179,7 @@ def test_findings_are_marked_with_a_symbol_per_severity_on_their_currency():
     assert tmt.y[0] == pytest.approx(0.28490)  # on the TMT trace, at that date
     assert marks[("error", False)].y[0] == pytest.approx(0.10800)
     strip = marks[("warning", True)]
-    assert strip.yaxis == "y2" and list(strip.y) == [figures.STRIP_Y]
+    assert strip.yaxis == "y2" and list(strip.y) == [STRIP_Y]
     assert "something is off" in tmt.hovertext[0]
 
 
@@ -200,7 +201,8 @@ def test_selected_finding_is_ringed_and_marked_by_a_vertical_line():
     assert list(ring.y) == pytest.approx([0.10811, 0.10800])
     assert len(fig.layout.shapes) == 2
     everywhere = pd.DataFrame({"label": [None], "captured_on": [START]})
-    ring = traces(figures.movements_figure(data, selected=everywhere), "selection")[0]
+    ring = traces(figures.movements_figure(data, selected=everywhere, coarse=True),
+                  "selection")[0]
     assert len(ring.x) == 5  # a finding about no currency rings every currency that day
 
 
@@ -270,7 +272,7 @@ def test_the_figure_reports_what_was_drawn_and_keeps_findings():
     assert fig.layout.meta["captures"] == 6000 and fig.layout.meta["drawn"] <= 606
     kgs = traces(fig, "series")[0]
     assert pd.Timestamp(day).to_datetime64() in set(np.asarray(kgs.x))
-    assert "captures drawn" in fig.layout.title.text
+    assert any("captures drawn" in line for line in fig.layout.meta["subtitle"])
 
 
 def test_short_series_are_not_downsampled():

@@ -160,18 +160,3 @@ class BackfillQueue(Connected):
             "SELECT source, captured_at, original_url, digest, archive_url, state, attempts, "
             f"last_error, snapshot_id FROM backfill_queue {where} "
             "ORDER BY source, captured_at, original_url", [source] if source else [])
-
-    def coverage(self) -> pa.Table:
-        """Per capture day from the first to the last: how many ingested snapshots came from
-        each kind of source (live fetch, web archive, file); a day without any is a gap."""
-        return self.arrow(
-            "WITH kinds AS (SELECT captured_on AS day, "
-            "  count(*) FILTER (WHERE captured_at_source = 'fetched') AS live, "
-            "  count(*) FILTER (WHERE captured_at_source = 'archive') AS archive, "
-            "  count(*) FILTER (WHERE captured_at_source IS NULL "
-            "                   OR captured_at_source NOT IN ('fetched', 'archive')) AS file "
-            "  FROM snapshots WHERE status = 'ingested' AND captured_on IS NOT NULL GROUP BY 1), "
-            "days AS (SELECT CAST(unnest(generate_series(min(day), max(day), INTERVAL 1 DAY)) "
-            "  AS DATE) AS day FROM kinds) "
-            "SELECT d.day, coalesce(k.live, 0) AS live, coalesce(k.archive, 0) AS archive, "
-            "coalesce(k.file, 0) AS file FROM days d LEFT JOIN kinds k USING (day) ORDER BY d.day")

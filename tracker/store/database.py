@@ -13,6 +13,7 @@ from ..raw import remove_partial_packs
 from .backfillqueue import BackfillQueue
 from .checkreads import CheckReads
 from .connection import connect, default_db_path
+from .coveragereads import CoverageReads
 from .failures import database_failure
 from .official import OfficialStore
 from .rawindex import RawIndex
@@ -22,7 +23,8 @@ from .statusreads import StatusReads
 from .writes import Writes
 
 
-class Store(Writes, Reads, CheckReads, OfficialStore, StatusReads, RawIndex, BackfillQueue):
+class Store(Writes, Reads, CheckReads, CoverageReads, OfficialStore, StatusReads, RawIndex,
+            BackfillQueue):
     """A connection plus the named queries. Use `Store.open(...)` as a context manager.
 
     One writer process or many read-only readers (DuckDB's rule): writers keep a connection

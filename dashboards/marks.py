@@ -1,0 +1,123 @@
+"""The findings on the movements chart: markers by severity, the top strip for findings about
+no currency, the selected finding's ring and date lines. Pure: frames in, traces added.
+
+Markers are drawn only while there are few enough to read (`MAX_MARKERS` in view); beyond
+that the findings timeline under the chart summarises them.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .data import printable
+
+MAX_MARKERS = 300  # finding markers on the chart at most; more: only the timeline
+SEVERITY_STYLE = MappingProxyType({
+    "error": MappingProxyType({"symbol": "x", "color": "#d62728", "size": 12}),
+    "warning": MappingProxyType({"symbol": "triangle-up", "color": "#ff7f0e", "size": 12}),
+    "info": MappingProxyType({"symbol": "circle-open", "color": "#555555", "size": 11}),
+})
+STRIP_Y = 0.97  # findings about no currency sit in a strip along the top of the chart
+
+
+def finding_points(findings: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Where each dated finding goes: (x, y) on its currency's trace, or the top strip.
+
+    A finding about a currency that is not charted is left out; one whose date has no point
+    of its currency takes the value of the nearest capture.
+    """
+    cols = ["finding_id", "kind", "severity", "label", "x", "y", "strip", "message",
+            "snapshot_ids"]
+    if findings.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    f = findings[findings["captured_on"].notna()].copy()
+    f["x"] = pd.to_datetime(f["captured_on"].map(lambda d: d.isoformat())).astype("datetime64[ns]")
+    f["label"] = f["currency"]
+    f["strip"] = f["label"].isna()
+    on_strip = f[f["strip"]].assign(y=STRIP_Y)
+    charted = set(frame["label"].unique())
+    mine = f[~f["strip"] & f["label"].isin(charted)].sort_values("x")
+    if len(mine):
+        mine = mine.assign(label=mine["label"].astype(object))
+        points = (frame[["label", "captured_on", "value"]].dropna(subset=["value"])
+                  .rename(columns={"captured_on": "x", "value": "y"}).sort_values("x"))
+        points = points.assign(label=points["label"].astype(object),
+                               x=points["x"].astype("datetime64[ns]"))
+        mine = pd.merge_asof(mine, points, on="x", by="label", direction="nearest")
+        mine = mine[mine["y"].notna()]
+    else:
+        mine = mine.assign(y=pd.Series(dtype=float))
+    out = pd.concat([mine, on_strip], ignore_index=True)
+    return out[cols] if len(out) else pd.DataFrame({c: [] for c in cols})
+
+
+def flagged_rows(frame: pd.DataFrame, findings: pd.DataFrame) -> np.ndarray:
+    """Rows of `frame` (label, date) that a finding is about: downsampling keeps them."""
+    if findings.empty or frame.empty:
+        return np.zeros(len(frame), dtype=bool)
+    dated = findings[findings["captured_on"].notna() & findings["currency"].notna()]
+    keys = {(c, pd.Timestamp(d.isoformat())) for c, d in
+            zip(dated["currency"], dated["captured_on"], strict=True)}
+    return np.fromiter(((lab, x) in keys for lab, x in
+                        zip(frame["label"], frame["captured_on"], strict=True)),
+                       dtype=bool, count=len(frame))
+
+
+def hover_text(text: str, width: int = 90) -> str:
+    """Snapshot-derived text for plotly's hover: HTML-escaped (plotly renders a few tags and
+    would otherwise turn `<b>` or a link into markup), wrapped with `<br>`."""
+    lines = textwrap.wrap(printable(text), width=width) or [""]
+    return "<br>".join(html.escape(line, quote=True) for line in lines)
+
+
+def add_findings(fig: go.Figure, points: pd.DataFrame) -> None:
+    """A trace of markers per severity (and one for the top strip): one legend entry per
+    severity, counting both."""
+    for severity, style in SEVERITY_STYLE.items():
+        sev = points[points["severity"] == severity]
+        legend = True
+        for strip in (False, True):
+            part = sev[sev["strip"] == strip]
+            if part.empty:
+                continue
+            texts = [hover_text(f"{severity.upper()} {kind}: {msg}")
+                     for kind, msg in zip(part["kind"], part["message"], strict=True)]
+            fig.add_trace(go.Scatter(
+                x=pd.to_datetime(part["x"]).to_numpy(), y=part["y"].to_numpy(dtype=float),
+                mode="markers", yaxis="y2" if strip else "y",
+                name=f"{severity} findings ({len(sev)})", showlegend=legend,
+                legendgroup=f"findings-{severity}",
+                marker={"symbol": style["symbol"], "size": style["size"], "color": style["color"],
+                        "line": {"width": 2, "color": style["color"]}},
+                hovertext=texts, hovertemplate="%{hovertext}<extra></extra>",
+                customdata=part["finding_id"].to_numpy(dtype=object),
+                meta={"role": "findings", "severity": severity, "strip": strip},
+            ))
+            legend = False
+
+
+def add_selection(fig: go.Figure, selected: pd.DataFrame, frame: pd.DataFrame) -> None:
+    days = sorted({pd.Timestamp(str(d)) for d in selected["captured_on"] if d is not None})
+    for day in days:
+        fig.add_vline(x=day.to_pydatetime(), line={"color": "#111", "width": 1, "dash": "dot"})
+    wanted = {(lab, pd.Timestamp(str(d))) for lab, d in
+              zip(selected["label"], selected["captured_on"], strict=True) if d is not None}
+    any_label = {pd.Timestamp(str(d)) for lab, d in
+                 zip(selected["label"], selected["captured_on"], strict=True)
+                 if lab is None and d is not None}
+    hit = np.fromiter(((lab, x) in wanted or x in any_label for lab, x in
+                       zip(frame["label"], frame["captured_on"], strict=True)),
+                      dtype=bool, count=len(frame))
+    rows = frame[hit & frame["value"].notna().to_numpy()]
+    fig.add_trace(go.Scatter(
+        x=rows["captured_on"].to_numpy(), y=rows["value"].to_numpy(), mode="markers",
+        name="selected finding", hoverinfo="skip", showlegend=False,
+        marker={"symbol": "circle-open", "size": 22, "color": "#111", "line": {"width": 3}},
+        meta={"role": "selection"},
+    ))
