@@ -505,7 +505,7 @@ def test_for_notebook_without_tracker_db_reads_the_samples_with_a_banner(monkeyp
     assert len(said) == 1 and said[0].startswith(
         "⚠ $TRACKER_DB is not set: reading the BUNDLED SAMPLES (data/samples)")
     assert str(t.path) in said[0] and "not your data" in said[0]
-    assert t.counts()["ingested"] == 17
+    assert t.counts()["ingested"] == 26
 
 
 def test_printed_shows_the_rates_as_the_ticker_printed_them(t):

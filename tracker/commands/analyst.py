@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from .. import export as export_mod
 from .. import read
-from ..errors import UsageError
+from ..errors import TrackerError, UsageError
 from ..humane import plural, significant
 from ..models import label_order
 from ..store import Store, default_db_path
@@ -192,8 +192,8 @@ def export(db_path: Path | None, fmt: str | None, output: Path | None,
             export_mod.write_table(table, fmt, fh)
         partial.replace(output)  # never a half-written file under the name asked for
     except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}; choose another "
-                         "--output") from None
+        raise TrackerError(f"cannot write {output}: {exc.strerror or exc}; choose another "
+                           "--output") from None  # (an I/O failure: exit 3, as the README says)
     finally:
         partial.unlink(missing_ok=True)
     err(f"wrote {plural(table.num_rows, 'row')} to {output}")
