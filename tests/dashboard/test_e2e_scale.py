@@ -127,7 +127,7 @@ def test_selections_follow_the_clicked_row_whatever_the_filter(dash_duo, samples
     assert undated != sources[0]
     click_cell(dash_duo, I.SNAPSHOTS_TABLE, "source", 0)
     detail = wait_text(dash_duo, f"#{I.SNAPSHOT_DETAIL}", undated)
-    assert "undated (from none)" in detail
+    assert "undated: no date evidence" in detail
     dash_duo.driver.save_screenshot(str(tmp_path / "selections.png"))
     no_console_errors(dash_duo)
 
