@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tracker.humane import size
 from tracker.ingest import SNAPSHOT_SUFFIXES, RawInput, ingest, is_snapshot_name
 
 from .data import Settings
@@ -65,7 +66,7 @@ def decode_upload(content: str | None, limit: int) -> bytes:
     approx = len(payload) * 3 // 4
     if approx > limit + 3:
         raise ValueError(
-            f"is about {approx:,} bytes, over the dashboard's {limit:,}-byte limit for one "
+            f"is about {size(approx)}, over the dashboard's limit of {size(limit)} for one "
             "snapshot; is it really a page snapshot? (larger files: `tracker ingest "
             "--max-bytes N FILE`)"
         )

@@ -54,7 +54,7 @@ CASES: dict[str, tuple[str, str | None]] = {
     "one-huge-line.txt": ("rejected", "no ticker found"),
     "corrupt.txt.gz": ("unreadable", "corrupt gzip data"),
     "truncated.txt.gz": ("unreadable", "gzip data is truncated"),
-    "gzip-bomb.html.gz": ("unreadable", "decompresses to more than the 5,242,880-byte limit"),
+    "gzip-bomb.html.gz": ("unreadable", "decompresses to more than the limit of 5 MiB"),
     "unknown-pair.txt": ("warning", "unexpected pair(s) XYZ/USD kept as printed"),
     "far-future-date.txt": ("warning", "capture date 2099-12-10 is in the future"),
     "copies-disagree.txt": ("warning", "copies disagree on KGS/USD"),
@@ -63,7 +63,7 @@ CASES: dict[str, tuple[str, str | None]] = {
     "cr-only-line-endings.txt": ("ingested", None),
     "good-reference.txt": ("ingested", None),
     # made by `corpus()` below: things a file in git cannot be
-    "oversized.txt": ("unreadable", "is 2,147,483,648 bytes, over the 5,242,880-byte limit"),
+    "oversized.txt": ("unreadable", "is 2 GiB (2,147,483,648 bytes), over the limit of 5 MiB"),
     "dangling-link.txt": ("unreadable", "cannot be read (No such file or directory)"),
     "unreadable.txt": ("unreadable", "cannot be read (Permission denied)"),
     "dir with spaces/Алматы — курс 10.12.txt": ("ingested", None),

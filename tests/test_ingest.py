@@ -132,7 +132,7 @@ def test_gzip_and_size_limit(tmp_path, db_path):
     gz = write(tmp_path, "a.txt.gz", gzip.compress(page()))
     assert read_input(RawInput(str(gz), path=gz)) == page()
     big = write(tmp_path, "big.txt", b"x" * 2000)
-    with pytest.raises(SourceError, match="over the 1,000-byte limit"):
+    with pytest.raises(SourceError, match="over the limit of 1,000 bytes"):
         read_input(RawInput(str(big), path=big), max_bytes=1000)
     bomb = write(tmp_path, "bomb.txt.gz", gzip.compress(b"x" * 5000))
     with pytest.raises(SourceError, match="decompresses to more than"):

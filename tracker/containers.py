@@ -25,6 +25,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from .encoding import charset_of_content_type
 from .errors import NoTickerError, ParseError, SourceError
+from .humane import size
 from .parse import parse
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
@@ -201,7 +202,7 @@ def _not_a_snapshot(rec: WarcPayload, max_bytes: int) -> str | None:
     if not rec.is_page:
         return f"{rec.content_type or 'no content type'}"
     if len(rec.payload) > max_bytes:
-        return f"payload over the {max_bytes:,}-byte limit"
+        return f"payload over the limit of {size(max_bytes)}"
     if not any(usd in rec.payload for usd in _USD):  # memory speed: most pages stop here
         return "no ticker"
     try:
@@ -241,7 +242,7 @@ def read_warc_at(path: str | Path, offset: int, max_bytes: int, source: str) -> 
     if not rec.complete:
         raise SourceError(_cut(offset), source)
     if len(rec.payload) > max_bytes:
-        raise SourceError(f"payload over the {max_bytes:,}-byte limit", source)
+        raise SourceError(f"payload over the limit of {size(max_bytes)}", source)
     return rec.payload
 
 

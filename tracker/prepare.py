@@ -27,6 +27,7 @@ from .containers import (
 from .dates import archive_timestamp, choose_capture_date, date_from_name
 from .errors import ParseError, SourceError
 from .headerline import unread_header
+from .humane import size
 from .models import DateEvidence, ParsedPage
 from .names import storable
 from .parse import PARSER_VERSION, parse
@@ -157,9 +158,9 @@ def _read_file(path: str | Path, max_bytes: int, source: str) -> bytes:
     return data
 
 
-def _too_large(size: int, limit: int) -> str:
+def _too_large(n_bytes: int, limit: int) -> str:
     return (
-        f"is {size:,} bytes, over the {limit:,}-byte limit for one snapshot; "
+        f"is {size(n_bytes)} ({n_bytes:,} bytes), over the limit of {size(limit)} for one snapshot; "
         "is it really a page snapshot? (raise the limit with --max-bytes)"
     )
 
@@ -189,7 +190,7 @@ def _gunzip(data: bytes, max_bytes: int, source: str) -> bytes:
                 out += member.decompress(chunk, max_bytes + 1 - len(out))
                 if len(out) > max_bytes or member.unconsumed_tail:
                     raise SourceError(
-                        f"decompresses to more than the {max_bytes:,}-byte limit", source
+                        f"decompresses to more than the limit of {size(max_bytes)}", source
                     )
                 pos += len(chunk) - len(member.unused_data)
                 feed *= 2

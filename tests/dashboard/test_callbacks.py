@@ -410,8 +410,8 @@ def test_upload_goes_through_ingest_with_a_result_per_file(writable_db):
     assert lines[0] == f"new-page.txt — ingested, capture date {new_day}"
     assert lines[1] == "again.txt — already in the database (same bytes)"
     assert lines[2].startswith("evil_name.txt — rejected: no ticker found")
-    assert lines[3].startswith("huge.txt — rejected: is about 30,000 bytes, over the "
-                               "dashboard's 20,000-byte limit")
+    assert lines[3].startswith("huge.txt — rejected: is about 29.3 KiB, over the "
+                               "dashboard's limit of 19.5 KiB")
     assert lines[4] == ("broken.txt — rejected: the upload is not valid base64; try dropping "
                         "the file again")
     snaps = data.load_snapshots(s)
