@@ -27,6 +27,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tracker import views as tracker_views
+from tracker.humane import significant
 from tracker.models import label_order
 
 from . import gaps, marks
@@ -110,20 +111,10 @@ def _value_texts(view: str, f: pd.DataFrame) -> list[str]:
         return f["rate_text"].astype(str).tolist()
     values = f["value"].to_numpy(dtype=float)
     if view == "per_usd":
-        return [_significant(v) for v in values]
+        return [significant(v) for v in values]
     if view == "index":
         return ["—" if math.isnan(v) else f"{v:.2f}" for v in values]
     return ["— (first capture)" if math.isnan(v) else f"{v:+.2f}%" for v in values]
-
-
-def _significant(value: float, digits: int = 5) -> str:
-    """`87.413`, `12,500`, `3.5100`: about `digits` significant digits, thousands separated."""
-    if math.isnan(value) or math.isinf(value):
-        return "—"
-    if value == 0:
-        return "0"
-    places = max(0, digits - 1 - math.floor(math.log10(abs(value))))
-    return f"{value:,.{places}f}"
 
 
 # -- downsampling --------------------------------------------------------------------------------

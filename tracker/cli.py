@@ -436,7 +436,8 @@ def dashboard(
     from dashboards import serve  # Dash is slow to import: only for this command
     from dashboards.app import create_app
 
-    from .schedule import resolve_settings, spawn_scheduler, stop_spawned
+    from .companion import spawn_scheduler, stop_spawned
+    from .schedule import resolve_settings
 
     credentials = serve.read_password_file(password_file) if password_file else None
     serve.check_exposure(host, read_only=read_only, credentials=credentials)

@@ -1,0 +1,50 @@
+"""The scheduler as a companion process, e.g. beside the dashboard (`tracker dashboard --watch`).
+
+A process of its own keeps DuckDB's one-writer rule simple: it writes per batch, the dashboard
+reads read-only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import subprocess
+import sys
+
+from .schedule import Settings
+
+
+def spawn_scheduler(settings: Settings) -> subprocess.Popen[bytes]:
+    """`tracker schedule` for these settings in a child process, e.g. beside the dashboard.
+
+    A process of its own keeps DuckDB's one-writer rule simple: it writes per batch, the
+    dashboard reads read-only. The child shares the terminal (its run lines show there) and,
+    on Linux, is told to stop when its parent dies, so it never outlives the dashboard.
+    """
+    command = [sys.executable, "-m", "tracker", "schedule", "--db", str(settings.db),
+               "--every", f"{settings.every}s"]
+    for folder in settings.folders:
+        command += ["--watch", str(folder)]
+    for url in settings.urls:
+        command += ["--url", url]
+    return subprocess.Popen(command, preexec_fn=_stop_with_parent)
+
+
+def _stop_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the dashboard still stops it on a normal exit
+
+
+def stop_spawned(child: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
+    """Ask a spawned scheduler to stop after its batch in progress, and wait for it."""
+    if child.poll() is None:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    return child.returncode
