@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from .. import export as export_mod
 from .. import read
-from ..errors import TrackerError, UsageError
+from ..errors import TrackerError
 from ..humane import plural, significant
 from ..models import label_order
 from ..store import Store, default_db_path
