@@ -95,10 +95,9 @@ def movements_figure(
                 return figures.empty_figure("No snapshots yet: see above how to add some.")
             return figures.empty_figure("Choose at least one currency above.")
         opts = set(options or ())
-        series, findings, selection, coverage = data.read(
-            settings, lambda s: _movements_inputs(s, settings, labels, selected))
-        official = (data.read(settings, lambda s: data.official_of(s, labels))
-                    if "official" in opts else None)
+        series, findings, selection, coverage, official = data.read(
+            settings, lambda s: _movements_inputs(s, settings, labels, selected,
+                                                  "official" in opts))
     except DatabaseMissingError:
         return figures.empty_figure("No database yet: see above how to ingest snapshots.")
     except TrackerError as exc:
@@ -132,8 +131,9 @@ def movements_outputs(settings: data.Settings, *args: Any) -> tuple[go.Figure, s
 
 
 def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str] | None,
-                      selected: str | None
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+                      selected: str | None, official: bool = False
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame,
+                                 pd.DataFrame | None]:
     series = data.series_of(store, labels)
     findings = data.findings_of(store, settings)
     coverage = data.coverage_of(store)
@@ -148,7 +148,8 @@ def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str]
                 days.add(f["captured_on"])
             selection = pd.DataFrame({"label": [f["currency"]] * len(days),
                                       "captured_on": sorted(days)})
-    return series, findings, selection, coverage
+    return (series, findings, selection, coverage,
+            data.official_of(store, labels) if official else None)
 
 
 def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence[str] | None,
