@@ -156,9 +156,7 @@ def _movements_tab(settings: data.Settings) -> list[Any]:
                 {"label": "log scale", "value": "log"},
                 {"label": "rounding bands of every currency", "value": "bands"},
                 {"label": "coarse currencies in index and change", "value": "coarse"},
-                # the place for the official series (tracker/official): not wired yet
-                {"label": "official rates (not yet available)", "value": "official",
-                 "disabled": True}]),
+                {"label": "official rates (central banks, dashed)", "value": "official"}]),
             html.Button("Download visible series (CSV)", id=I.DOWNLOAD_BUTTON),
         ]),
         html.Div(className="chart-row", children=[

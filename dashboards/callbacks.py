@@ -87,27 +87,30 @@ def movements_figure(
     settings: data.Settings, _version: str | None, labels: Sequence[str] | None, view: str | None,
     options: Sequence[str] | None, visible: Sequence[str] | None, selected: str | None,
 ) -> go.Figure:
-    """The movements chart for the chosen currencies, view and visible range."""
+    """The movements chart for the chosen currencies, view and visible range (and the
+    official rates when the "official" option is ticked)."""
     try:
         if labels is not None and not labels:
             if data.overview(settings).empty:
                 return figures.empty_figure("No snapshots yet: see above how to add some.")
             return figures.empty_figure("Choose at least one currency above.")
-        series, findings, selection, coverage = data.read(
-            settings, lambda s: _movements_inputs(s, settings, labels, selected))
+        opts = set(options or ())
+        series, findings, selection, coverage, official = data.read(
+            settings, lambda s: _movements_inputs(s, settings, labels, selected,
+                                                  "official" in opts))
     except DatabaseMissingError:
         return figures.empty_figure("No database yet: see above how to ingest snapshots.")
     except TrackerError as exc:
         return figures.empty_figure(_problem(exc))
     if series.empty:
         return figures.empty_figure("No dated snapshots yet: see above how to ingest some.")
-    opts = set(options or ())
     picked = [] if selection is None else [lab for lab in selection["label"].unique() if lab]
     return figures.movements_figure(
         series, findings, view=view if view is not None and view in figures.VIEWS else figures.DEFAULT_VIEW,
         log="log" in opts, bands=True if "bands" in opts else picked,
         visible=figures.parse_visible(visible), selected=selection,
         max_points=settings.max_points, coverage=coverage, coarse="coarse" in opts,
+        official=official,
     )
 
 
@@ -128,8 +131,9 @@ def movements_outputs(settings: data.Settings, *args: Any) -> tuple[go.Figure, s
 
 
 def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str] | None,
-                      selected: str | None
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+                      selected: str | None, official: bool = False
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame,
+                                 pd.DataFrame | None]:
     series = data.series_of(store, labels)
     findings = data.findings_of(store, settings)
     coverage = data.coverage_of(store)
@@ -144,7 +148,8 @@ def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str]
                 days.add(f["captured_on"])
             selection = pd.DataFrame({"label": [f["currency"]] * len(days),
                                       "captured_on": sorted(days)})
-    return series, findings, selection, coverage
+    return (series, findings, selection, coverage,
+            data.official_of(store, labels) if official else None)
 
 
 def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence[str] | None,

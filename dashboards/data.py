@@ -264,6 +264,12 @@ def load_compare(settings: Settings, ids: Sequence[str]) -> pd.DataFrame | None:
         return None
 
 
+def official_of(store: Store, labels: Sequence[str] | None) -> pd.DataFrame:
+    """The central banks' official rates of these currencies, units per USD as floats
+    (`tracker.read.official_series_frame`); no rows when none were fetched."""
+    return tracker_read.official_series_frame(store, labels)
+
+
 def coverage_of(store: Store) -> pd.DataFrame:
     """Per capture day and source, the number of snapshots (`tracker.read.coverage_frame`)."""
     return tracker_read.coverage_frame(store)

@@ -31,6 +31,7 @@ from tracker.humane import significant
 from tracker.models import label_order
 
 from . import gaps, marks
+from . import official as official_lines
 
 VIEWS: Mapping[str, str] = MappingProxyType({
     "rate": "Rate as printed (USD per unit)",
@@ -193,6 +194,7 @@ def movements_figure(
     max_points: int = 800,
     coverage: pd.DataFrame | None = None,
     coarse: bool = False,
+    official: pd.DataFrame | None = None,
 ) -> go.Figure:
     """The movements chart: a trace per currency (broken at gaps), rounding bands, finding
     markers while few enough, the selection ring, and the coverage strip underneath.
@@ -201,6 +203,7 @@ def movements_figure(
     currency). `coarse`: keep coarse currencies (`gaps.coarse_labels`) in the relative
     views. `selected` has columns `label` (None: every charted currency) and `captured_on`.
     The title and subtitle are in `layout.meta` (the page shows them above the chart).
+    `official`: `tracker.read.official_series_frame`'s rows, drawn dashed per shown currency.
     """
     if series.empty:
         return empty_figure("No dated snapshots to chart yet.")
@@ -265,6 +268,9 @@ def movements_figure(
             ),
             meta={"role": "series", "label": label, "breaks": int(cut.sum())},
         ))
+    official_lines.add_official(fig, official, view, labels,
+                                {lab: color_of(lab, labels) for lab in labels},
+                                base if base is not None else (visible[0] if visible else None))
     if len(points) <= marks.MAX_MARKERS:
         marks.add_findings(fig, points)
     else:
