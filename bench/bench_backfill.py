@@ -36,7 +36,7 @@ from tracker.archives.wayback import Wayback, plan
 from tracker.backfill import Options, backfill
 from tracker.http import Client
 from tracker.layouts import LAYOUTS, render_layout
-from tracker.schedule import _writer
+from tracker.schedule import writer
 from tracker.store import Store
 from tracker.synthetic import filler, random_walk
 
@@ -71,7 +71,7 @@ def end_to_end(rate: float, seconds: float, per_day: int) -> bool:
     @contextmanager
     def timed_writer(db: Path, timeout: float) -> Iterator[Store]:
         start = time.perf_counter()
-        with _writer(db, timeout) as store:
+        with writer(db, timeout) as store:
             yield store
         held.append(time.perf_counter() - start)
 

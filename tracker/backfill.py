@@ -27,7 +27,8 @@ from .archives.captures import ArchiveSource
 from .errors import FetchError, RefusedError, TrackerError
 from .http import DEFAULT_TIMEOUT, Client
 from .ingest import MAX_BYTES, RawInput, ingest
-from .schedule import DB_TIMEOUT, READER_GAP, RunReport, _recorded_run, _writer
+from .schedule import DB_TIMEOUT, READER_GAP, RunReport, recorded_run
+from .schedule import writer as store_writer
 from .store import Store
 from .store.backfillqueue import QueueItem, QueueResult
 
@@ -103,7 +104,7 @@ def backfill(
     stop: threading.Event | None = None,
     echo: Echo | None = None,
     db_timeout: float = DB_TIMEOUT,
-    writer: Writer = _writer,
+    writer: Writer = store_writer,
 ) -> Outcome:
     """Plan (once per query) and work through the queue of `options.source`; one `runs` row
     (job `backfill`). The database is let go every `HOLD` seconds, so readers get their turn."""
@@ -121,7 +122,7 @@ def backfill(
         except TrackerError as exc:  # the database busy or unwritable, an unusable address
             _halt(outcome, "error", str(exc))
 
-    outcome.report = _recorded_run("backfill", db_path, db_timeout, work)
+    outcome.report = recorded_run("backfill", db_path, db_timeout, work)
     if outcome.report.error and not outcome.halted:  # e.g. its `runs` row could not be written
         outcome.halted = "error"
         outcome.lines.append(outcome.report.error)

@@ -139,14 +139,14 @@ class RunReport:
 
 
 @contextmanager
-def _writer(db_path: Path, timeout: float) -> Iterator[Store]:
+def writer(db_path: Path, timeout: float) -> Iterator[Store]:
     """A short-lived writable store, one at a time per process (watch and fetch jobs take
     turns: `tracker.store.writing`), waiting for readers like every open does."""
     with writing(db_path, timeout=timeout) as store:
         yield store
 
 
-def _stopping(stop: threading.Event | None) -> bool:
+def stopping(stop: threading.Event | None) -> bool:
     return stop is not None and stop.is_set()
 
 
@@ -189,7 +189,7 @@ def watch_once(
                 continue  # gone since it was listed; if it comes back, a later run sees it
             listed.append((item, st.st_size, st.st_mtime_ns))
         report.files_seen = len(listed)
-        with _writer(db, db_timeout) as store:
+        with writer(db, db_timeout) as store:
             known = store.watch_state([item.source for item, _, _ in listed])
         now_ns = time.time_ns()
         todo: list[tuple[RawInput, int, int]] = []
@@ -203,7 +203,7 @@ def watch_once(
         for start in range(0, len(todo), batch_size):
             if start and reader_gap > 0:
                 _pause(stop, reader_gap)
-            if _stopping(stop):
+            if stopping(stop):
                 report.left = len(todo) - start
                 report.fail(f"stopped: {plural(report.left, 'file')} left for the next run")
                 break
@@ -218,10 +218,10 @@ def watch_once(
             )
             report.add(summary)
             if not remembered:  # every file was stored before: no write turn was needed
-                with _writer(db, db_timeout) as store:
+                with writer(db, db_timeout) as store:
                     remember(store, list(summary.outcomes))
 
-    return _recorded_run("watch", db_path, db_timeout, work)
+    return recorded_run("watch", db_path, db_timeout, work)
 
 
 def _remembering(states: dict[str, tuple[int, int]], done: list[bool]
@@ -261,7 +261,7 @@ def fetch_once(
     def work(db: Path, report: RunReport) -> None:
         with page_client(timeout=timeout, retries=retries, backoff=backoff, stop=stop) as client:
             for i, url in enumerate(urls):
-                if _stopping(stop):
+                if stopping(stop):
                     report.left = len(urls) - i
                     report.fail(f"stopped: {plural(report.left, 'page')} left for the next run")
                     break
@@ -269,12 +269,12 @@ def fetch_once(
                 try:
                     page = fetch(url, max_bytes=max_bytes, client=client)
                 except FetchError as exc:
-                    if _stopping(stop):  # cut short by the stop request: not the page's fault
+                    if stopping(stop):  # cut short by the stop request: not the page's fault
                         report.files_seen -= 1
                         report.left = len(urls) - i
                         report.fail(f"stopped: {plural(report.left, 'page')} left for the next run")
                         break
-                    with _writer(db, db_timeout) as store:
+                    with writer(db, db_timeout) as store:
                         store.record_input_errors([(url, f"fetch failed: {exc.reason}")])
                     report.rejected += 1
                     report.problems.append(f"{url}: fetch failed: {exc.reason}")
@@ -283,10 +283,10 @@ def fetch_once(
                                  timeout=db_timeout)
                 report.add(summary)
 
-    return _recorded_run("fetch", db_path, db_timeout, work)
+    return recorded_run("fetch", db_path, db_timeout, work)
 
 
-def _recorded_run(
+def recorded_run(
     job: str, db_path: Path | str | None, db_timeout: float,
     work: Callable[[Path, RunReport], None], *, report: RunReport | None = None,
 ) -> RunReport:
@@ -300,7 +300,7 @@ def _recorded_run(
     report = report or RunReport(job, utcnow())
     unexpected: BaseException | None = None
     try:
-        with _writer(db, db_timeout) as store:
+        with writer(db, db_timeout) as store:
             report.run_id = store.start_run(job, report.started)
         work(db, report)
     except TrackerError as exc:
@@ -323,7 +323,7 @@ def _finish(db: Path, report: RunReport, db_timeout: float) -> None:
         "error": report.error_text(),
     }
     try:
-        with _writer(db, db_timeout) as store:
+        with writer(db, db_timeout) as store:
             if report.run_id is None:
                 report.run_id = store.record_run(report.job, started=report.started, **counts)
             else:

@@ -14,7 +14,7 @@ from decimal import Decimal, localcontext
 import pyarrow as pa
 
 from .config import OfficialConfig
-from .findings import _PREC, Publications, distance, matches, ticker_interval
+from .findings import _PREC, Publications, best_lag, distance, matches, ticker_interval
 from .records import OfficialRate
 
 COMPARE_SCHEMA = pa.schema([
@@ -47,13 +47,7 @@ def compare_table(captures: list[tuple[str, dt.date, str, str]], rates: list[Off
             continue
         shown = today[0]
         own = min(distance(text, r.per_usd) for r in today)
-        best_n, best = 0, own
-        for n in range(1, config.lag_search_days + 1):
-            earlier = pubs.in_force(cur, day - dt.timedelta(days=n))
-            if earlier:
-                d = min(distance(text, r.per_usd) for r in earlier)
-                if d < best:
-                    best_n, best = n, d
+        best_n, best = best_lag(pubs, cur, day, text, config.lag_search_days)
         window = pubs.window(cur, day, config.lag(cur))
         tol = config.tolerance(cur)
         lo, hi = ticker_interval(text)

@@ -29,7 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from ..errors import FetchError, MissingRateError, OfficialRateError, UsageError, WrongDateError
 from ..http import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client
 from ..models import EXPECTED_CURRENCIES
-from ..schedule import DB_TIMEOUT, RunReport, Settings, _recorded_run, _stopping, _writer
+from ..schedule import DB_TIMEOUT, RunReport, Settings, recorded_run, stopping, writer
 from ..store import utcnow
 from ..store.official import RawResponse
 from .banks import BANK_OF_CURRENCY, TMT_PEG, Bank, Request
@@ -126,7 +126,7 @@ def fetch_official(
         with Client(rate=rate, burst=BURST, timeout=timeout, retries=retries, backoff=backoff,
                     stop=stop) as client:
             for currency in wanted:
-                if _stopping(stop):
+                if stopping(stop):
                     report.fail(f"stopped before {currency}; run the same command again")
                     break
                 if currency == TMT_PEG.currency:
@@ -140,7 +140,7 @@ def fetch_official(
                             db, db_timeout, report, say, stop)
 
     report = OfficialReport(JOB, utcnow())
-    _recorded_run(JOB, db_path, db_timeout, work, report=report)
+    recorded_run(JOB, db_path, db_timeout, work, report=report)
     return report
 
 
@@ -156,14 +156,14 @@ def _fetch_bank(bank: Bank, requests: list[Request], client: Client, db: Path,
         if time.monotonic() - last > PROGRESS_EVERY:
             last = time.monotonic()
             say(f"{bank.source}: {i}/{len(requests)} requests")
-        if _stopping(stop):
+        if stopping(stop):
             report.fail(f"stopped: {len(requests) - i} {bank.source} request(s) left")
             break
         report.files_seen += 1
         try:
             got = client.get(request.url, max_bytes=MAX_BYTES)
         except FetchError as exc:
-            if _stopping(stop):
+            if stopping(stop):
                 report.files_seen -= 1
                 report.fail(f"stopped: {len(requests) - i} {bank.source} request(s) left")
                 break
@@ -207,7 +207,7 @@ def _store(db: Path, db_timeout: float, report: OfficialReport, responses: list[
     now = utcnow()
     rows: list[Row] = [(r.currency, r.rate_date, r.per_usd, r.source, r.url, now, PARSER_VERSION)
                        for r in rates]
-    with _writer(db, db_timeout) as store:
+    with writer(db, db_timeout) as store:
         done = store.add_official(responses, rows)
     report.ingested += done.added
     report.present += done.present

@@ -108,13 +108,7 @@ def lag_findings(captures: list[tuple[str, dt.date, str, str]], pubs: Publicatio
         period = periods.setdefault((cur, day.year, day.month),
                                     {"total": 0, "lags": Counter(), "ids": [], "last": None})
         period["total"] += 1
-        best_n, best = 0, min(distance(text, r.per_usd) for r in today)
-        for n in range(1, config.lag_search_days + 1):
-            earlier = pubs.in_force(cur, day - dt.timedelta(days=n))
-            if earlier:
-                d = min(distance(text, r.per_usd) for r in earlier)
-                if d < best:
-                    best_n, best = n, d
+        best_n, _ = best_lag(pubs, cur, day, text, config.lag_search_days)
         if best_n:
             period["lags"][best_n] += 1
             period["ids"].append(sid)
@@ -148,6 +142,20 @@ def rates_of_frame(frame: pd.DataFrame) -> list[OfficialRate]:
 
 
 # -- exact interval arithmetic -------------------------------------------------------------
+
+
+def best_lag(pubs: Publications, cur: str, day: dt.date, text: str,
+             search_days: int) -> tuple[int, Decimal]:
+    """(N, distance): the N days before `day` (0: the day itself) whose official rate in force
+    the printed ticker `text` is closest to; ties keep the smaller N. `day` must have one."""
+    best_n, best = 0, min(distance(text, r.per_usd) for r in pubs.in_force(cur, day))
+    for n in range(1, search_days + 1):
+        earlier = pubs.in_force(cur, day - dt.timedelta(days=n))
+        if earlier:
+            d = min(distance(text, r.per_usd) for r in earlier)
+            if d < best:
+                best_n, best = n, d
+    return best_n, best
 
 
 def ticker_interval(text: str) -> tuple[Decimal, Decimal]:
