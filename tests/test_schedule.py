@@ -275,7 +275,7 @@ def finish(proc: subprocess.Popen[str], sig: int) -> tuple[int, str]:
 def test_a_signal_stops_between_batches_and_a_restart_finishes_the_job(tmp_path, db_path):
     folder = tmp_path / "drop"
     folder.mkdir()
-    total = 60
+    total = 160  # 40 batches, each followed by a 0.1 s reader gap: the signal lands part-way
     for i in range(total):
         drop(folder, f"s{i:03d}.txt", snapshot(day=DAY + dt.timedelta(days=i)))
     args = ["schedule", "--db", db_path, "--watch", folder, "--every", "1s", "--settle", "0",
