@@ -8,9 +8,9 @@ rerun ingests what is spooled before fetching anything. So a kill can cost at mo
 request in flight, never a capture already received.
 
 A file is a line `tracker-spool 1`, a line of JSON (the queue row it belongs to, the ingest
-input's fields, the body's length and SHA-256) and the body. A file that does not match its row,
-its length or its hash (damaged, cut short, put there by someone else) is discarded and its
-capture fetched again: never ingested.
+input's fields, the body's length, and a SHA-256 over those fields and the body) and the body.
+A file that does not match its row, its length or its hash (damaged, cut short, put there by
+someone else) is discarded and its capture fetched again: never ingested.
 """
 
 from __future__ import annotations
@@ -56,18 +56,18 @@ class Spool:
     def put(self, item: QueueItem, raw: RawInput) -> None:
         """Keep the capture durably before anything else happens to it."""
         assert raw.data is not None
-        header = {
+        fields = {
             "row": [item.source, item.captured_at.isoformat(), item.original_url],
             "captured_at": raw.captured_at.isoformat() if raw.captured_at else None,
-            "original_url": raw.original_url, "charset": raw.charset,
-            "length": len(raw.data), "sha256": hashlib.sha256(raw.data).hexdigest(),
+            "original_url": raw.original_url, "charset": raw.charset, "length": len(raw.data),
         }
+        header = {**fields, "sha256": _digest(fields, raw.data)}
         final = self.path(item)
         tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                os.write(fd, MAGIC + json.dumps(header).encode() + b"\n")
+                os.write(fd, MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n")
                 view = memoryview(raw.data)
                 while view:
                     view = view[os.write(fd, view):]
@@ -145,7 +145,7 @@ def _parse(data: bytes, item: QueueItem) -> RawInput | str:
         return "it belongs to another queue row"
     if header["length"] != len(body):
         return f"{len(body)} bytes, not the {header['length']} spooled (cut short?)"
-    if header["sha256"] != hashlib.sha256(body).hexdigest():
+    if header["sha256"] != _digest({k: v for k, v in header.items() if k != "sha256"}, body):
         return "its bytes do not match their SHA-256 (damaged)"
     try:
         captured_at = dt.datetime.fromisoformat(header["captured_at"]) \
@@ -158,6 +158,11 @@ def _parse(data: bytes, item: QueueItem) -> RawInput | str:
     return RawInput(source=item.archive_url, data=body, captured_at=captured_at,
                     captured_at_source="archive", original_url=header["original_url"],
                     charset=header["charset"])
+
+
+def _digest(fields: dict[str, object], body: bytes) -> str:
+    """SHA-256 over the header's fields and the body: a change to either is damage."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode() + b"\n" + body).hexdigest()
 
 
 def _alive(path: Path) -> bool:
