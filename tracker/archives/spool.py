@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..errors import StoreError
@@ -160,7 +160,7 @@ def _parse(data: bytes, item: QueueItem) -> RawInput | str:
                     charset=header["charset"])
 
 
-def _digest(fields: dict[str, object], body: bytes) -> str:
+def _digest(fields: Mapping[str, object], body: bytes) -> str:
     """SHA-256 over the header's fields and the body: a change to either is damage."""
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode() + b"\n" + body).hexdigest()
 
