@@ -36,11 +36,9 @@ from .schedule import writer as store_writer
 from .store import Store
 from .store.backfillqueue import QueueItem, QueueResult
 
-SOURCES = ("wayback", "commoncrawl")
 DEFAULT_PREFIXES = ("timesca.com/",)  # the home page and every section page under it
 DEFAULT_PER_DAY = 3
 DEFAULT_RATE = wayback.DEFAULT_RATE  # 24/min: what the Wayback Machine's maintained clients keep to
-RATES = {"wayback": DEFAULT_RATE, "commoncrawl": commoncrawl.DEFAULT_RATE}  # each archive's ask
 MAX_ATTEMPTS = 3  # a capture failing transiently this many runs is given up (`failed`)
 MAX_TRANSIENT = 3  # transient failures in a row: the archive is not answering; stop the run
 _BATCH = 50  # captures stored per ingest at most (whatever has arrived meanwhile)
