@@ -31,7 +31,7 @@ from .errors import FetchError, RefusedError, StoreError, TrackerError
 from .http import DEFAULT_TIMEOUT, Client
 from .ingest import MAX_BYTES, RawInput, ingest
 from .models import IngestOutcome
-from .schedule import DB_TIMEOUT, RunReport, recorded_run
+from .schedule import DB_TIMEOUT, RunReport, recorded_run, stopping
 from .schedule import writer as store_writer
 from .store import Store
 from .store.backfillqueue import QueueItem, QueueResult
@@ -114,9 +114,9 @@ def backfill(
         try:
             with Client(rate=options.max_rate, timeout=options.timeout, stop=stop) as client:
                 archive = ArchiveSource(options, client)
-                if _plan(archive, options, db, db_timeout, writer, outcome, say, stop):
-                    _work_queue(archive, options, db, db_timeout, writer, outcome, say, client,
-                                stop)
+                run = _Run(options, db, db_timeout, writer, outcome, say, stop)
+                if _plan(archive, run):
+                    _work_queue(archive, run, client)
         except TrackerError as exc:  # the database busy or unwritable, an unusable address
             _halt(outcome, "error", str(exc))
 
@@ -127,13 +127,27 @@ def backfill(
     return outcome
 
 
-def _plan(archive: ArchiveSource, options: Options, db: Path, db_timeout: float, writer: Writer,
-          outcome: Outcome, say: Echo, stop: threading.Event | None) -> bool:
+@dataclass
+class _Run:
+    """What planning and storing work with: the options, the database, the run's tallies."""
+
+    options: Options
+    db: Path
+    db_timeout: float
+    writer: Writer
+    outcome: Outcome
+    say: Echo
+    stop: threading.Event | None
+
+
+def _plan(archive: ArchiveSource, run: _Run) -> bool:
     """Queue the query's captures unless planned before; False if the run must stop.
 
     The index is listed page by page, each page's captures kept with where the index goes on
     (one transaction a page), so a run killed while paging continues from there; the choosing
     waits for the last page, so each day's spreading sees all of the day's captures."""
+    options, db, db_timeout, writer, outcome, say = (run.options, run.db, run.db_timeout,
+                                                     run.writer, run.outcome, run.say)
     query, source = options.query(), options.source
     with writer(db, db_timeout) as store:
         if store.backfill_planned_before(source, query):
@@ -156,7 +170,7 @@ def _plan(archive: ArchiveSource, options: Options, db: Path, db_timeout: float,
         except StoreError:
             raise
         except TrackerError as exc:  # an index answer empty, malformed or cut short
-            if stop is not None and stop.is_set():
+            if stopping(run.stop):
                 _halt(outcome, "stopped", f"stopped while planning; nothing queued, {kept} index "
                       "page(s) kept: run the same command again to continue")
                 return False
@@ -204,7 +218,7 @@ def _fetcher(archive: ArchiveSource, items: Sequence[QueueItem], spool: Spool,
     in_a_row = 0
     try:
         for item in items:
-            if halt.is_set() or (stop is not None and stop.is_set()):
+            if halt.is_set() or stopping(stop):
                 break
             try:
                 spool.put(item, archive.fetch(item))
@@ -217,7 +231,7 @@ def _fetcher(archive: ArchiveSource, items: Sequence[QueueItem], spool: Spool,
                 out.put(("error", item, exc))
                 break
             except TrackerError as exc:
-                if stop is not None and stop.is_set():  # cut short by the stop request
+                if stopping(stop):  # cut short by the stop request
                     break
                 out.put((item, None, exc))
                 in_a_row = in_a_row + 1 if transient(exc) else 0
@@ -228,32 +242,19 @@ def _fetcher(archive: ArchiveSource, items: Sequence[QueueItem], spool: Spool,
         out.put(_END)
 
 
-@dataclass
-class _Storing:
-    """What the storing side works with: the database, the spool, the run's tallies."""
-
-    options: Options
-    db: Path
-    db_timeout: float
-    writer: Writer
-    spool: Spool
-    outcome: Outcome
-    say: Echo
-
-
-def _work_queue(archive: ArchiveSource, options: Options, db: Path, db_timeout: float,
-                writer: Writer, outcome: Outcome, say: Echo, client: Client,
-                stop: threading.Event | None) -> None:
-    with writer(db, db_timeout) as store:
+def _work_queue(archive: ArchiveSource, run: _Run, client: Client) -> None:
+    """Store what an earlier run spooled, then fetch the rest on a thread of its own while
+    this one stores what arrives."""
+    options, outcome, say, stop = run.options, run.outcome, run.say, run.stop
+    with run.writer(run.db, run.db_timeout) as store:
         resolved, dupes = store.backfill_settle()
         todo = store.backfill_pending(options.source)
         everyone = store.backfill_pending(None)
     if resolved or dupes:
         say(f"backfill: {resolved} capture(s) found stored already, {dupes} duplicate(s) of "
             "fetched bytes; not fetched")
-    spool = Spool(db, options.max_bytes)
+    spool = Spool(run.db, options.max_bytes)
     spool.sweep(everyone)
-    storing = _Storing(options, db, db_timeout, writer, spool, outcome, say)
     started, last, done = time.monotonic(), time.monotonic(), 0
     on_disk = [item for item in todo if spool.path(item).exists()]
     if on_disk:  # fetched by a run that was killed before storing them: stored first
@@ -261,7 +262,7 @@ def _work_queue(archive: ArchiveSource, options: Options, db: Path, db_timeout: 
     again: list[QueueItem] = []
     for at in range(0, len(on_disk), _BATCH):
         chunk = on_disk[at:at + _BATCH]
-        again += _store_batch([(item, None, None) for item in chunk], storing, retry=False)
+        again += _store_batch([(item, None, None) for item in chunk], run, spool, retry=False)
         done += len(chunk)
     spooled = set(on_disk) - set(again)
     to_fetch = [item for item in todo if item not in spooled]
@@ -275,7 +276,7 @@ def _work_queue(archive: ArchiveSource, options: Options, db: Path, db_timeout: 
         for batch in _batches(results):
             outcome.backlog = max(outcome.backlog, len(batch) + results.qsize())
             began = time.perf_counter()
-            _store_batch(batch, storing)
+            _store_batch(batch, run, spool)
             outcome.storing += time.perf_counter() - began
             done += sum(1 for b in batch if isinstance(b[0], QueueItem))
             if time.monotonic() - last > _PROGRESS_EVERY:
@@ -285,7 +286,7 @@ def _work_queue(archive: ArchiveSource, options: Options, db: Path, db_timeout: 
         halt.set()
         thread.join()
     outcome.left = len(todo) - done
-    if stop is not None and stop.is_set() and outcome.left:
+    if stopping(stop) and outcome.left:
         _halt(outcome, "stopped", f"stopped: {outcome.left} capture(s) left in the queue; "
               "run the same command again to continue")
     say(_progress(outcome, done, len(todo), client.requests, time.monotonic() - started))
@@ -313,13 +314,13 @@ def _batches(results: queue.Queue[object]) -> Iterator[list[tuple[object, object
         yield batch  # type: ignore[misc]
 
 
-def _store_batch(batch: list[tuple[object, object, object]], storing: _Storing, *,
+def _store_batch(batch: list[tuple[object, object, object]], run: _Run, spool: Spool, *,
                  retry: bool = True) -> list[QueueItem]:
     """Ingest the spooled captures through the one ingest path (parsed with the database
     closed; it is opened only to store), record every outcome in the queue in the same write
     turn, then forget the spooled copies. Captures whose spooled copy was damaged are returned
     (with `retry=False`, for the caller to fetch) or left planned with the reason."""
-    report, outcome = storing.outcome.report, storing.outcome
+    report, outcome = run.outcome.report, run.outcome
     results: list[QueueResult] = []
     fetched: dict[str, tuple[QueueItem, RawInput]] = {}
     damaged: list[QueueItem] = []
@@ -351,13 +352,13 @@ def _store_batch(batch: list[tuple[object, object, object]], storing: _Storing, 
                                    f"{getattr(third, 'reason', third)}")
         else:
             assert isinstance(first, QueueItem)
-            got = storing.spool.get(first)
+            got = spool.get(first)
             if isinstance(got, RawInput):
                 report.files_seen += 1
                 fetched[got.source] = (first, got)
                 continue
             reason = got or "its spooled copy is missing"
-            storing.say(f"backfill: {first.archive_url}: {reason}; fetched again")
+            run.say(f"backfill: {first.archive_url}: {reason}; fetched again")
             damaged.append(first)
             if retry:
                 outcome.retry += 1
@@ -372,16 +373,16 @@ def _store_batch(batch: list[tuple[object, object, object]], storing: _Storing, 
         results.clear()
 
     if fetched:
-        summary = ingest([raw for _, raw in fetched.values()], db_path=storing.db,
-                         timeout=storing.db_timeout, max_bytes=storing.options.max_bytes,
+        summary = ingest([raw for _, raw in fetched.values()], db_path=run.db,
+                         timeout=run.db_timeout, max_bytes=run.options.max_bytes,
                          batch_size=len(fetched), on_stored=record)
         report.add(summary)
         results += [QueueResult(fetched[o.source][0], o.status, o.reason, o.snapshot_id)
                     for o in summary.outcomes if fetched[o.source][0] not in recorded]
     if results:  # fetch failures, or captures all stored before (no write turn was needed)
-        with storing.writer(storing.db, storing.db_timeout) as store:
+        with run.writer(run.db, run.db_timeout) as store:
             record(store, ())
-    storing.spool.remove(item for item, _ in fetched.values())
+    spool.remove(item for item, _ in fetched.values())
     return damaged
 
 
