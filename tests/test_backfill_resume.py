@@ -111,7 +111,7 @@ def _empty(_data: bytes, _other: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("damage", [_truncate, _flip_body, _other_page, _header_garbage, _empty,
-                                    "other-row"])
+                                    "other-row", "fifo", "symlink"])
 def test_a_damaged_spooled_capture_is_discarded_and_fetched_again(archive, tmp_path, damage):
     stock(archive, DAYS[:2])
     db = tmp_path / "t.duckdb"
@@ -122,6 +122,12 @@ def test_a_damaged_spooled_capture_is_discarded_and_fetched_again(archive, tmp_p
     if damage == "other-row":  # the second row's capture under the first row's name
         spool.put(item_of(second), raw_of(archive, second))
         os.replace(spool.path(item_of(second)), path)
+    elif damage == "fifo":  # reading it would wait forever
+        path.unlink()
+        os.mkfifo(path)
+    elif damage == "symlink":  # even to a whole copy of the capture: only the spool's own files
+        os.replace(path, tmp_path / "elsewhere")
+        path.symlink_to(tmp_path / "elsewhere")
     else:
         path.write_bytes(damage(path.read_bytes(), page(DAYS[3], "tabs")))
     lines: list[str] = []

@@ -19,7 +19,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from pathlib import Path
 
 from ..errors import StoreError
@@ -86,13 +88,21 @@ class Spool:
         """The spooled capture of `item` as an ingest input; None if there is none; a reason
         (the file discarded) if it is damaged."""
         path = self.path(item)
-        try:
-            with path.open("rb") as f:
-                data = f.read(len(MAGIC) + MAX_HEADER + self.max_bytes + 1)
+        try:  # never a FIFO's wait nor a link's target: only a regular file is read
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
         except FileNotFoundError:
             return None
         except OSError as exc:
             return self._discard(path, f"unreadable ({exc.strerror or exc})")
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return self._discard(path, "not a regular file")
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                data = f.read(len(MAGIC) + MAX_HEADER + self.max_bytes + 1)
+        except OSError as exc:
+            return self._discard(path, f"unreadable ({exc.strerror or exc})")
+        finally:
+            os.close(fd)
         raw = _parse(data, item)
         return raw if isinstance(raw, RawInput) else self._discard(path, raw)
 
@@ -110,12 +120,14 @@ class Spool:
         for path in self.folder.iterdir():
             if path.name in wanted or (path.suffix == ".tmp" and _alive(path)):
                 continue
-            path.unlink(missing_ok=True)
-            removed.append(path.name)
+            with suppress(OSError):  # a folder someone made here stays; writing over it fails
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
         return removed
 
     def _discard(self, path: Path, reason: str) -> str:
-        path.unlink(missing_ok=True)
+        with suppress(OSError):
+            path.unlink(missing_ok=True)
         return f"spooled copy {path.name} discarded: {reason}"
 
     def _sync_folder(self) -> None:
