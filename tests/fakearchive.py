@@ -75,7 +75,10 @@ class FakeArchive:
     warcs: dict[str, bytes] = field(default_factory=dict)  # CC data files by name
     faults: Faults = field(default_factory=Faults)
     cc_page_size: int = 3
-    log: list[tuple[float, str]] = field(default_factory=list)
+    cdx_page_size: int | None = None  # the most CDX rows a page holds, whatever `limit` asks
+    cdx_delay: float = 0.0  # seconds each CDX page takes to answer (to kill a run mid-paging)
+    log: list[tuple[float, str]] = field(default_factory=list)  # requests as they arrive
+    sent: list[tuple[float, str]] = field(default_factory=list)  # answers sent in full
     release: threading.Event = field(default_factory=threading.Event)
     base: str = ""
 
@@ -151,6 +154,8 @@ def _handler(archive: FakeArchive) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
             if length is not None:
                 self.close_connection = True
+            else:
+                archive.sent.append((time.monotonic(), self.path))
 
         def do_GET(self) -> None:
             archive.log.append((time.monotonic(), self.path))
@@ -194,7 +199,9 @@ def _handler(archive: FakeArchive) -> type[BaseHTTPRequestHandler]:
                 rows = [r for r in rows if bool(re.fullmatch(pattern, r[name])) != negate]
             fields = query.get("fl", [",".join(CDX_FIELDS)])[0].split(",")
             first = int(query["resumeKey"][0].rpartition("!")[2]) if "resumeKey" in query else 0
-            limit = int(query.get("limit", ["100000"])[0])
+            limit = min(int(query.get("limit", ["100000"])[0]), archive.cdx_page_size or 100000)
+            if archive.cdx_delay and archive.release.wait(archive.cdx_delay):
+                return
             page = [[r[f] for f in fields] for r in rows[first:first + limit]]
             more = first + limit < len(rows) and query.get("showResumeKey") == ["true"]
             key = f"com,timesca)/ {rows[first + limit - 1]['timestamp']}+x!{first + limit}" \

@@ -1,14 +1,16 @@
 """`tracker backfill`: the past from web archives, politely, resumably, with provenance.
 
 Two steps over one queue (`backfill_queue`). Planning asks the archive's index (Wayback CDX,
-or Common Crawl's URL index) for status-200 HTML captures of the prefixes and keeps at most
-`per_day` a day, spread over the day, all queued in one transaction. Fetching works through the
+or Common Crawl's URL index) for status-200 HTML captures of the prefixes, keeping each page's
+captures and the resume point as it goes (`backfill_listed`, `backfill_paging`), then keeps at
+most `per_day` a day, spread over the day, queued in one transaction. Fetching works through the
 queue: each capture's exact bytes (Wayback `id_` replay, or one WARC record by range request),
-ingested through the one ingest path with the archive's time as `captured_at` (`archive`), its
-archive address as `source` and the page's own address as `original_url`. One HTTP client
-carries every request of a run, so `max_rate` bounds them all; a separate thread fetches while
-the caller's thread stores, so ingestion never holds the rate limit back. A run killed at any
-moment leaves the queue consistent; running the same command again continues it.
+spooled to disk the moment they arrive (`tracker.archives.spool`), then ingested through the one
+ingest path with the archive's time as `captured_at` (`archive`), its archive address as
+`source` and the page's own address as `original_url`. One HTTP client carries every request of
+a run, so `max_rate` bounds them all; a separate thread fetches while the caller's thread
+stores, so ingestion never holds the rate limit back. A run killed at any moment leaves the
+queue consistent and loses at most the one request in flight; the same command continues it.
 """
 
 from __future__ import annotations
@@ -18,33 +20,29 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .archives import commoncrawl, wayback
 from .archives.captures import ArchiveSource
-from .errors import FetchError, RefusedError, TrackerError
+from .archives.spool import Spool
+from .errors import FetchError, RefusedError, StoreError, TrackerError
 from .http import DEFAULT_TIMEOUT, Client
 from .ingest import MAX_BYTES, RawInput, ingest
-from .schedule import DB_TIMEOUT, READER_GAP, RunReport, recorded_run
+from .models import IngestOutcome
+from .schedule import DB_TIMEOUT, RunReport, recorded_run, stopping
 from .schedule import writer as store_writer
 from .store import Store
 from .store.backfillqueue import QueueItem, QueueResult
 
-SOURCES = ("wayback", "commoncrawl")
 DEFAULT_PREFIXES = ("timesca.com/",)  # the home page and every section page under it
 DEFAULT_PER_DAY = 3
 DEFAULT_RATE = wayback.DEFAULT_RATE  # 24/min: what the Wayback Machine's maintained clients keep to
-RATES = {"wayback": DEFAULT_RATE, "commoncrawl": commoncrawl.DEFAULT_RATE}  # each archive's ask
 MAX_ATTEMPTS = 3  # a capture failing transiently this many runs is given up (`failed`)
 MAX_TRANSIENT = 3  # transient failures in a row: the archive is not answering; stop the run
-_BATCH = 50  # captures stored per transaction at most (whatever has arrived meanwhile)
-# The database stays open across batches for this long, then is let go for READER_GAP so that
-# readers (dashboard, notebooks) get their turn: closing a DuckDB file after writing costs a
-# checkpoint, ~200 ms here, so opening it per batch could not keep up with a fast archive.
-HOLD = 2.0
-LINGER = 0.25  # seconds a batch waits for more captures; a kill loses at most these
+_BATCH = 50  # captures stored per ingest at most (whatever has arrived meanwhile)
+LINGER = 0.25  # seconds a batch waits for more captures (they wait on the spool: nothing lost)
 _PROGRESS_EVERY = 5.0  # seconds between progress lines
 
 Echo = Callable[[str], None]
@@ -84,7 +82,7 @@ class Outcome:
     failed: int = 0  # captures given up on (`failed`) in this run
     retry: int = 0  # captures left `planned` after a transient failure, for the next run
     halted: str | None = None  # refused | not-answering | stopped | plan | error | None
-    held_back: float = 0.0  # seconds the fetcher waited for ingestion (the benchmark's 0)
+    backlog: int = 0  # most fetched captures waiting on the spool to be stored at once
     storing: float = 0.0  # seconds spent ingesting and marking the queue
     lines: list[str] = field(default_factory=list)
 
@@ -107,7 +105,7 @@ def backfill(
     writer: Writer = store_writer,
 ) -> Outcome:
     """Plan (once per query) and work through the queue of `options.source`; one `runs` row
-    (job `backfill`). The database is let go every `HOLD` seconds, so readers get their turn."""
+    (job `backfill`). The database is opened only to write, so readers get their turns."""
     outcome = Outcome(RunReport("backfill", dt.datetime.min))
     say = echo or (lambda _line: None)
 
@@ -116,9 +114,9 @@ def backfill(
         try:
             with Client(rate=options.max_rate, timeout=options.timeout, stop=stop) as client:
                 archive = ArchiveSource(options, client)
-                if _plan(archive, options, db, db_timeout, writer, outcome, say, stop):
-                    _work_queue(archive, options, db, db_timeout, writer, outcome, say, client,
-                                stop)
+                run = _Run(options, db, db_timeout, writer, outcome, say, stop)
+                if _plan(archive, run):
+                    _work_queue(archive, run, client)
         except TrackerError as exc:  # the database busy or unwritable, an unusable address
             _halt(outcome, "error", str(exc))
 
@@ -129,31 +127,61 @@ def backfill(
     return outcome
 
 
-def _plan(archive: ArchiveSource, options: Options, db: Path, db_timeout: float, writer: Writer,
-          outcome: Outcome, say: Echo, stop: threading.Event | None) -> bool:
-    """Queue the query's captures unless planned before; False if the run must stop."""
-    query = options.query()
+@dataclass
+class _Run:
+    """What planning and storing work with: the options, the database, the run's tallies."""
+
+    options: Options
+    db: Path
+    db_timeout: float
+    writer: Writer
+    outcome: Outcome
+    say: Echo
+    stop: threading.Event | None
+
+
+def _plan(archive: ArchiveSource, run: _Run) -> bool:
+    """Queue the query's captures unless planned before; False if the run must stop.
+
+    The index is listed page by page, each page's captures kept with where the index goes on
+    (one transaction a page), so a run killed while paging continues from there; the choosing
+    waits for the last page, so each day's spreading sees all of the day's captures."""
+    options, db, db_timeout, writer, outcome, say = (run.options, run.db, run.db_timeout,
+                                                     run.writer, run.outcome, run.say)
+    query, source = options.query(), options.source
     with writer(db, db_timeout) as store:
-        if store.backfill_planned_before(options.source, query):
+        if store.backfill_planned_before(source, query):
             return True
-    say(f"backfill: asking the {options.source} index for captures of "
-        f"{', '.join(options.prefixes)}")
-    try:
-        found = archive.captures()
-    except RefusedError as exc:
-        _halt(outcome, "refused", f"planning: {exc}; the queue is unchanged")
-        return False
-    except TrackerError as exc:  # an index answer empty, malformed or cut short
-        if stop is not None and stop.is_set():
-            _halt(outcome, "stopped", "stopped while planning; nothing queued: run the same "
-                  "command again")
+        paging = store.backfill_paging(source, query)
+    if paging is None or not paging.complete:
+        where = f" (continuing after page {paging.pages})" if paging else ""
+        say(f"backfill: asking the {source} index for captures of "
+            f"{', '.join(options.prefixes)}{where}")
+        kept = paging.pages if paging else 0
+        try:
+            for items, after in archive.pages(paging.cursor if paging else None):
+                with writer(db, db_timeout) as store:
+                    store.backfill_list_page(source, query, items, after)
+                kept += 1
+        except RefusedError as exc:
+            _halt(outcome, "refused", f"planning: {exc}; the queue is unchanged, {kept} index "
+                  "page(s) kept: the same command continues from there")
             return False
-        _halt(outcome, "plan", f"planning failed, nothing queued: {exc}")
-        return True  # captures queued by earlier runs can still be fetched
+        except StoreError:
+            raise
+        except TrackerError as exc:  # an index answer empty, malformed or cut short
+            if stopping(run.stop):
+                _halt(outcome, "stopped", f"stopped while planning; nothing queued, {kept} index "
+                      "page(s) kept: run the same command again to continue")
+                return False
+            _halt(outcome, "plan", f"planning failed, nothing queued: {exc} ({kept} index "
+                  "page(s) kept: the same command continues from there)")
+            return True  # captures queued by earlier runs can still be fetched
     with writer(db, db_timeout) as store:
-        digests, per_day = store.backfill_known(options.source)
+        found = store.backfill_listed(source, query)
+        digests, per_day = store.backfill_known(source)
         chosen = _capped(wayback.plan(found, options.per_day, digests), options.per_day, per_day)
-        outcome.planned = store.backfill_add_plan(options.source, query, len(found), chosen)
+        outcome.planned = store.backfill_add_plan(source, query, len(found), chosen)
     say(f"backfill: {len(found)} captures listed, {outcome.planned} planned "
         f"(at most {options.per_day} a day)")
     return True
@@ -182,88 +210,83 @@ def _halt(outcome: Outcome, why: str, message: str) -> None:
 _END = object()
 
 
-def _put(out: queue.Queue[object], value: object, halt: threading.Event,
-         outcome: Outcome | None = None) -> bool:
-    """Hand `value` on unless the consumer has gone (`halt`); False then. Time spent waiting
-    for room (ingestion behind fetching) is added to `outcome.held_back`."""
-    try:
-        out.put_nowait(value)
-        return True
-    except queue.Full:
-        pass
-    began = time.monotonic()
-    try:
-        while not halt.is_set():
-            try:
-                out.put(value, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-    finally:
-        if outcome is not None:
-            outcome.held_back += time.monotonic() - began
-
-
-def _fetcher(archive: ArchiveSource, items: Sequence[QueueItem], out: queue.Queue[object],
-             halt: threading.Event, stop: threading.Event | None, outcome: Outcome) -> None:
-    """Fetch each item in turn (the rate limit paces it) and hand on what came of it."""
+def _fetcher(archive: ArchiveSource, items: Sequence[QueueItem], spool: Spool,
+             out: queue.Queue[object], halt: threading.Event, stop: threading.Event | None) -> None:
+    """Fetch each item in turn (the rate limit paces it), spool what arrives, hand on what
+    came of it. The queue is unbounded (a spooled capture is a name), so ingestion never holds
+    the fetching back."""
     in_a_row = 0
     try:
         for item in items:
-            if halt.is_set() or (stop is not None and stop.is_set()):
+            if halt.is_set() or stopping(stop):
                 break
             try:
-                if not _put(out, (item, archive.fetch(item), None), halt, outcome):
-                    break
+                spool.put(item, archive.fetch(item))
+                out.put((item, None, None))
                 in_a_row = 0
             except RefusedError as exc:
-                _put(out, ("refused", item, exc), halt)
+                out.put(("refused", item, exc))
+                break
+            except StoreError as exc:  # the spool could not be written
+                out.put(("error", item, exc))
                 break
             except TrackerError as exc:
-                if stop is not None and stop.is_set():  # cut short by the stop request
+                if stopping(stop):  # cut short by the stop request
                     break
-                _put(out, (item, None, exc), halt)
+                out.put((item, None, exc))
                 in_a_row = in_a_row + 1 if transient(exc) else 0
                 if in_a_row >= MAX_TRANSIENT:
-                    _put(out, ("not-answering", item, exc), halt)
+                    out.put(("not-answering", item, exc))
                     break
     finally:
-        _put(out, _END, halt)
+        out.put(_END)
 
 
-def _work_queue(archive: ArchiveSource, options: Options, db: Path, db_timeout: float,
-                writer: Writer, outcome: Outcome, say: Echo, client: Client,
-                stop: threading.Event | None) -> None:
-    with writer(db, db_timeout) as store:
+def _work_queue(archive: ArchiveSource, run: _Run, client: Client) -> None:
+    """Store what an earlier run spooled, then fetch the rest on a thread of its own while
+    this one stores what arrives."""
+    options, outcome, say, stop = run.options, run.outcome, run.say, run.stop
+    with run.writer(run.db, run.db_timeout) as store:
         resolved, dupes = store.backfill_settle()
         todo = store.backfill_pending(options.source)
+        everyone = store.backfill_pending(None)
     if resolved or dupes:
         say(f"backfill: {resolved} capture(s) found stored already, {dupes} duplicate(s) of "
             "fetched bytes; not fetched")
-    halt = threading.Event()
-    results: queue.Queue[object] = queue.Queue(maxsize=2 * _BATCH)
-    thread = threading.Thread(target=_fetcher, args=(archive, todo, results, halt, stop, outcome),
-                              name="backfill-fetch", daemon=True)
+    spool = Spool(run.db, options.max_bytes)
+    spool.sweep(everyone)
     started, last, done = time.monotonic(), time.monotonic(), 0
+    on_disk = [item for item in todo if spool.path(item).exists()]
+    if on_disk:  # fetched by a run that was killed before storing them: stored first
+        say(f"backfill: {len(on_disk)} capture(s) fetched before are spooled; storing them")
+    again: list[QueueItem] = []
+    for at in range(0, len(on_disk), _BATCH):
+        chunk = on_disk[at:at + _BATCH]
+        again += _store_batch([(item, None, None) for item in chunk], run, spool, retry=False)
+        done += len(chunk)
+    spooled = set(on_disk) - set(again)
+    to_fetch = [item for item in todo if item not in spooled]
+    done -= len(again)
+    halt = threading.Event()
+    results: queue.Queue[object] = queue.Queue()
+    thread = threading.Thread(target=_fetcher, args=(archive, to_fetch, spool, results, halt,
+                                                     stop), name="backfill-fetch", daemon=True)
     thread.start()
-    session = _Session(writer, db, db_timeout)
     try:
         for batch in _batches(results):
+            outcome.backlog = max(outcome.backlog, len(batch) + results.qsize())
             began = time.perf_counter()
-            _store_batch(batch, options, session, outcome)
+            _store_batch(batch, run, spool)
             outcome.storing += time.perf_counter() - began
-            session.release(unless_fresh=True)
             done += sum(1 for b in batch if isinstance(b[0], QueueItem))
             if time.monotonic() - last > _PROGRESS_EVERY:
                 last = time.monotonic()
                 say(_progress(outcome, done, len(todo), client.requests, last - started))
     finally:
-        session.release()
         halt.set()
         thread.join()
     outcome.left = len(todo) - done
-    if stop is not None and stop.is_set() and outcome.left:
+    if stopping(stop) and outcome.left:
         _halt(outcome, "stopped", f"stopped: {outcome.left} capture(s) left in the queue; "
               "run the same command again to continue")
     say(_progress(outcome, done, len(todo), client.requests, time.monotonic() - started))
@@ -271,8 +294,8 @@ def _work_queue(archive: ArchiveSource, options: Options, db: Path, db_timeout: 
 
 def _batches(results: queue.Queue[object]) -> Iterator[list[tuple[object, object, object]]]:
     """What arrives within `LINGER` of a first capture (at most `_BATCH`), batch after batch,
-    until the fetcher ends: a batch's fixed cost (a transaction, a raw pack's fsync) is shared
-    when the archive is fast, and nothing waits when it is slow."""
+    until the fetcher ends: a batch's fixed cost (opening the database, a transaction, a raw
+    pack's fsync) is shared when the archive is fast, and nothing waits when it is slow."""
     while True:
         first = results.get()
         if first is _END:
@@ -291,36 +314,16 @@ def _batches(results: queue.Queue[object]) -> Iterator[list[tuple[object, object
         yield batch  # type: ignore[misc]
 
 
-class _Session:
-    """The database held across batches for at most `HOLD` seconds at a time."""
-
-    def __init__(self, writer: Writer, db: Path, timeout: float) -> None:
-        self.writer, self.db, self.timeout = writer, db, timeout
-        self.stack = ExitStack()
-        self.store: Store | None = None
-        self.opened = self.closed = 0.0
-
-    def get(self) -> Store:
-        if self.store is None:
-            wait = READER_GAP - (time.monotonic() - self.closed)
-            if wait > 0:
-                time.sleep(wait)
-            self.store = self.stack.enter_context(self.writer(self.db, self.timeout))
-            self.opened = time.monotonic()
-        return self.store
-
-    def release(self, *, unless_fresh: bool = False) -> None:
-        if self.store is not None and not (unless_fresh and time.monotonic() - self.opened < HOLD):
-            self.store = None
-            self.stack.close()
-            self.closed = time.monotonic()
-
-
-def _store_batch(batch: list[tuple[object, object, object]], options: Options,
-                 session: _Session, outcome: Outcome) -> None:
-    """Ingest the fetched captures, then record every outcome in the queue."""
-    report, results = outcome.report, []
-    fetched: list[tuple[QueueItem, RawInput]] = []
+def _store_batch(batch: list[tuple[object, object, object]], run: _Run, spool: Spool, *,
+                 retry: bool = True) -> list[QueueItem]:
+    """Ingest the spooled captures through the one ingest path (parsed with the database
+    closed; it is opened only to store), record every outcome in the queue in the same write
+    turn, then forget the spooled copies. Captures whose spooled copy was damaged are returned
+    (with `retry=False`, for the caller to fetch) or left planned with the reason."""
+    report, outcome = run.outcome.report, run.outcome
+    results: list[QueueResult] = []
+    fetched: dict[str, tuple[QueueItem, RawInput]] = {}
+    damaged: list[QueueItem] = []
     for first, second, third in batch:
         if isinstance(first, str):  # the fetcher stopped the run
             item, exc = second, third
@@ -329,16 +332,18 @@ def _store_batch(batch: list[tuple[object, object, object]], options: Options,
                 results.append(QueueResult(item, "planned", f"refused: {exc}"))
                 _halt(outcome, "refused", f"{exc}; the queue is left ready: run the same "
                       "command again later")
+            elif first == "error":
+                _halt(outcome, "error", f"{exc}; the queue is left ready")
             else:
                 _halt(outcome, "not-answering", f"the archive is not answering ({MAX_TRANSIENT} "
                       f"failures in a row, the last: {exc}); run the same command again later")
         elif third is not None:
             assert isinstance(first, QueueItem) and isinstance(third, TrackerError)
             report.files_seen += 1
-            retry = transient(third) and first.attempts + 1 < MAX_ATTEMPTS
-            state = "planned" if retry else "failed"
+            again = transient(third) and first.attempts + 1 < MAX_ATTEMPTS
+            state = "planned" if again else "failed"
             results.append(QueueResult(first, state, f"fetch failed: {third}"))
-            if retry:
+            if again:
                 outcome.retry += 1
             else:
                 outcome.failed += 1
@@ -346,17 +351,39 @@ def _store_batch(batch: list[tuple[object, object, object]], options: Options,
             report.problems.append(f"{first.archive_url}: fetch failed: "
                                    f"{getattr(third, 'reason', third)}")
         else:
-            assert isinstance(first, QueueItem) and isinstance(second, RawInput)
-            report.files_seen += 1
-            fetched.append((first, second))
-    store = session.get()
+            assert isinstance(first, QueueItem)
+            got = spool.get(first)
+            if isinstance(got, RawInput):
+                report.files_seen += 1
+                fetched[got.source] = (first, got)
+                continue
+            reason = got or "its spooled copy is missing"
+            run.say(f"backfill: {first.archive_url}: {reason}; fetched again")
+            damaged.append(first)
+            if retry:
+                outcome.retry += 1
+                results.append(QueueResult(first, "planned", reason))
+    recorded: set[QueueItem] = set()
+
+    def record(store: Store, outcomes: Sequence[IngestOutcome]) -> None:
+        rows = [QueueResult(fetched[o.source][0], o.status, o.reason, o.snapshot_id)
+                for o in outcomes if o.source in fetched] + results
+        store.backfill_record(rows)
+        recorded.update(r.item for r in rows)
+        results.clear()
+
     if fetched:
-        summary = ingest([raw for _, raw in fetched], store=store,
-                         max_bytes=options.max_bytes, batch_size=len(fetched))
+        summary = ingest([raw for _, raw in fetched.values()], db_path=run.db,
+                         timeout=run.db_timeout, max_bytes=run.options.max_bytes,
+                         batch_size=len(fetched), on_stored=record)
         report.add(summary)
-        for (item, _), got in zip(fetched, summary.outcomes, strict=True):
-            results.append(QueueResult(item, got.status, got.reason, got.snapshot_id))
-    store.backfill_record(results)
+        results += [QueueResult(fetched[o.source][0], o.status, o.reason, o.snapshot_id)
+                    for o in summary.outcomes if fetched[o.source][0] not in recorded]
+    if results:  # fetch failures, or captures all stored before (no write turn was needed)
+        with run.writer(run.db, run.db_timeout) as store:
+            record(store, ())
+    spool.remove(item for item, _ in fetched.values())
+    return damaged
 
 
 def _progress(outcome: Outcome, done: int, total: int, requests: int, seconds: float) -> str:

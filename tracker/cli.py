@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from . import check_config
+from .archives.bases import ArchiveBases
 from .commands import analyst, backfill, official, status
 from .commands.options import (
     EXIT_FAILED,
@@ -53,6 +54,21 @@ def schedule_options(
                             type=click.Path(file_okay=False, path_type=Path), help=watch)(f)
 
     return decorate
+
+
+def job_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--official, --bank-url, --backfill and the backfill's archive options: the scheduler's
+    jobs beyond watching and fetching (`tracker schedule`, the dashboard's companion)."""
+    f = backfill.archive_options(f)
+    f = click.option("--backfill", "backfill", multiple=True, metavar="PREFIX",
+                     help="Also work through the backfill queue for pages under this prefix "
+                          "(`tracker backfill --url`), within its rate limit (repeatable).")(f)
+    f = click.option("--bank-url", "bank_urls", multiple=True, metavar="NAME=URL",
+                     help="With --official: ask bank NAME at this base URL (repeatable; see "
+                          "`tracker official fetch --help`).")(f)
+    return click.option("--official", is_flag=True,
+                        help="Also fetch the central banks' official rates daily (as `tracker "
+                             "official fetch`, the week up to today).")(f)
 
 
 class TrackerGroup(click.Group):
@@ -236,15 +252,7 @@ def reparse(db_path: Path | None) -> None:
               help="Leave files modified less than this many seconds ago for the next run.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True,
               help="Files per transaction; a stop request waits for at most one batch.")
-@click.option("--official", is_flag=True,
-              help="Also fetch the central banks' official rates daily (as `tracker official "
-                   "fetch`, the week up to today).")
-@click.option("--bank-url", "bank_urls", multiple=True, metavar="NAME=URL",
-              help="With --official: ask bank NAME at this base URL (repeatable; see "
-                   "`tracker official fetch --help`).")
-@click.option("--backfill", "backfill", multiple=True, metavar="PREFIX",
-              help="Also work through the backfill queue for pages under this prefix "
-                   "(`tracker backfill --url`), within its rate limit (repeatable).")
+@job_options
 def schedule(
     db_path: Path | None,
     folders: tuple[Path, ...],
@@ -257,6 +265,7 @@ def schedule(
     official: bool,
     bank_urls: tuple[str, ...],
     backfill: tuple[str, ...],
+    **archive: Any,
 ) -> None:
     """Keep ingesting: watch folders and fetch pages on an interval, until stopped.
 
@@ -271,6 +280,7 @@ def schedule(
       tracker schedule --url https://timesca.com/ --every 1h --db data/tracker.duckdb
       tracker schedule --config tracker.toml
       tracker schedule --official
+      tracker schedule --backfill timesca.com/ --max-rate 12
     """
     import logging
 
@@ -282,6 +292,7 @@ def schedule(
     settings = resolve_settings(
         db=db_path, folders=folders, urls=urls, every=every, config=config,
         official=official, bank_urls=[parse_bank_url(v) for v in bank_urls], backfill=backfill,
+        archive=ArchiveBases(**archive),
     )
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # its skips are reported by us
     run_scheduler(
@@ -414,16 +425,19 @@ def check(
     url="Also fetch this page on a schedule, in the same companion process.",
     every="The companion scheduler's interval (15m, 1h, 1d, 30s; default 1h).",
 )
+@job_options
 def dashboard(
     db_path: Path | None, host: str, port: int, read_only: bool, password_file: Path | None,
     verbose: bool, refresh_seconds: float, debug: bool,
     folders: tuple[Path, ...], urls: tuple[str, ...], every: str | None,
+    official: bool, bank_urls: tuple[str, ...], backfill: tuple[str, ...], **archive: Any,
 ) -> None:
     """Serve the dashboard: movements, findings, snapshots, upload.
 
     Works on an empty or missing database (the page says how to fill it) and picks up data
     that other processes ingest, without a restart. With --watch or --url it also runs the
-    scheduler, in a process of its own that stops with the dashboard. Stop it with Ctrl-C.
+    scheduler, in a process of its own that stops with the dashboard (so do --official and
+    --backfill, as in `tracker schedule`). Stop it with Ctrl-C.
     Exit status 3 when the port is taken.
 
     \b
@@ -441,8 +455,9 @@ def dashboard(
 
     credentials = serve.read_password_file(password_file) if password_file else None
     serve.check_exposure(host, read_only=read_only, credentials=credentials)
-    if every and not (folders or urls):
-        raise click.UsageError("--every needs --watch DIR or --url URL")
+    jobs = folders or urls or official or backfill
+    if every and not jobs:
+        raise click.UsageError("--every needs --watch DIR or --url URL (or --official, --backfill)")
     db = db_path or default_db_path()
     app = create_app(db, refresh_seconds=refresh_seconds, read_only=read_only)
     if credentials is not None:
@@ -450,12 +465,19 @@ def dashboard(
     if verbose:
         app.server.wsgi_app = serve.with_access_log(app.server.wsgi_app)
     companion = None
-    if (folders or urls) and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+    if jobs and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
         # not in the debug reloader's serving child: one scheduler, however often it reloads
-        settings = resolve_settings(db=db, folders=folders, urls=urls, every=every, config=None)
+        from .official.banks import parse_bank_url
+
+        settings = resolve_settings(
+            db=db, folders=folders, urls=urls, every=every, config=None, official=official,
+            bank_urls=[parse_bank_url(v) for v in bank_urls], backfill=backfill,
+            archive=ArchiveBases(**archive))
         companion = spawn_scheduler(settings)
+        extra = ["official rates daily"] if official else []
+        extra += [f"backfill {p}" for p in settings.backfill]
         err(f"scheduler (pid {companion.pid}) every {settings.every} s: "
-            + ", ".join([*map(str, settings.folders), *settings.urls]))
+            + ", ".join([*map(str, settings.folders), *settings.urls, *extra]))
     err(f"dashboard for {db} on http://{host}:{port}/ (Ctrl-C to stop)")
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

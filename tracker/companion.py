@@ -21,13 +21,27 @@ def spawn_scheduler(settings: Settings) -> subprocess.Popen[bytes]:
     dashboard reads read-only. The child shares the terminal (its run lines show there) and,
     on Linux, is told to stop when its parent dies, so it never outlives the dashboard.
     """
+    return subprocess.Popen(scheduler_command(settings), preexec_fn=_stop_with_parent)
+
+
+def scheduler_command(settings: Settings) -> list[str]:
+    """The `tracker schedule` command line that runs exactly these settings: every job (watch,
+    fetch, official with its bank addresses, backfill with its archive) and none other."""
     command = [sys.executable, "-m", "tracker", "schedule", "--db", str(settings.db),
                "--every", f"{settings.every}s"]
     for folder in settings.folders:
         command += ["--watch", str(folder)]
     for url in settings.urls:
         command += ["--url", url]
-    return subprocess.Popen(command, preexec_fn=_stop_with_parent)
+    if settings.official:
+        command.append("--official")
+    for name, base in settings.bank_urls:
+        command += ["--bank-url", f"{name}={base}"]
+    for prefix in settings.backfill:
+        command += ["--backfill", prefix]
+    if settings.backfill:
+        command += settings.archive.arguments()
+    return command
 
 
 def _stop_with_parent() -> None:

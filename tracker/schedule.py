@@ -39,6 +39,8 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from .archives.bases import DEFAULT as DEFAULT_ARCHIVE
+from .archives.bases import ArchiveBases
 from .configfile import read_table, strings
 from .errors import FetchError, StoreError, TrackerError, UsageError
 from .escape import printable
@@ -346,6 +348,7 @@ class Settings:
     official: bool = False  # also fetch official rates daily (`tracker official fetch`)
     bank_urls: tuple[tuple[str, str], ...] = ()  # (bank name, base URL) for the official job
     backfill: tuple[str, ...] = ()  # URL prefixes a backfill job works through (tracker.backfill)
+    archive: ArchiveBases = DEFAULT_ARCHIVE  # which archive the backfill job asks, how fast
 
 
 def load_config(path: Path) -> dict[str, Any]:
@@ -386,6 +389,7 @@ def resolve_settings(
     official: bool = False,
     bank_urls: Sequence[tuple[str, str]] = (),
     backfill: Sequence[str] = (),
+    archive: ArchiveBases = DEFAULT_ARCHIVE,
 ) -> Settings:
     """Command-line values over the config file's; checks folders and addresses up front."""
     conf = load_config(config) if config is not None else {}
@@ -399,6 +403,8 @@ def resolve_settings(
         )
     if bank_urls and not official:
         raise UsageError("--bank-url is for the official rates: add --official")
+    if archive.arguments() and not backfill:
+        raise UsageError(f"{archive.arguments()[0]} is for the backfill job: add --backfill PREFIX")
     for folder in chosen_folders:
         if not Path(folder).is_dir():
             raise UsageError(f"--watch {folder}: no such folder; create it or fix the path")
@@ -415,6 +421,7 @@ def resolve_settings(
         official=official,
         bank_urls=tuple(bank_urls),
         backfill=tuple(p.strip() for p in backfill),
+        archive=archive.checked(),
     )
 
 
@@ -447,7 +454,8 @@ def build_scheduler(
         jobs.append(("fetch", fetch_once, list(settings.urls), fetch_options or {}))
     if settings.backfill:
         from .backfill import backfill_job
-        jobs.append(("backfill", backfill_job, list(settings.backfill), backfill_options or {}))
+        jobs.append(("backfill", backfill_job, list(settings.backfill),
+                     {**settings.archive.options(), **(backfill_options or {})}))
     for name, func, targets, options in jobs:
         scheduler.add_job(
             _run_job, "interval", seconds=settings.every, id=name, name=name,

@@ -96,21 +96,35 @@ class CommonCrawl:
                 filters: Sequence[str] = DEFAULT_FILTERS) -> Iterator[Record]:
         """Every index line for the query, page after page."""
         query = {"match_type": match_type, "start": start, "end": end, "filters": filters}
-        ask = self.query_url(crawl, url, **query)  # type: ignore[arg-type]
+        for page in range(self.page_count(crawl, url, **query)):  # type: ignore[arg-type]
+            yield from self.page(crawl, url, page, **query)  # type: ignore[arg-type]
+
+    def page_count(self, crawl: str, url: str, *, match_type: str = "prefix",
+                   start: dt.date | str | None = None, end: dt.date | str | None = None,
+                   filters: Sequence[str] = DEFAULT_FILTERS) -> int:
+        """How many index pages the query has (0: no captures)."""
+        ask = self.query_url(crawl, url, match_type=match_type, start=start, end=end,
+                             filters=filters)
         answer = self.client.get(ask, max_bytes=MAX_INDEX_BYTES, ok=(200, 404))
         if answer.status == 404:
             _no_captures(answer.body, ask)
-            return
+            return 0
         pages = _pages(answer.body, ask)
         if pages > MAX_PAGES:
             raise FetchError(f"{pages} index pages; narrow the query", ask)
-        for page in range(pages):
-            request = self.query_url(crawl, url, page=page, **query)  # type: ignore[arg-type]
-            got = self.client.get(request, max_bytes=MAX_INDEX_BYTES, ok=(200, 404))
-            if got.status == 404:
-                _no_captures(got.body, request)
-                continue
-            yield from parse_index(got.body, request)
+        return pages
+
+    def page(self, crawl: str, url: str, page: int, *, match_type: str = "prefix",
+             start: dt.date | str | None = None, end: dt.date | str | None = None,
+             filters: Sequence[str] = DEFAULT_FILTERS) -> list[Record]:
+        """The index lines of one page (0-based)."""
+        request = self.query_url(crawl, url, match_type=match_type, start=start, end=end,
+                                 filters=filters, page=page)
+        got = self.client.get(request, max_bytes=MAX_INDEX_BYTES, ok=(200, 404))
+        if got.status == 404:
+            _no_captures(got.body, request)
+            return []
+        return parse_index(got.body, request)
 
     def record_url(self, record: Record) -> str:
         return f"{self.data}/{quote(record.filename)}"

@@ -85,18 +85,28 @@ class Wayback:
                  start: dt.date | str | None = None, end: dt.date | str | None = None,
                  filters: Sequence[str] = DEFAULT_FILTERS) -> Iterator[Capture]:
         """Every capture the CDX API lists for the query, page after page (resume keys)."""
-        key: str | None = None
+        for rows, _ in self.pages(url, match_type=match_type, start=start, end=end,
+                                  filters=filters):
+            yield from rows
+
+    def pages(self, url: str, *, match_type: str = "prefix",
+              start: dt.date | str | None = None, end: dt.date | str | None = None,
+              filters: Sequence[str] = DEFAULT_FILTERS, resume_key: str | None = None,
+              ) -> Iterator[tuple[list[Capture], str | None]]:
+        """The query's pages from `resume_key` on (None: the first), each with the key of the
+        page after it (None after the last), so a caller can keep its place between runs."""
+        key = resume_key
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             request = self.search_url(url, match_type=match_type, start=start, end=end,
                                       filters=filters, resume_key=key)
             answer = self.client.get(request, max_bytes=MAX_CDX_BYTES)
             rows, key = parse_cdx(answer.body, output=self.output, request=request)
-            yield from rows
+            if key is not None and key in seen:
+                raise FetchError(f"the CDX API gave the resume key {key!r} twice (a loop)", request)
+            yield rows, key
             if key is None:
                 return
-            if key in seen:
-                raise FetchError(f"the CDX API gave the resume key {key!r} twice (a loop)", request)
             seen.add(key)
         raise FetchError(f"more than {MAX_PAGES} CDX pages; narrow --from/--to", url)
 

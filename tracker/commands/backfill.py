@@ -6,28 +6,50 @@ import datetime as dt
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..archives import commoncrawl, wayback
+from ..archives.bases import RATES, SOURCES, ArchiveBases
 from ..backfill import (
     DEFAULT_PER_DAY,
     DEFAULT_PREFIXES,
     DEFAULT_RATE,
-    RATES,
-    SOURCES,
     Options,
     backfill,
 )
-from ..errors import FetchError, UsageError
+from ..errors import UsageError
 from ..escape import printable
-from ..http import DEFAULT_TIMEOUT, check_url
+from ..http import DEFAULT_TIMEOUT
 from ..ingest import MAX_BYTES
 from ..read import backfill_status_frame
 from ..store import Store, default_db_path
 from .options import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, db_option, err
 from .options import date_value as _date
+
+
+def archive_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--source, --wayback-url, --cc-index-url, --cc-data-url, --max-rate: the archive a
+    backfill asks (`tracker.archives.bases.ArchiveBases`), for every command that runs one."""
+    for option in reversed((
+        click.option("--source", type=click.Choice(SOURCES), default="wayback",
+                     show_default=True, help="The archive to backfill from."),
+        click.option("--wayback-url", default=wayback.DEFAULT_BASE, show_default=True,
+                     metavar="URL", help="Base of the Wayback CDX API and replay."),
+        click.option("--cc-index-url", default=commoncrawl.DEFAULT_INDEX, show_default=True,
+                     metavar="URL", help="Base of the Common Crawl URL index."),
+        click.option("--cc-data-url", default=commoncrawl.DEFAULT_DATA, show_default=True,
+                     metavar="URL", help="Base of the Common Crawl WARC files."),
+        click.option("--max-rate", type=click.FloatRange(min=0.1), default=None, metavar="N",
+                     help=f"Requests per minute, over every request of a backfill run "
+                          f"(default: the archive's ask, {DEFAULT_RATE:g} for wayback, "
+                          f"{RATES['commoncrawl']:g} for commoncrawl)."),
+    )):
+        f = option(f)
+    return f
 
 
 @click.command("backfill")
@@ -40,17 +62,7 @@ from .options import date_value as _date
                    "the home page and every section page).")
 @click.option("--per-day", type=click.IntRange(min=1), default=DEFAULT_PER_DAY,
               show_default=True, help="At most this many captures a day, spread over the day.")
-@click.option("--source", type=click.Choice(SOURCES), default="wayback", show_default=True)
-@click.option("--wayback-url", default=wayback.DEFAULT_BASE, show_default=True, metavar="URL",
-              help="Base of the Wayback CDX API and replay.")
-@click.option("--cc-index-url", default=commoncrawl.DEFAULT_INDEX, show_default=True,
-              metavar="URL", help="Base of the Common Crawl URL index.")
-@click.option("--cc-data-url", default=commoncrawl.DEFAULT_DATA, show_default=True,
-              metavar="URL", help="Base of the Common Crawl WARC files.")
-@click.option("--max-rate", type=click.FloatRange(min=0.1), default=None, metavar="N",
-              help=f"Requests per minute, over every request of the run (default: the "
-                   f"archive's ask, {DEFAULT_RATE:g} for wayback, {RATES['commoncrawl']:g} for "
-                   "commoncrawl).")
+@archive_options
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT,
               show_default=True, help="Seconds before one request gives up.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, show_default=True,
@@ -79,18 +91,11 @@ def backfill_command(
         sys.exit(EXIT_OK)
     if start and end and start > end:
         raise UsageError(f"--from {start} is after --to {end}")
-    for name, url in (("--wayback-url", wayback_url), ("--cc-index-url", cc_index_url),
-                      ("--cc-data-url", cc_data_url)):
-        try:
-            check_url(url)
-        except FetchError as exc:
-            raise UsageError(f"{name} {exc}") from None
-    max_rate = max_rate or RATES[source]
+    bases = ArchiveBases(source, wayback_url, cc_index_url, cc_data_url, max_rate).checked()
+    max_rate = bases.rate
     options = Options(
-        source=source, prefixes=tuple(p.strip() for p in prefixes) or DEFAULT_PREFIXES,
-        start=start, end=end, per_day=per_day, wayback_url=wayback_url,
-        cc_index_url=cc_index_url, cc_data_url=cc_data_url, max_rate=max_rate,
-        timeout=timeout, max_bytes=max_bytes,
+        prefixes=tuple(p.strip() for p in prefixes) or DEFAULT_PREFIXES, start=start, end=end,
+        per_day=per_day, timeout=timeout, max_bytes=max_bytes, **bases.options(),
     )
     stop = threading.Event()
     seen: list[int] = []

@@ -50,8 +50,17 @@ class QueueResult:
     snapshot_id: str | None = None
 
 
-_COLUMNS = ("source, captured_at, original_url, digest, archive_url, filename, \"offset\", "
-            "length, attempts")
+@dataclass(frozen=True)
+class Paging:
+    """How far an unfinished plan has listed the archive's index."""
+
+    cursor: str | None  # where the index continues (the archive adapter's resume state)
+    complete: bool  # every page listed: only the choosing is left
+    pages: int  # pages listed so far
+
+
+_CAPTURE = 'captured_at, original_url, digest, archive_url, filename, "offset", length'
+_COLUMNS = f"source, {_CAPTURE}, attempts"
 
 
 class BackfillQueue(Connected):
@@ -62,6 +71,41 @@ class BackfillQueue(Connected):
         return bool(self.con.execute(
             "SELECT count(*) FROM backfill_plans WHERE source = ? AND query = ?", [source, query]
         ).fetchall()[0][0])
+
+    def backfill_paging(self, source: str, query: str) -> Paging | None:
+        """How far this query's listing got in earlier runs (None: not begun)."""
+        rows = self.con.execute(
+            "SELECT cursor, complete, pages FROM backfill_paging WHERE source = ? AND query = ?",
+            [source, query]).fetchall()
+        return Paging(rows[0][0], bool(rows[0][1]), int(rows[0][2])) if rows else None
+
+    def backfill_list_page(self, source: str, query: str, items: Sequence[QueueItem],
+                           cursor: str | None) -> None:
+        """One index page's captures and where the index continues (None: it ended), in one
+        transaction: a run killed while paging resumes after the last page kept."""
+        with self.transaction():
+            start = int(self.con.execute(
+                "SELECT count(*) FROM backfill_listed WHERE source = ? AND query = ?",
+                [source, query]).fetchall()[0][0])
+            if items:
+                self.con.executemany(
+                    f"INSERT INTO backfill_listed (source, query, seq, {_CAPTURE}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [(source, query, start + n, i.captured_at, i.original_url, i.digest,
+                      i.archive_url, i.filename, i.offset, i.length)
+                     for n, i in enumerate(items)])
+            self.con.execute(
+                "INSERT INTO backfill_paging VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE "
+                "SET cursor = excluded.cursor, complete = excluded.complete, "
+                "pages = backfill_paging.pages + 1, updated_at = excluded.updated_at",
+                [source, query, cursor, cursor is None, utcnow()])
+
+    def backfill_listed(self, source: str, query: str) -> list[QueueItem]:
+        """Every capture this query's listing kept, in the order the index listed them."""
+        rows = self.con.execute(
+            f"SELECT source, {_CAPTURE} FROM backfill_listed "
+            "WHERE source = ? AND query = ? ORDER BY seq", [source, query]).fetchall()
+        return [QueueItem(*row) for row in rows]
 
     def backfill_known(self, source: str) -> tuple[set[str], dict[dt.date, int]]:
         """The digests already queued (any source: equal digests, equal bytes) and how many
@@ -75,8 +119,8 @@ class BackfillQueue(Connected):
 
     def backfill_add_plan(self, source: str, query: str, captures: int,
                           items: Sequence[QueueItem]) -> int:
-        """Queue `items` and remember the query as planned, in one transaction; rows queued
-        before are left as they are. The number of rows added."""
+        """Queue `items`, remember the query as planned and drop its listing, in one
+        transaction; rows queued before are left as they are. The number of rows added."""
         now = utcnow()
         with self.transaction():
             before = self._queued(source)
@@ -90,6 +134,9 @@ class BackfillQueue(Connected):
             self.con.execute(
                 "INSERT INTO backfill_plans VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [source, query, captures, added, now])
+            for table in ("backfill_listed", "backfill_paging"):  # the listing is done with
+                self.con.execute(f"DELETE FROM {table} WHERE source = ? AND query = ?",
+                                 [source, query])
         return added
 
     def _queued(self, source: str) -> int:
@@ -117,11 +164,11 @@ class BackfillQueue(Connected):
             ).fetchall()
         return len(resolved), len(dupes)
 
-    def backfill_pending(self, source: str) -> list[QueueItem]:
-        """The planned captures of `source`, oldest first."""
+    def backfill_pending(self, source: str | None) -> list[QueueItem]:
+        """The planned captures of `source` (None: of every source), oldest first."""
         rows = self.con.execute(
-            f"SELECT {_COLUMNS} FROM backfill_queue WHERE source = ? AND state = 'planned' "
-            "ORDER BY captured_at, original_url", [source]).fetchall()
+            f"SELECT {_COLUMNS} FROM backfill_queue WHERE coalesce(source = ?, true) "
+            "AND state = 'planned' ORDER BY captured_at, original_url", [source]).fetchall()
         return [QueueItem(*row) for row in rows]
 
     def backfill_record(self, results: Sequence[QueueResult]) -> None:

@@ -189,6 +189,32 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (source, query)
     );
     """,
+    # 7: `tracker backfill` planning kept per index page: the captures listed so far (in the
+    # order listed) and where the index continues, so a killed plan resumes (backfillqueue.py).
+    """
+    CREATE TABLE backfill_listed (
+        source       VARCHAR NOT NULL,
+        query        VARCHAR NOT NULL,
+        seq          BIGINT NOT NULL,
+        captured_at  TIMESTAMP NOT NULL,
+        original_url VARCHAR NOT NULL,
+        digest       VARCHAR NOT NULL,
+        archive_url  VARCHAR NOT NULL,
+        filename     VARCHAR,
+        "offset"     BIGINT,
+        length       BIGINT,
+        PRIMARY KEY (source, query, captured_at, original_url)
+    );
+    CREATE TABLE backfill_paging (
+        source     VARCHAR NOT NULL,
+        query      VARCHAR NOT NULL,
+        cursor     VARCHAR,
+        complete   BOOLEAN NOT NULL,
+        pages      INTEGER NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (source, query)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
