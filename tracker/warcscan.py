@@ -16,6 +16,7 @@ A `.warc.gz` cannot be skipped faster than it inflates (a gzip member has no len
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,11 @@ _HEAD_MAX = 64 * 1024  # a WARC or HTTP header block longer than this is left to
 _PLAIN_ENCODINGS = ("", "identity")
 _USD = re.compile(b"USD")  # (the regex engine's literal search: 1.6× `bytes in` here)
 _FIELDS = re.compile(rb"(?:[!-9;-~]++:[\t -~\x80-\xff]*+\r\n)*+")  # header lines, nothing odd
+_WARC_FIELDS = re.compile(rb"\r\n(content-length|content-type|warc-type|warc-target-uri):([^\r]*+)",
+                          re.IGNORECASE)  # (the ones the scan reads; after _FIELDS passed)
+_HTTP_FIELDS = re.compile(rb"\r\n(content-type|transfer-encoding|content-encoding):([^\r]*+)",
+                          re.IGNORECASE)
+_WARC_LINES = (b"WARC/1.0\r\n", b"WARC/1.1\r\n")
 
 
 def fast_scan(path: str | Path, max_bytes: int,
@@ -70,12 +76,13 @@ def _file(name: str, decided: tuple[int, str | None], max_bytes: int,
     C.decide(name, offset, rec, max_bytes, snapshots, skipped)
 
 
-def _quick(rec_type: str, content_type: str | None, encodings: tuple[str, str] | None,
-           read: Any, max_bytes: int) -> str | None:
-    """Why a record is no snapshot, or None when warcio must read it to tell.
+def _why(rec_type: str, content_type: str | None,
+         encodings: tuple[str, str] | None) -> str | None:
+    """Why a record is no snapshot; None when warcio must read it to tell; "" for a plain
+    page, whose payload `_why_page` reads.
 
     `encodings` is the HTTP (Transfer-Encoding, Content-Encoding), None for a record without
-    HTTP headers; `read(n)` reads up to n bytes of the payload (the HTTP body)."""
+    HTTP headers."""
     if rec_type not in C._SNAPSHOT_TYPES:
         return f"{rec_type} record"
     kind = (content_type or "").split(";")[0].strip().lower()
@@ -84,105 +91,142 @@ def _quick(rec_type: str, content_type: str | None, encodings: tuple[str, str] |
     if encodings is not None and (encodings[0] not in _PLAIN_ENCODINGS
                                   or encodings[1] not in _PLAIN_ENCODINGS):
         return None  # chunked or compressed: warcio undoes that
-    payload = read(max_bytes + 1)
-    if len(payload) > max_bytes or _USD.search(payload) or (  # (UTF-16 only where NULs are)
-            b"\x00" in payload and any(usd in payload for usd in C._USD)):
+    return ""
+
+
+def _why_page(data: bytes, start: int, stop: int, max_bytes: int) -> str | None:
+    """"no ticker" for a page's payload `data[start:stop]` without `USD`, else None (warcio
+    reads it). Searched where it lies, not copied: this search is most of a plain scan."""
+    if stop - start > max_bytes or _USD.search(data, start, stop) or (  # (UTF-16: NULs)
+            data.find(b"\x00", start, stop) != -1
+            and any(data.find(usd, start, stop) != -1 for usd in C._USD)):
         return None
     return "no ticker"
 
 
 def _gz_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str | None]]:
-    """(offset, why it is no snapshot or None) of each record of a `.warc.gz`, by fastwarc."""
+    """(offset, why it is no snapshot or None) of each record of a `.warc.gz`, by fastwarc;
+    HTTP headers are parsed only in the records that may be a snapshot."""
     with open(path, "rb") as fh:
-        for record in FastIterator(fh, parse_http=True):
+        for record in FastIterator(fh, parse_http=False):
             offset = record.stream_pos
-            headers = record.headers
-            rec_type = headers.get("WARC-Type") or ""
-            http = record.http_headers if record.is_http else None
-            if rec_type == "response" and http is None:
+            rec_type = record.headers.get("WARC-Type") or ""
+            if rec_type not in C._SNAPSHOT_TYPES:
+                yield offset, f"{rec_type} record"
+                continue
+            http = None
+            if record.is_http:
+                record.parse_http()
+                http = record.http_headers
+            elif rec_type == "response":
                 yield offset, None  # (a DNS or other non-HTTP response: warcio's call)
                 continue
-            content_type = http.get("Content-Type") if http is not None else \
-                headers.get("Content-Type")
-            encodings = None if http is None else (
-                (http.get("Transfer-Encoding") or "").strip().lower(),
-                (http.get("Content-Encoding") or "").strip().lower())
-            yield offset, _quick(rec_type, content_type, encodings, record.reader.read, max_bytes)
+            if http is None:
+                why = _why(rec_type, record.headers.get("Content-Type"), None)
+            else:
+                why = _why(rec_type, http.get("Content-Type"), (
+                    (http.get("Transfer-Encoding") or "").strip().lower(),
+                    (http.get("Content-Encoding") or "").strip().lower()))
+            if why == "":
+                payload = record.reader.read(max_bytes + 1)
+                why = _why_page(payload, 0, len(payload), max_bytes)
+            yield offset, why
 
 
 class _Window:
-    """Bytes of a file by offset, served from one large read where they fall inside it."""
+    """Bytes of a file by offset, served from one large read where they fall inside it:
+    `hold(at, n)` is where `buf` holds the file's bytes from `at` on (n of them, or to the
+    end of the file). A block that is skipped is never read, unless it is in a window."""
 
     SIZE = 1 << 20
 
-    def __init__(self, fh: Any) -> None:
-        self.fh, self.start, self.buf = fh, 0, b""
-        self.size = fh.seek(0, 2)
+    def __init__(self, fd: int) -> None:
+        self.fd, self.start, self.buf = fd, 0, b""
+        self.size = os.fstat(fd).st_size
 
-    def read(self, at: int, n: int) -> bytes:
+    def hold(self, at: int, n: int) -> int:
+        n = min(n, self.size - at)
         if not (self.start <= at and at + n <= self.start + len(self.buf)):
-            self.fh.seek(at)
-            self.start, self.buf = at, self.fh.read(max(n, self.SIZE))
-        return self.buf[at - self.start : at - self.start + n]
+            self.start, self.buf = at, os.pread(self.fd, max(n, self.SIZE), at)
+            if len(self.buf) < n:
+                raise _OutOfTheOrdinary()  # the file shrank while read
+        return at - self.start
 
 
 def _plain_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str | None]]:
-    """The same for an uncompressed `.warc`: each header block read, each block skipped by
-    its Content-Length unless it is a page."""
-    with open(path, "rb") as fh:
-        win = _Window(fh)
+    """The same for an uncompressed `.warc`: each header block read where it lies, each block
+    skipped by its Content-Length unless it is a page, whose payload is searched in place."""
+    with open(path, "rb", buffering=0) as fh:
+        win = _Window(fh.fileno())
         offset = 0
         while offset < win.size:
-            head = win.read(offset, _HEAD_MAX)
-            if not head.startswith((b"WARC/1.0\r\n", b"WARC/1.1\r\n")):
-                if not head.strip(b"\r\n\x00 "):
+            i = win.hold(offset, _HEAD_MAX)
+            buf = win.buf
+            if not buf.startswith(_WARC_LINES, i):
+                if not buf[i : i + _HEAD_MAX].strip(b"\r\n\x00 "):
                     return  # padding at the end
                 raise _OutOfTheOrdinary()
-            warc, body_at = _header_block(head)
+            warc, body_at = _header_block(buf, i, min(len(buf), i + _HEAD_MAX), _WARC_FIELDS)
             try:
-                length = int(warc.get("content-length", ""))
+                length = int(warc.get(b"content-length", b""))
             except ValueError:
                 raise _OutOfTheOrdinary() from None
-            block_at = offset + body_at
+            block_at = offset + body_at - i
             end = block_at + length + 4
             if length < 0 or end > win.size:
                 raise _OutOfTheOrdinary()  # cut short: warcio reports it
-            rec_type = warc.get("warc-type", "")
-            if rec_type in ("response", "request", "revisit") and "warc-target-uri" not in warc:
+            rec_type = _text(warc.get(b"warc-type"))
+            if rec_type in ("response", "request", "revisit") and b"warc-target-uri" not in warc:
                 raise _OutOfTheOrdinary()  # (warcio needs one there)
-            if rec_type not in C._SNAPSHOT_TYPES:
-                yield offset, f"{rec_type} record"
-            elif rec_type == "resource":
-                yield offset, _quick(rec_type, warc.get("content-type"), None,
-                                     lambda n, a=block_at, k=length: win.read(a, min(n, k)),
-                                     max_bytes)
-            elif not warc.get("content-type", "").startswith("application/http") or \
-                    not (block_head := win.read(block_at, min(length, _HEAD_MAX))).startswith(
-                        b"HTTP/"):
-                yield offset, None
+            content_type = _text(warc.get(b"content-type"))
+            if rec_type == "response":
+                yield offset, _http_response(win, block_at, length, content_type, max_bytes)
             else:
-                http, payload_at = _header_block(block_head)
-                yield offset, _quick(
-                    rec_type, http.get("content-type"),
-                    (http.get("transfer-encoding", "").strip().lower(),
-                     http.get("content-encoding", "").strip().lower()),
-                    lambda n, a=block_at + payload_at, k=length - payload_at: win.read(a, min(n, k)),
-                    max_bytes)
-            if win.read(end - 4, 4) != b"\r\n\r\n":
+                why = _why(rec_type, content_type if b"content-type" in warc else None, None)
+                if why == "":
+                    j = win.hold(block_at, min(length, max_bytes + 1))
+                    why = _why_page(win.buf, j, j + length, max_bytes)
+                yield offset, why
+            if not win.buf.startswith(b"\r\n\r\n", win.hold(end - 4, 4)):
                 raise _OutOfTheOrdinary()
             offset = end
 
 
-def _header_block(head: bytes) -> tuple[dict[str, str], int]:
-    """({lower-case name: first value}, where the block after the headers starts)."""
-    end = head.find(b"\r\n\r\n")
+def _http_response(win: _Window, block_at: int, length: int, content_type: str,
+                   max_bytes: int) -> str | None:
+    """Why a response record (of `length` bytes at `block_at`) is no snapshot, or None."""
+    if not content_type.startswith("application/http"):
+        return None
+    i = win.hold(block_at, min(length, _HEAD_MAX))
+    if not win.buf.startswith(b"HTTP/", i):
+        return None
+    http, payload_at = _header_block(win.buf, i, i + min(length, _HEAD_MAX), _HTTP_FIELDS)
+    why = _why("response", _text(http[b"content-type"]) if b"content-type" in http else None,
+               (_text(http.get(b"transfer-encoding")).lower(),
+                _text(http.get(b"content-encoding")).lower()))
+    if why == "":
+        left = length - (payload_at - i)
+        j = win.hold(block_at + payload_at - i, min(left, max_bytes + 1))
+        why = _why_page(win.buf, j, j + left, max_bytes)
+    return why
+
+
+def _header_block(buf: bytes, start: int, stop: int,
+                  wanted: re.Pattern[bytes]) -> tuple[dict[bytes, bytes], int]:
+    """({lower-case name: first value} of the `wanted` headers of the block at `start`,
+    where the block after the headers starts); only headers of the plainest form pass."""
+    end = buf.find(b"\r\n\r\n", start, stop)
     if end == -1:
         raise _OutOfTheOrdinary()
-    first = head.find(b"\r\n")
-    if not _FIELDS.fullmatch(head, first + 2, end + 2):
+    first = buf.find(b"\r\n", start, end + 2)
+    if not _FIELDS.fullmatch(buf, first + 2, end + 2):
         raise _OutOfTheOrdinary()  # folded, odd or damaged headers: warcio reads them
-    fields: dict[str, str] = {}
-    for line in head[first + 2 : end].decode("utf-8", "replace").split("\r\n"):
-        key, _, value = line.partition(":")
-        fields.setdefault(key.lower(), value.strip())
+    fields: dict[bytes, bytes] = {}
+    for match in wanted.finditer(buf, first, end):
+        fields.setdefault(match[1].lower(), match[2])
     return fields, end + 4
+
+
+def _text(value: bytes | None) -> str:
+    """A header's value as the scan compares it (as warcio would print it)."""
+    return "" if value is None else value.decode("utf-8", "replace").strip()
