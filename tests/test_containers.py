@@ -216,12 +216,19 @@ def test_reparse_turns_the_old_parsers_rejections_into_data(tmp_path):
 
 @pytest.mark.parametrize("member", [True, False], ids=["warc.gz", "warc"])
 def test_the_quick_scan_decides_every_record_as_warcio_alone_does(tmp_path, member):
-    """Whole, cut anywhere, padded or with a corrupt byte: the same snapshots, skipped records
-    (with their reasons) and error (with its offset) as reading every record with warcio."""
+    """Whole, cut anywhere, padded, with a corrupt byte, or with a record damaged before it
+    was written (each gzip member whole, a header of it not): the same snapshots, skipped
+    records (with their reasons) and error (with its offset) as reading every record with
+    warcio."""
     whole = b"".join(crawl(member))
     variants = [whole, whole + b"\r\n\r\n", whole + b"junk"]
     variants += [whole[:cut] for cut in range(0, len(whole), max(1, len(whole) // 40))]
     variants += [whole[:at] + b"\x00" + whole[at + 1:] for at in range(5, len(whole), 211)]
+    plain = crawl(member=False)
+    for k, rec in enumerate(plain[1:4], start=1):  # a request, responses: headers damaged
+        for at, byte in ((at, b"\x00X\r"[at % 3:][:1]) for at in range(0, 400, 7)):
+            damaged = [*plain[:k], rec[:at] + byte + rec[at + 1:], *plain[k + 1:]]
+            variants.append(b"".join(gzip.compress(r) if member else r for r in damaged))
     for i, data in enumerate(variants):
         path = tmp_path / f"v{i}.warc{'.gz' if member else ''}"
         path.write_bytes(data)

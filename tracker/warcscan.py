@@ -35,6 +35,7 @@ _WARC_FIELDS = re.compile(rb"\r\n(content-length|content-type|warc-type|warc-tar
                           re.IGNORECASE)  # (the ones the scan reads; after _FIELDS passed)
 _HTTP_FIELDS = re.compile(rb"\r\n(content-type|transfer-encoding|content-encoding):([^\r]*+)",
                           re.IGNORECASE)
+_NEED_URI = ("response", "request", "revisit")  # (warcio fails on one without WARC-Target-URI)
 _WARC_LINES = (b"WARC/1.0\r\n", b"WARC/1.1\r\n")
 
 
@@ -76,27 +77,39 @@ def _file(name: str, decided: tuple[int, str | None], max_bytes: int,
     C.decide(name, offset, rec, max_bytes, snapshots, skipped)
 
 
-def _why(rec_type: str, content_type: str | None,
-         encodings: tuple[str, str] | None) -> str | None:
-    """Why a record is no snapshot; None when warcio must read it to tell; "" for a plain
-    page, whose payload `_why_page` reads.
-
-    `encodings` is the HTTP (Transfer-Encoding, Content-Encoding), None for a record without
-    HTTP headers."""
+def _record_why(warc: dict[bytes, bytes], http: Any, payload: Any,
+                max_bytes: int) -> str | None:
+    """Why a record is no snapshot, from its WARC headers (`_header_block`'s); None when
+    warcio must read it to tell. `http()` is the HTTP header block of a response (its bytes
+    with where they start and stop); `payload(n, skip)` is where up to n bytes of the payload,
+    `skip` bytes into the block, are (bytes, start, stop): called only for a page."""
+    rec_type = _text(warc.get(b"warc-type"))
+    if not rec_type or (rec_type in _NEED_URI and b"warc-target-uri" not in warc):
+        raise _OutOfTheOrdinary()  # (warcio's call)
     if rec_type not in C._SNAPSHOT_TYPES:
         return f"{rec_type} record"
-    kind = (content_type or "").split(";")[0].strip().lower()
+    encodings, skip = None, 0
+    if rec_type == "response":
+        if not (_text(warc.get(b"content-type")).startswith("application/http")
+                and _text(warc.get(b"warc-target-uri")).startswith(("http:", "https:"))):
+            return None  # (a DNS or other non-HTTP response: warcio's call)
+        buf, start, stop = http()
+        if not buf.startswith(b"HTTP/", start):
+            return None
+        fields, skip = _header_block(buf, start, stop, _HTTP_FIELDS)
+        skip -= start
+        content_type = fields.get(b"content-type")
+        encodings = (_text(fields.get(b"transfer-encoding")).lower(),
+                     _text(fields.get(b"content-encoding")).lower())
+    else:
+        content_type = warc.get(b"content-type")
+    kind = _text(content_type).split(";")[0].strip().lower()
     if kind not in C._PAGE_TYPES:
-        return content_type or "no content type"
+        return _text(content_type) if content_type is not None else "no content type"
     if encodings is not None and (encodings[0] not in _PLAIN_ENCODINGS
                                   or encodings[1] not in _PLAIN_ENCODINGS):
         return None  # chunked or compressed: warcio undoes that
-    return ""
-
-
-def _why_page(data: bytes, start: int, stop: int, max_bytes: int) -> str | None:
-    """"no ticker" for a page's payload `data[start:stop]` without `USD`, else None (warcio
-    reads it). Searched where it lies, not copied: this search is most of a plain scan."""
+    data, start, stop = payload(max_bytes + 1, skip)
     if stop - start > max_bytes or _USD.search(data, start, stop) or (  # (UTF-16: NULs)
             data.find(b"\x00", start, stop) != -1
             and any(data.find(usd, start, stop) != -1 for usd in C._USD)):
@@ -105,32 +118,25 @@ def _why_page(data: bytes, start: int, stop: int, max_bytes: int) -> str | None:
 
 
 def _gz_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str | None]]:
-    """(offset, why it is no snapshot or None) of each record of a `.warc.gz`, by fastwarc;
-    HTTP headers are parsed only in the records that may be a snapshot."""
+    """(offset, why it is no snapshot or None) of each record of a `.warc.gz`: fastwarc
+    inflates and splits the records, their header blocks are read here as in a `.warc`."""
+
+    def http() -> tuple[bytes, int, int]:
+        record.parse_http()
+        head = record.http_headers.__getstate__()[0]  # (as written)
+        return head, 0, len(head)
+
+    def payload(n: int, skip: int) -> tuple[bytes, int, int]:
+        data = record.reader.read(n)  # (after the HTTP header block: `skip` is read)
+        return data, 0, len(data)
+
     with open(path, "rb") as fh:
         for record in FastIterator(fh, parse_http=False):
-            offset = record.stream_pos
-            rec_type = record.headers.get("WARC-Type") or ""
-            if rec_type not in C._SNAPSHOT_TYPES:
-                yield offset, f"{rec_type} record"
-                continue
-            http = None
-            if record.is_http:
-                record.parse_http()
-                http = record.http_headers
-            elif rec_type == "response":
-                yield offset, None  # (a DNS or other non-HTTP response: warcio's call)
-                continue
-            if http is None:
-                why = _why(rec_type, record.headers.get("Content-Type"), None)
-            else:
-                why = _why(rec_type, http.get("Content-Type"), (
-                    (http.get("Transfer-Encoding") or "").strip().lower(),
-                    (http.get("Content-Encoding") or "").strip().lower()))
-            if why == "":
-                payload = record.reader.read(max_bytes + 1)
-                why = _why_page(payload, 0, len(payload), max_bytes)
-            yield offset, why
+            head = record.headers.__getstate__()[0]  # (the header block as it was written)
+            if not head.startswith(_WARC_LINES):
+                raise _OutOfTheOrdinary()
+            warc, _ = _header_block(head, 0, len(head), _WARC_FIELDS)
+            yield record.stream_pos, _record_why(warc, http, payload, max_bytes)
 
 
 class _Window:
@@ -156,17 +162,25 @@ class _Window:
 def _plain_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str | None]]:
     """The same for an uncompressed `.warc`: each header block read where it lies, each block
     skipped by its Content-Length unless it is a page, whose payload is searched in place."""
+
+    def http() -> tuple[bytes, int, int]:
+        i = win.hold(block_at, min(length, _HEAD_MAX))
+        return win.buf, i, i + min(length, _HEAD_MAX)
+
+    def payload(n: int, skip: int) -> tuple[bytes, int, int]:
+        i = win.hold(block_at + skip, min(n, length - skip))
+        return win.buf, i, i + length - skip
+
     with open(path, "rb", buffering=0) as fh:
         win = _Window(fh.fileno())
         offset = 0
         while offset < win.size:
             i = win.hold(offset, _HEAD_MAX)
-            buf = win.buf
-            if not buf.startswith(_WARC_LINES, i):
-                if not buf[i : i + _HEAD_MAX].strip(b"\r\n\x00 "):
+            if not win.buf.startswith(_WARC_LINES, i):
+                if not win.buf[i : i + _HEAD_MAX].strip(b"\r\n\x00 "):
                     return  # padding at the end
                 raise _OutOfTheOrdinary()
-            warc, body_at = _header_block(buf, i, min(len(buf), i + _HEAD_MAX), _WARC_FIELDS)
+            warc, body_at = _header_block(win.buf, i, i + _HEAD_MAX, _WARC_FIELDS)
             try:
                 length = int(warc.get(b"content-length", b""))
             except ValueError:
@@ -175,40 +189,10 @@ def _plain_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str 
             end = block_at + length + 4
             if length < 0 or end > win.size:
                 raise _OutOfTheOrdinary()  # cut short: warcio reports it
-            rec_type = _text(warc.get(b"warc-type"))
-            if rec_type in ("response", "request", "revisit") and b"warc-target-uri" not in warc:
-                raise _OutOfTheOrdinary()  # (warcio needs one there)
-            content_type = _text(warc.get(b"content-type"))
-            if rec_type == "response":
-                yield offset, _http_response(win, block_at, length, content_type, max_bytes)
-            else:
-                why = _why(rec_type, content_type if b"content-type" in warc else None, None)
-                if why == "":
-                    j = win.hold(block_at, min(length, max_bytes + 1))
-                    why = _why_page(win.buf, j, j + length, max_bytes)
-                yield offset, why
+            yield offset, _record_why(warc, http, payload, max_bytes)
             if not win.buf.startswith(b"\r\n\r\n", win.hold(end - 4, 4)):
                 raise _OutOfTheOrdinary()
             offset = end
-
-
-def _http_response(win: _Window, block_at: int, length: int, content_type: str,
-                   max_bytes: int) -> str | None:
-    """Why a response record (of `length` bytes at `block_at`) is no snapshot, or None."""
-    if not content_type.startswith("application/http"):
-        return None
-    i = win.hold(block_at, min(length, _HEAD_MAX))
-    if not win.buf.startswith(b"HTTP/", i):
-        return None
-    http, payload_at = _header_block(win.buf, i, i + min(length, _HEAD_MAX), _HTTP_FIELDS)
-    why = _why("response", _text(http[b"content-type"]) if b"content-type" in http else None,
-               (_text(http.get(b"transfer-encoding")).lower(),
-                _text(http.get(b"content-encoding")).lower()))
-    if why == "":
-        left = length - (payload_at - i)
-        j = win.hold(block_at + payload_at - i, min(left, max_bytes + 1))
-        why = _why_page(win.buf, j, j + left, max_bytes)
-    return why
 
 
 def _header_block(buf: bytes, start: int, stop: int,
@@ -219,7 +203,7 @@ def _header_block(buf: bytes, start: int, stop: int,
     if end == -1:
         raise _OutOfTheOrdinary()
     first = buf.find(b"\r\n", start, end + 2)
-    if not _FIELDS.fullmatch(buf, first + 2, end + 2):
+    if buf.find(b"\n", start, first) != -1 or not _FIELDS.fullmatch(buf, first + 2, end + 2):
         raise _OutOfTheOrdinary()  # folded, odd or damaged headers: warcio reads them
     fields: dict[bytes, bytes] = {}
     for match in wanted.finditer(buf, first, end):
