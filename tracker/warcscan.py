@@ -30,13 +30,15 @@ from .errors import SourceError
 _HEAD_MAX = 64 * 1024  # a WARC or HTTP header block longer than this is left to warcio
 _PLAIN_ENCODINGS = ("", "identity")
 _USD = re.compile(b"USD")  # (the regex engine's literal search: 1.6× `bytes in` here)
-_FIELDS = re.compile(rb"(?:[!-9;-~]++:[\t -~\x80-\xff]*+\r\n)*+")  # header lines, nothing odd
+_LINES = rb")\r\n(?:[!-9;-~]++:[\t -~\x80-\xff]*+\r\n)*+\r\n"  # header lines, nothing odd
+_WARC_BLOCK = re.compile(rb"(WARC/1\.[01]" + _LINES)  # (group 1: the first line)
+_HTTP_BLOCK = re.compile(rb"(HTTP/[^\r\n]*+" + _LINES)
 _WARC_FIELDS = re.compile(rb"\r\n(content-length|content-type|warc-type|warc-target-uri):([^\r]*+)",
-                          re.IGNORECASE)  # (the ones the scan reads; after _FIELDS passed)
+                          re.IGNORECASE)  # (the ones the scan reads, in a block that passed)
 _HTTP_FIELDS = re.compile(rb"\r\n(content-type|transfer-encoding|content-encoding):([^\r]*+)",
                           re.IGNORECASE)
+_HTTP_URIS = (b"http:", b"https:")  # (warcio reads HTTP headers only after those)
 _NEED_URI = ("response", "request", "revisit")  # (warcio fails on one without WARC-Target-URI)
-_WARC_LINES = (b"WARC/1.0\r\n", b"WARC/1.1\r\n")
 
 
 def fast_scan(path: str | Path, max_bytes: int,
@@ -52,7 +54,11 @@ def fast_scan(path: str | Path, max_bytes: int,
         for offset, why in records:
             unfiled.append((offset, why))
             if len(unfiled) > 2:
-                _file(name, unfiled.pop(0), max_bytes, snapshots, skipped)
+                was, why = unfiled.pop(0)
+                if why is None:
+                    _read(name, was, max_bytes, snapshots, skipped)
+                else:
+                    skipped.append(f"{name}#{was} ({why})")
     except (_OutOfTheOrdinary, SourceError, OSError, ValueError, EOFError):
         pass  # (fastwarc raises OSError on a corrupt gzip member)
     # warcio reads the last two records seen again, and what follows: after a whole record,
@@ -64,13 +70,9 @@ class _OutOfTheOrdinary(Exception):
     """Something this module leaves to warcio, from the last record seen on."""
 
 
-def _file(name: str, decided: tuple[int, str | None], max_bytes: int,
+def _read(name: str, offset: int, max_bytes: int,
           snapshots: list[tuple[int, C.WarcPayload]], skipped: list[str]) -> None:
-    """File one record: skipped with its reason, or read with warcio and decided there."""
-    offset, why = decided
-    if why is not None:
-        skipped.append(f"{name}#{offset} ({why})")
-        return
+    """Read one record with warcio and file it as a snapshot or skipped (with why)."""
     rec = C.warc_record_at(name, offset, max_bytes, f"{name}#{offset}")
     if not rec.complete:
         raise _OutOfTheOrdinary()
@@ -90,14 +92,13 @@ def _record_why(warc: dict[bytes, bytes], http: Any, payload: Any,
         return f"{rec_type} record"
     encodings, skip = None, 0
     if rec_type == "response":
-        if not (_text(warc.get(b"content-type")).startswith("application/http")
-                and _text(warc.get(b"warc-target-uri")).startswith(("http:", "https:"))):
+        if not (warc.get(b"content-type", b"").lstrip().startswith(b"application/http")
+                and warc.get(b"warc-target-uri", b"").lstrip().startswith(_HTTP_URIS)):
             return None  # (a DNS or other non-HTTP response: warcio's call)
         buf, start, stop = http()
-        if not buf.startswith(b"HTTP/", start):
-            return None
-        fields, skip = _header_block(buf, start, stop, _HTTP_FIELDS)
-        skip -= start
+        if (read := _header_block(buf, start, stop, _HTTP_BLOCK, _HTTP_FIELDS)) is None:
+            return None  # (not HTTP, or not plainly: warcio's call)
+        fields, skip = read[0], read[1] - start
         content_type = fields.get(b"content-type")
         encodings = (_text(fields.get(b"transfer-encoding")).lower(),
                      _text(fields.get(b"content-encoding")).lower())
@@ -133,10 +134,9 @@ def _gz_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str | N
     with open(path, "rb") as fh:
         for record in FastIterator(fh, parse_http=False):
             head = record.headers.__getstate__()[0]  # (the header block as it was written)
-            if not head.startswith(_WARC_LINES):
+            if (read := _header_block(head, 0, len(head), _WARC_BLOCK, _WARC_FIELDS)) is None:
                 raise _OutOfTheOrdinary()
-            warc, _ = _header_block(head, 0, len(head), _WARC_FIELDS)
-            yield record.stream_pos, _record_why(warc, http, payload, max_bytes)
+            yield record.stream_pos, _record_why(read[0], http, payload, max_bytes)
 
 
 class _Window:
@@ -176,11 +176,12 @@ def _plain_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str 
         offset = 0
         while offset < win.size:
             i = win.hold(offset, _HEAD_MAX)
-            if not win.buf.startswith(_WARC_LINES, i):
+            read = _header_block(win.buf, i, i + _HEAD_MAX, _WARC_BLOCK, _WARC_FIELDS)
+            if read is None:
                 if not win.buf[i : i + _HEAD_MAX].strip(b"\r\n\x00 "):
                     return  # padding at the end
                 raise _OutOfTheOrdinary()
-            warc, body_at = _header_block(win.buf, i, i + _HEAD_MAX, _WARC_FIELDS)
+            warc, body_at = read
             try:
                 length = int(warc.get(b"content-length", b""))
             except ValueError:
@@ -190,25 +191,23 @@ def _plain_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str 
             if length < 0 or end > win.size:
                 raise _OutOfTheOrdinary()  # cut short: warcio reports it
             yield offset, _record_why(warc, http, payload, max_bytes)
-            if not win.buf.startswith(b"\r\n\r\n", win.hold(end - 4, 4)):
+            if not win.buf.startswith(b"\r\n\r\n", end - 4 - win.start if win.start <= end - 4
+                                      and end <= win.start + len(win.buf)
+                                      else win.hold(end - 4, 4)):
                 raise _OutOfTheOrdinary()
             offset = end
 
 
-def _header_block(buf: bytes, start: int, stop: int,
-                  wanted: re.Pattern[bytes]) -> tuple[dict[bytes, bytes], int]:
-    """({lower-case name: first value} of the `wanted` headers of the block at `start`,
-    where the block after the headers starts); only headers of the plainest form pass."""
-    end = buf.find(b"\r\n\r\n", start, stop)
-    if end == -1:
-        raise _OutOfTheOrdinary()
-    first = buf.find(b"\r\n", start, end + 2)
-    if buf.find(b"\n", start, first) != -1 or not _FIELDS.fullmatch(buf, first + 2, end + 2):
-        raise _OutOfTheOrdinary()  # folded, odd or damaged headers: warcio reads them
-    fields: dict[bytes, bytes] = {}
-    for match in wanted.finditer(buf, first, end):
-        fields.setdefault(match[1].lower(), match[2])
-    return fields, end + 4
+def _header_block(buf: bytes, start: int, stop: int, block: re.Pattern[bytes],
+                  wanted: re.Pattern[bytes]) -> tuple[dict[bytes, bytes], int] | None:
+    """({lower-case name: first value} of the `wanted` headers of the header block at
+    `start`, where the block after it starts), or None when it is not of the plainest form
+    (folded, odd or damaged headers, no end before `stop`): warcio reads those."""
+    whole = block.match(buf, start, stop)
+    if whole is None:
+        return None
+    return {name.lower(): value for name, value in  # (the first of a name wins)
+            reversed(wanted.findall(buf, whole.end(1), whole.end() - 2))}, whole.end()
 
 
 def _text(value: bytes | None) -> str:
