@@ -142,20 +142,33 @@ def _gz_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str | N
 class _Window:
     """Bytes of a file by offset, served from one large read where they fall inside it:
     `hold(at, n)` is where `buf` holds the file's bytes from `at` on (n of them, or to the
-    end of the file). A block that is skipped is never read, unless it is in a window."""
+    end of the file). Read into one reused buffer (no new memory per read), the next window
+    asked of the kernel ahead (a cold file is read while this one is gone through); a block
+    that is skipped is never read, unless it lies in a window."""
 
-    SIZE = 1 << 20
+    SIZE = 4 << 20
 
-    def __init__(self, fd: int) -> None:
-        self.fd, self.start, self.buf = fd, 0, b""
-        self.size = os.fstat(fd).st_size
+    def __init__(self, fh: Any) -> None:
+        self.fh, self.start, self.buf = fh, 0, bytearray()
+        self.size = os.fstat(fh.fileno()).st_size
+        self.ahead = getattr(os, "posix_fadvise", None)  # (not on every system)
+        if self.ahead:
+            self.ahead(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
 
     def hold(self, at: int, n: int) -> int:
         n = min(n, self.size - at)
         if not (self.start <= at and at + n <= self.start + len(self.buf)):
-            self.start, self.buf = at, os.pread(self.fd, max(n, self.SIZE), at)
-            if len(self.buf) < n:
+            if len(self.buf) < max(n, self.SIZE):
+                self.buf = bytearray(max(n, self.SIZE))
+            self.fh.seek(at)
+            got = self.fh.readinto(self.buf)
+            if got < len(self.buf):
+                del self.buf[got:]  # (the end of the file)
+            self.start = at
+            if got < n:
                 raise _OutOfTheOrdinary()  # the file shrank while read
+            if self.ahead:
+                self.ahead(self.fh.fileno(), at + got, self.SIZE, os.POSIX_FADV_WILLNEED)
         return at - self.start
 
 
@@ -163,16 +176,16 @@ def _plain_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str 
     """The same for an uncompressed `.warc`: each header block read where it lies, each block
     skipped by its Content-Length unless it is a page, whose payload is searched in place."""
 
-    def http() -> tuple[bytes, int, int]:
+    def http() -> tuple[bytearray, int, int]:
         i = win.hold(block_at, min(length, _HEAD_MAX))
         return win.buf, i, i + min(length, _HEAD_MAX)
 
-    def payload(n: int, skip: int) -> tuple[bytes, int, int]:
+    def payload(n: int, skip: int) -> tuple[bytearray, int, int]:
         i = win.hold(block_at + skip, min(n, length - skip))
         return win.buf, i, i + length - skip
 
     with open(path, "rb", buffering=0) as fh:
-        win = _Window(fh.fileno())
+        win = _Window(fh)
         offset = 0
         while offset < win.size:
             i = win.hold(offset, _HEAD_MAX)
@@ -198,7 +211,7 @@ def _plain_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str 
             offset = end
 
 
-def _header_block(buf: bytes, start: int, stop: int, block: re.Pattern[bytes],
+def _header_block(buf: bytes | bytearray, start: int, stop: int, block: re.Pattern[bytes],
                   wanted: re.Pattern[bytes]) -> tuple[dict[bytes, bytes], int] | None:
     """({lower-case name: first value} of the `wanted` headers of the header block at
     `start`, where the block after it starts), or None when it is not of the plainest form
