@@ -181,7 +181,9 @@ def _plain_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str 
         return win.buf, i, i + min(length, _HEAD_MAX)
 
     def payload(n: int, skip: int) -> tuple[bytearray, int, int]:
-        i = win.hold(block_at + skip, min(n, length - skip))
+        if length - skip >= n:
+            return win.buf, 0, length - skip  # (over the limit: only its size is asked)
+        i = win.hold(block_at + skip, length - skip)
         return win.buf, i, i + length - skip
 
     with open(path, "rb", buffering=0) as fh:
