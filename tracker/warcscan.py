@@ -56,11 +56,12 @@ def fast_scan(path: str | Path, max_bytes: int,
         for offset, why in records:
             unfiled.append((offset, why))
             if len(unfiled) > 2:
-                was, why = unfiled.pop(0)
-                if why is None:
+                was, why = unfiled[0]
+                if why is None:  # (should warcio fail on it, it reads it again, from here)
                     _read(name, was, max_bytes, snapshots, skipped)
                 else:
                     skipped.append(f"{name}#{was} ({why})")
+                del unfiled[0]
     except (_OutOfTheOrdinary, SourceError, OSError, ValueError, EOFError):
         pass  # (fastwarc raises OSError on a corrupt gzip member)
     # warcio reads the last two records seen again, and what follows: after a whole record,
