@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.proc import run_tracker
+from tracker import warcscan
 from tracker.containers import _scan_with_warcio, read_warc_record, scan_warc
 from tracker.layouts import render_layout
 from tracker.prepare import MAX_BYTES
@@ -214,15 +215,32 @@ def test_reparse_turns_the_old_parsers_rejections_into_data(tmp_path):
         ).fetchone() == (4, "2")
 
 
+@pytest.mark.parametrize("window", [None, 97], ids=["one-read", "reads-split-records"])
+@pytest.mark.parametrize("limit", [MAX_BYTES, 60], ids=["pages-under-limit", "pages-over"])
 @pytest.mark.parametrize("member", [True, False], ids=["warc.gz", "warc"])
-def test_the_quick_scan_decides_every_record_as_warcio_alone_does(tmp_path, member):
-    """Whole, cut anywhere, padded or with a corrupt byte: the same snapshots, skipped records
-    (with their reasons) and error (with its offset) as reading every record with warcio."""
-    whole = b"".join(crawl(member))
+def test_the_quick_scan_decides_every_record_as_warcio_alone_does(tmp_path, monkeypatch,
+                                                                    member, limit, window):
+    """Whole, cut anywhere, padded, with a corrupt byte, or with a record damaged before it
+    was written (each gzip member whole, a header of it not): the same snapshots, skipped
+    records (with their reasons) and error (with its offset) as reading every record with
+    warcio; whatever the size limit of a page, and wherever the reads of a `.warc` fall."""
+    if window:  # (each read as short as can be: a record spans many)
+        monkeypatch.setattr(warcscan._Window, "SIZE", window)
+        monkeypatch.setattr(warcscan, "_HEAD_MAX", 300)
+    records = crawl(member)
+    whole = b"".join(records)
+    intact = tmp_path / f"whole.warc{'.gz' if member else ''}"
+    intact.write_bytes(whole)  # the quick scan decides all records but the last two itself:
+    assert warcscan.fast_scan(intact, limit, [], []) == len(whole) - len(b"".join(records[-2:]))
     variants = [whole, whole + b"\r\n\r\n", whole + b"junk"]
     variants += [whole[:cut] for cut in range(0, len(whole), max(1, len(whole) // 40))]
     variants += [whole[:at] + b"\x00" + whole[at + 1:] for at in range(5, len(whole), 211)]
+    plain = crawl(member=False)
+    for k, rec in enumerate(plain[1:4], start=1):  # a request, responses: headers damaged
+        for at, byte in ((at, b"\x00X\r"[at % 3:][:1]) for at in range(0, 400, 7)):
+            damaged = [*plain[:k], rec[:at] + byte + rec[at + 1:], *plain[k + 1:]]
+            variants.append(b"".join(gzip.compress(r) if member else r for r in damaged))
     for i, data in enumerate(variants):
         path = tmp_path / f"v{i}.warc{'.gz' if member else ''}"
         path.write_bytes(data)
-        assert scan_warc(path, MAX_BYTES) == _scan_with_warcio(path, MAX_BYTES, 0, [], []), i
+        assert scan_warc(path, limit) == _scan_with_warcio(path, limit, 0, [], []), i
