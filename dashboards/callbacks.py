@@ -9,7 +9,6 @@ call them directly.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -95,9 +94,8 @@ def movements_figure(
                 return figures.empty_figure("No snapshots yet: see above how to add some.")
             return figures.empty_figure("Choose at least one currency above.")
         opts = set(options or ())
-        series, findings, selection, coverage, official = data.read(
-            settings, lambda s: _movements_inputs(s, settings, labels, selected,
-                                                  "official" in opts))
+        series, findings, selection, coverage, official = _movements_inputs(
+            settings, labels, selected, "official" in opts)
     except DatabaseMissingError:
         return figures.empty_figure("No database yet: see above how to ingest snapshots.")
     except TrackerError as exc:
@@ -130,16 +128,20 @@ def movements_outputs(settings: data.Settings, *args: Any) -> tuple[go.Figure, s
     return (fig, *chart_heading(fig))
 
 
-def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str] | None,
+def _movements_inputs(settings: data.Settings, labels: Sequence[str] | None,
                       selected: str | None, official: bool = False
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame,
                                  pd.DataFrame | None]:
-    series = data.series_of(store, labels)
-    findings = data.findings_of(store, settings)
-    coverage = data.coverage_of(store)
-    selection = None
-    if selected:
-        hit = findings[findings["finding_id"] == selected]
+    """The chart's frames: the cached ones, and a read only for a selection or the official
+    rates (the days of the selected finding's snapshots)."""
+    frames = data.load_movements(settings)
+    findings = frames.findings
+    hit = findings[findings["finding_id"] == selected] if selected else findings.iloc[:0]
+    if not len(hit) and not official:
+        return frames.of(labels), findings, None, frames.coverage, None
+
+    def more(store: Any) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        selection = None
         if len(hit):
             f = hit.iloc[0]
             rows = store.snapshot_rows(list(f["snapshot_ids"]))
@@ -148,8 +150,10 @@ def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str]
                 days.add(f["captured_on"])
             selection = pd.DataFrame({"label": [f["currency"]] * len(days),
                                       "captured_on": sorted(days)})
-    return (series, findings, selection, coverage,
-            data.official_of(store, labels) if official else None)
+        return selection, data.official_of(store, labels) if official else None
+
+    selection, official_frame = data.read(settings, more)
+    return frames.of(labels), findings, selection, frames.coverage, official_frame
 
 
 def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence[str] | None,
@@ -197,6 +201,15 @@ def snapshots_table_cleared(*args: Any) -> tuple[Any, ...]:
     return (*snapshots_table(*args), None, [])
 
 
+def snapshots_tab(settings: data.Settings, *args: Any) -> tuple[Any, ...]:
+    """`snapshots_table_cleared` while the Snapshots tab is shown, else nothing: reading
+    every snapshot (~0.4 s for 44,000) would compete with the first chart on page load."""
+    *table_args, tab = args
+    if tab != "snapshots":
+        return (no_update,) * 5
+    return snapshots_table_cleared(settings, *table_args)
+
+
 def snapshot_detail(settings: data.Settings, active_cell: dict[str, Any] | None) -> Any:
     sid = (active_cell or {}).get("row_id")
     if not sid:
@@ -219,8 +232,9 @@ def html_hint(text: str) -> Any:
 
 def upload(settings: data.Settings, contents: Sequence[str] | str | None,
            filenames: Sequence[str] | str | None) -> tuple[Any, Any, Any]:
-    """Ingest dropped files: (per-file results, a fresh token that triggers a refresh, None
-    for the upload's contents, so that dropping the same file again is a new drop)."""
+    """Ingest dropped files: (per-file results, the database's new `data_version`, which
+    refreshes the page, None for the upload's contents, so that dropping the same file again
+    is a new drop)."""
     if not contents:
         return no_update, no_update, no_update
     if isinstance(contents, str):
@@ -231,7 +245,7 @@ def upload(settings: data.Settings, contents: Sequence[str] | str | None,
         results = ingest_uploads(settings, list(zip(names, contents, strict=True)))
     except TrackerError as exc:
         return html_hint(f"Nothing was ingested: {exc}"), no_update, None
-    return views.upload_results(results), uuid.uuid4().hex, None
+    return views.upload_results(results), data.data_version(settings.db_path), None
 
 
 # -- wiring --------------------------------------------------------------------------------------
@@ -240,11 +254,11 @@ def upload(settings: data.Settings, contents: Sequence[str] | str | None,
 def register(app: Dash, settings: data.Settings) -> None:
     """Attach every callback to `app`, each closing over `settings` (no global state)."""
 
-    app.callback(
+    app.callback(  # not on page load: the layout has just read the version
         Output(I.DATA_VERSION, "data"),
-        Input(I.REFRESH, "n_intervals"), Input(I.UPLOAD_DONE, "data"),
-        State(I.DATA_VERSION, "data"),
-    )(lambda n, up, cur: refresh_version(settings, n, up, cur))
+        Input(I.REFRESH, "n_intervals"),
+        State(I.DATA_VERSION, "data"), prevent_initial_call=True,
+    )(lambda n, cur: refresh_version(settings, n, None, cur))
 
     app.callback(
         Output(I.STATUS, "children"), Output(I.EMPTY_STATE, "style"),
@@ -282,7 +296,8 @@ def register(app: Dash, settings: data.Settings) -> None:
         Output(I.SNAPSHOTS_TABLE, "selected_cells"),
         Input(I.DATA_VERSION, "data"), Input(I.SNAPSHOTS_FILTER, "value"),
         Input(I.SNAPSHOTS_TABLE, "sort_by"), Input(I.SNAPSHOTS_TABLE, "page_current"),
-    )(lambda *args: snapshots_table_cleared(settings, *args))
+        Input(I.TABS, "value"),
+    )(lambda *args: snapshots_tab(settings, *args))
 
     app.callback(
         Output(I.SNAPSHOT_DETAIL, "children"),
@@ -292,7 +307,8 @@ def register(app: Dash, settings: data.Settings) -> None:
     if settings.read_only:
         return
     app.callback(
-        Output(I.UPLOAD_RESULTS, "children"), Output(I.UPLOAD_DONE, "data"),
+        Output(I.UPLOAD_RESULTS, "children"),
+        Output(I.DATA_VERSION, "data", allow_duplicate=True),
         Output(I.UPLOAD, "contents"),
         Input(I.UPLOAD, "contents"), State(I.UPLOAD, "filename"),
         prevent_initial_call=True,

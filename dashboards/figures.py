@@ -309,7 +309,8 @@ def movements_figure(
             "type": "date", "hoverformat": "%a %d %b %Y", "uirevision": "x", "anchor": "y3",
             "rangeselector": {"buttons": list(RANGE_BUTTONS), "x": 0, "y": 1.0,
                               "yanchor": "bottom"},
-            "rangeslider": {"visible": True, "thickness": 0.06},
+            # no range slider: it draws every trace a second time, which was ~2/3 of the
+            # chart's drawing and of every range change in the browser (bench/README.md)
         },
         yaxis={"title": {"text": AXIS_TITLES[view]}, "type": "log" if log_axis else "linear",
                "uirevision": f"{view}|{log_axis}|{visible}", "zeroline": view == "change",

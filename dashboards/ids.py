@@ -48,4 +48,3 @@ SNAPSHOT_DETAIL = "snapshot-detail"
 # upload
 UPLOAD = "upload"
 UPLOAD_RESULTS = "upload-results"
-UPLOAD_DONE = "upload-done"  # dcc.Store: a token per finished upload (triggers a refresh)

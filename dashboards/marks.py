@@ -62,11 +62,13 @@ def flagged_rows(frame: pd.DataFrame, findings: pd.DataFrame) -> np.ndarray:
     if findings.empty or frame.empty:
         return np.zeros(len(frame), dtype=bool)
     dated = findings[findings["captured_on"].notna() & findings["currency"].notna()]
-    keys = {(c, pd.Timestamp(d.isoformat())) for c, d in
-            zip(dated["currency"], dated["captured_on"], strict=True)}
-    return np.fromiter(((lab, x) in keys for lab, x in
-                        zip(frame["label"], frame["captured_on"], strict=True)),
-                       dtype=bool, count=len(frame))
+    keys = pd.MultiIndex.from_arrays([  # (label, day): vectorised, not a Timestamp per row
+        dated["currency"].astype(str).to_numpy(),
+        pd.to_datetime(dated["captured_on"].astype(str)).to_numpy().astype("datetime64[D]")])
+    rows = pd.MultiIndex.from_arrays([
+        frame["label"].astype(str).to_numpy(),
+        frame["captured_on"].to_numpy().astype("datetime64[D]")])
+    return np.asarray(rows.isin(keys), dtype=bool)
 
 
 def hover_text(text: str, width: int = 90) -> str:
