@@ -311,15 +311,24 @@ def load_details(settings: Settings, ids: Sequence[str]) -> list[SnapshotDetail]
     return read(settings, lambda s: _details_of(s, ids))
 
 
-def load_compare(settings: Settings, ids: Sequence[str]) -> pd.DataFrame | None:
-    """These snapshots side by side (`tracker.read.compare_frame`, as `t.compare`); None
-    when fewer than two of them are known."""
-    if len(ids) < 2:
-        return None
-    try:
-        return read(settings, lambda s: tracker_read.compare_frame(s, ids))
-    except UsageError:  # a snapshot vanished between the findings and this read
-        return None
+def load_details_and_compare(settings: Settings, ids: Sequence[str]
+                             ) -> tuple[list[SnapshotDetail], pd.DataFrame | None]:
+    """A finding's detail panel: `load_details`, and these snapshots side by side
+    (`tracker.read.compare_frame`, as `t.compare`; None for fewer than two), over one
+    connection."""
+    if not ids:
+        return [], None
+
+    def both(store: Store) -> tuple[list[SnapshotDetail], pd.DataFrame | None]:
+        side = None
+        if len(ids) >= 2:
+            try:
+                side = tracker_read.compare_frame(store, ids)
+            except UsageError:  # a snapshot vanished between the findings and this read
+                side = None
+        return _details_of(store, ids), side
+
+    return read(settings, both)
 
 
 def official_of(store: Store, labels: Sequence[str] | None) -> pd.DataFrame:

@@ -100,8 +100,8 @@ def finding_detail(settings: data.Settings, selected: str | None,
             return views.finding_detail(None, []), hidden
         finding = cast("dict[str, Any]", hit.iloc[0].to_dict())  # (labels: column names)
         ids = list(finding["snapshot_ids"])[: views.MAX_DETAIL_SNAPSHOTS]
-        side = data.load_compare(settings, ids)
-        return views.finding_detail(finding, data.load_details(settings, ids), side), {}
+        details, side = data.load_details_and_compare(settings, ids)
+        return views.finding_detail(finding, details, side), {}
     except TrackerError as exc:
         return _problem(exc), {}
 
