@@ -225,7 +225,11 @@ def movements_figure(
         days = pd.to_datetime(findings["captured_on"].astype(str), errors="coerce")
         in_view = findings[((days >= visible[0]) & (days <= visible[1])).to_numpy()]
     points = marks.finding_points(in_view, frame)
-    keep = marks.flagged_rows(frame, findings) | breaks | np.r_[breaks[1:], False]
+    marked = len(points) <= marks.MAX_MARKERS
+    # the points a marker sits on are drawn; unmarked (too many), they would only keep
+    # thousands of points from being downsampled (bench/README.md)
+    flagged = marks.flagged_rows(frame, in_view) if marked else np.zeros(len(frame), bool)
+    keep = flagged | breaks | np.r_[breaks[1:], False]
     draw = downsample(frame, keep, max_points, visible)
     shown = frame[draw]
     shown_breaks = gaps.gap_before(shown)
@@ -272,7 +276,7 @@ def movements_figure(
     traces += official_lines.official_traces(
         official, view, labels, {lab: color_of(lab, labels) for lab in labels},
         base if base is not None else (visible[0] if visible else None))
-    if len(points) <= marks.MAX_MARKERS:
+    if marked:
         traces += marks.findings_traces(points)
     else:
         notes.append(f"{len(points):,} findings in view: too many to mark, see the timeline "
@@ -296,8 +300,8 @@ def movements_figure(
     dropped = len(frame) - int(draw.sum())
     if dropped:
         subtitle.append(f"{int(draw.sum()):,} of {len(frame):,} captures drawn (each "
-                        "interval's first, last, lowest, highest and every flagged one; zoom "
-                        "in for all)")
+                        "interval's first, last, lowest, highest"
+                        + (" and every flagged one" if marked else "") + "; zoom in for all)")
     subtitle += notes
     strip = gaps.COVERAGE_DOMAIN[1]
     layout: dict[str, Any] = dict(
@@ -327,7 +331,7 @@ def movements_figure(
               "visible": [f"{v:%Y-%m-%d}" for v in visible] if visible else None,
               "title": VIEWS[view], "subtitle": subtitle, "left_out": left_out,
               "base": f"{base:%Y-%m-%d}" if base is not None else None,
-              "markers": len(points) <= marks.MAX_MARKERS},
+              "markers": marked},
     )
     if visible is not None:
         layout["xaxis"]["range"] = [visible[0].strftime("%Y-%m-%d"),
