@@ -1,8 +1,9 @@
 """The app factory and the page layout.
 
 `create_app(db_path)` returns a Dash app bound to one database. The layout is a function, so
-every page load builds it afresh (and reads nothing but the database file's size and time);
-the data arrives through callbacks, which also pick up what other processes ingest.
+every page load builds it afresh; it reads the database file's size and time and the
+currencies (from the app's cache while the file is unchanged), the rest arrives through
+callbacks, which also pick up what other processes ingest.
 """
 
 from __future__ import annotations
@@ -147,12 +148,13 @@ def layout(settings: data.Settings) -> html.Div:
 
 
 def _movements_tab(settings: data.Settings) -> list[Any]:
+    options, chosen, findings_options = callbacks.currency_choices(settings)
     view_labels = {"rate": "rate as printed (USD per unit)", "per_usd": "units per USD",
                    "index": "rebased index", "change": "change between captures %"}
     return [
         html.Div(className="card controls", children=[
-            html.Div(["Currencies: ", dcc.Checklist(id=I.CURRENCIES, options=[], value=None,
-                                                    inline=True)]),
+            html.Div(["Currencies: ", dcc.Checklist(id=I.CURRENCIES, options=options,
+                                                    value=chosen, inline=True)]),
             html.Div(["View: ", dcc.RadioItems(
                 id=I.VIEW, value=figures.DEFAULT_VIEW, inline=True,
                 options=[{"label": view_labels[v], "value": v} for v in figures.VIEWS])]),
@@ -198,7 +200,7 @@ def _movements_tab(settings: data.Settings) -> list[Any]:
                 dcc.Dropdown(id=I.FINDINGS_SEVERITY, placeholder="every severity",
                              options=list(views.SEVERITY_OPTIONS)),
                 dcc.Dropdown(id=I.FINDINGS_CURRENCY, multi=True, placeholder="every currency",
-                             options=[]),
+                             options=findings_options),
             ]),
             html.Div(id=I.TIMELINE_NOTE_BOX, className="cell-note", style=callbacks.HIDDEN,
                      children=[html.Span(id=I.TIMELINE_NOTE), " ",

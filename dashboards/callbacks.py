@@ -8,6 +8,7 @@ call them directly.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from .upload import ingest_uploads
 SHOWN = {"display": "block"}
 HIDDEN = {"display": "none"}
 SNAPSHOTS_PAGE = 15
+NO_CURRENCY = {"label": "— (no currency)", "value": "—"}  # findings about no currency
 
 
 def _problem(exc: TrackerError) -> str:
@@ -65,13 +67,26 @@ def update_overview(
         chosen = list(ov.labels)
     else:
         chosen = [lab for lab in ov.labels if lab in value or lab not in known]
-    findings_options = [*new_options, {"label": "— (no currency)", "value": "—"}]
+    findings_options = [*new_options, NO_CURRENCY]
     empty = views.empty_state(settings.db_path) if ov.empty else []
     same = options is not None and list(options) == new_options
     return (views.status_line(ov, settings.db_path, now), SHOWN if ov.empty else HIDDEN,
             empty, no_update if same else new_options,
             no_update if value is not None and chosen == list(value) else chosen,
             no_update if same else findings_options)  # unchanged: nothing redrawn
+
+
+def currency_choices(settings: data.Settings) -> tuple[list[dict[str, str]], list[str] | None,
+                                                       list[dict[str, str]]]:
+    """The page's first currency choices (options, all ticked; the findings filter's options)
+    from the app's cache or a read; None ticked when the database cannot be read now (the
+    chart then shows every currency, and the next data version brings the choices)."""
+    try:  # a page load waits half a second at most for a database another process writes
+        labels = data.overview(dataclasses.replace(settings, read_timeout=0.5)).labels
+    except TrackerError:
+        return [], None, []
+    options = [{"label": lab, "value": lab} for lab in labels]
+    return options, list(labels), [*options, NO_CURRENCY]
 
 
 # -- movements -----------------------------------------------------------------------------------
@@ -262,11 +277,18 @@ def register(app: Dash, settings: data.Settings) -> None:
 
     app.callback(
         Output(I.STATUS, "children"), Output(I.EMPTY_STATE, "style"),
-        Output(I.EMPTY_STATE, "children"), Output(I.CURRENCIES, "options"),
-        Output(I.CURRENCIES, "value"), Output(I.FINDINGS_CURRENCY, "options"),
+        Output(I.EMPTY_STATE, "children"),
+        Input(I.DATA_VERSION, "data"),
+    )(lambda version: update_overview(settings, version, None, None)[:3])
+    # the page comes with its currency choices (`currency_choices`), so the first chart is
+    # asked for at once, not after a round trip for them (bench/README.md)
+    app.callback(
+        Output(I.CURRENCIES, "options"), Output(I.CURRENCIES, "value"),
+        Output(I.FINDINGS_CURRENCY, "options"),
         Input(I.DATA_VERSION, "data"),
         State(I.CURRENCIES, "value"), State(I.CURRENCIES, "options"),
-    )(lambda version, value, options: update_overview(settings, version, value, options))
+        prevent_initial_call=True,
+    )(lambda version, value, options: update_overview(settings, version, value, options)[3:])
 
     app.callback(
         Output(I.VISIBLE_RANGE, "data"),
