@@ -128,7 +128,8 @@ snapshots = best(lambda: post(ids.SNAPSHOTS_TABLE, "data", [
     {"id": ids.DATA_VERSION, "property": "data", "value": version},
     {"id": ids.SNAPSHOTS_FILTER, "property": "value", "value": []},
     {"id": ids.SNAPSHOTS_TABLE, "property": "sort_by", "value": []},
-    {"id": ids.SNAPSHOTS_TABLE, "property": "page_current", "value": 0}]))
+    {"id": ids.SNAPSHOTS_TABLE, "property": "page_current", "value": 0},
+    {"id": ids.TABS, "property": "value", "value": "snapshots"}]))
 print(json.dumps({
     "scan": scan(db), "import": t1 - t0, "app_and_layout": t2 - t1,
     "first": [first_s, first_bytes], "warm": warm[:2], "month": month[:2],

@@ -22,7 +22,7 @@ from . import ids as I
 
 TITLE = "tracker · Central Asian exchange rates"
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # a whole drop of files, base64-encoded
-WARM = "tracker.warm"  # app.server.extensions[WARM](): fill the app's cache (dashboards.data.warm)
+WARM = "tracker.warm"  # app.server.extensions[WARM](): fill the app's cache (callbacks.warm)
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
@@ -119,7 +119,7 @@ def create_app(
     app.layout = lambda: layout(settings)
     callbacks.register(app, settings)
     # for the server to call once it listens (Flask's place for what extensions keep)
-    app.server.extensions[WARM] = lambda: data.warm(settings)
+    app.server.extensions[WARM] = lambda: callbacks.warm(settings)
     return app
 
 

@@ -263,6 +263,17 @@ def upload(settings: data.Settings, contents: Sequence[str] | str | None,
     return views.upload_results(results), data.data_version(settings.db_path), None
 
 
+def warm(settings: data.Settings) -> None:
+    """What a first page load asks for, done once (in a thread, as the server starts
+    listening): the reads and the checks into the app's cache (`data.warm`), and the first
+    chart and timeline built, which pays plotly's first-use costs (~150 ms of imports and
+    its template) before a visitor would."""
+    data.warm(settings)
+    _, chosen, _ = currency_choices(settings)
+    movements_outputs(settings, None, chosen, figures.DEFAULT_VIEW, [], None, None)
+    findings.timeline(settings, None, chosen)
+
+
 # -- wiring --------------------------------------------------------------------------------------
 
 
@@ -290,9 +301,10 @@ def register(app: Dash, settings: data.Settings) -> None:
         prevent_initial_call=True,
     )(lambda version, value, options: update_overview(settings, version, value, options)[3:])
 
-    app.callback(
+    app.callback(  # not on page load: the chart would wait for it (the range starts whole)
         Output(I.VISIBLE_RANGE, "data"),
         Input(I.GRAPH, "relayoutData"), State(I.VISIBLE_RANGE, "data"),
+        prevent_initial_call=True,
     )(update_visible)
 
     app.callback(

@@ -344,9 +344,8 @@ def coverage_of(store: Store) -> pd.DataFrame:
 
 def warm(settings: Settings) -> None:
     """Read what a page load asks for first (the overview, the chart's frames and the
-    findings) into the app's cache: run once in a thread as the server starts listening, so
-    the first visitor does not wait for the checks. A database that cannot be read now is
-    left for the page to explain."""
+    findings) into the app's cache, so the first visitor does not wait for the checks. A
+    database that cannot be read now is left for the page to explain."""
     try:
         overview(settings)
         load_movements(settings)

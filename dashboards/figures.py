@@ -32,6 +32,7 @@ from tracker.models import label_order
 
 from . import gaps, marks
 from . import official as official_lines
+from .template import make_figure
 
 VIEWS: Mapping[str, str] = MappingProxyType({
     "rate": "Rate as printed (USD per unit)",
@@ -236,8 +237,8 @@ def movements_figure(
     log_axis = log and view != "change"
     banded = set(labels) if bands is True else set(bands or ())
 
-    traces: list[dict[str, Any]] = []  # plain dicts, made a Figure once: ~5× faster than
-    shapes: list[dict[str, Any]] = []  # plotly's add_trace/update_layout (bench/README.md)
+    traces: list[dict[str, Any]] = []  # plain dicts, made a figure once (`make_figure`)
+    shapes: list[dict[str, Any]] = []
     for label in labels:
         rows = shown[shown["label"] == label]
         cut = shown_breaks[(shown["label"] == label).to_numpy()]
@@ -305,7 +306,7 @@ def movements_figure(
     subtitle += notes
     strip = gaps.COVERAGE_DOMAIN[1]
     layout: dict[str, Any] = dict(
-        template="plotly_white", shapes=shapes,
+        shapes=shapes,
         hovermode="x unified",
         height=560,
         margin={"l": 64, "r": 10, "t": 36, "b": 20},
@@ -339,7 +340,7 @@ def movements_figure(
         yrange = _y_range(frame, visible, bool(banded), log_axis)
         if yrange is not None:
             layout["yaxis"]["range"] = yrange
-    return go.Figure({"data": traces, "layout": layout})
+    return make_figure(traces, layout)
 
 
 def _snapshots_text(snapshots: int, distinct: int) -> str:
@@ -370,14 +371,12 @@ def _y_range(frame: pd.DataFrame, visible: tuple[pd.Timestamp, pd.Timestamp], ba
 def empty_figure(message: str, *, loading: bool = False) -> go.Figure:
     """A blank chart that says why it is blank (no axes, no traces); `loading`: the page's
     placeholder until the first answer (its meta says so)."""
-    fig = go.Figure()
-    fig.update_layout(
-        template="plotly_white", height=360,
-        xaxis={"visible": False}, yaxis={"visible": False},
+    fig = make_figure([], dict(
+        height=360, xaxis={"visible": False}, yaxis={"visible": False},
         annotations=[{"text": html.escape(message), "showarrow": False, "x": 0.5, "y": 0.5,
                       "xref": "paper", "yref": "paper", "font": {"size": 16}}],
         meta={"empty": True, "loading": loading},
-    )
+    ))
     return fig
 
 
