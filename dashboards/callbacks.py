@@ -147,28 +147,21 @@ def _movements_inputs(settings: data.Settings, labels: Sequence[str] | None,
                       selected: str | None, official: bool = False
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame,
                                  pd.DataFrame | None]:
-    """The chart's frames: the cached ones, and a read only for a selection or the official
-    rates (the days of the selected finding's snapshots)."""
+    """The chart's frames, all from the app's cache but the official rates: the selection
+    is the selected finding's day and its snapshots' days."""
     frames = data.load_movements(settings)
     findings = frames.findings
     hit = findings[findings["finding_id"] == selected] if selected else findings.iloc[:0]
-    if not len(hit) and not official:
-        return frames.of(labels), findings, None, frames.coverage, None
-
-    def more(store: Any) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-        selection = None
-        if len(hit):
-            f = hit.iloc[0]
-            rows = store.snapshot_rows(list(f["snapshot_ids"]))
-            days = {r.captured_on for r in rows if r.captured_on is not None}
-            if f["captured_on"] is not None:
-                days.add(f["captured_on"])
-            selection = pd.DataFrame({"label": [f["currency"]] * len(days),
-                                      "captured_on": sorted(days)})
-        return selection, data.official_of(store, labels) if official else None
-
-    selection, official_frame = data.read(settings, more)
-    return frames.of(labels), findings, selection, frames.coverage, official_frame
+    selection = None
+    if len(hit):
+        f = hit.iloc[0]
+        days = {frames.days[sid] for sid in f["snapshot_ids"] if sid in frames.days}
+        if f["captured_on"] is not None:
+            days.add(f["captured_on"])
+        selection = pd.DataFrame({"label": [f["currency"]] * len(days),
+                                  "captured_on": sorted(days)})
+    rates = data.read(settings, lambda s: data.official_of(s, labels)) if official else None
+    return frames.of(labels), findings, selection, frames.coverage, rates
 
 
 def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence[str] | None,

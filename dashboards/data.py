@@ -240,6 +240,7 @@ class Movements:
     series: pd.DataFrame
     findings: pd.DataFrame
     coverage: pd.DataFrame
+    days: dict[str, dt.date]  # each dated snapshot's capture day (a selection's days)
 
     def of(self, labels: Sequence[str] | None) -> pd.DataFrame:
         """The series of these labels (None or empty: all), as `series_of(store, labels)`."""
@@ -249,10 +250,19 @@ class Movements:
 
 
 def load_movements(settings: Settings) -> Movements:
-    """The series, the findings and the coverage, read once per database version."""
+    """The series, the findings, the coverage and the snapshots' days, read once per
+    database version."""
     got = read_cached(settings, {"series": lambda s: series_of(s, None),
-                                 "findings": _findings(settings), "coverage": coverage_of})
-    return Movements(got["series"], got["findings"], got["coverage"])
+                                 "findings": _findings(settings), "coverage": coverage_of,
+                                 "days": _snapshot_days})
+    return Movements(got["series"], got["findings"], got["coverage"], got["days"])
+
+
+def _snapshot_days(store: Store) -> dict[str, dt.date]:
+    table = store.query("SELECT snapshot_id, captured_on FROM snapshots "
+                        "WHERE captured_on IS NOT NULL")
+    return dict(zip(table.column("snapshot_id").to_pylist(),
+                    table.column("captured_on").to_pylist(), strict=True))
 
 
 def empty_findings() -> pd.DataFrame:
