@@ -142,6 +142,7 @@ def layout(settings: data.Settings) -> html.Div:
         dcc.Store(id=I.VISIBLE_RANGE, data=None),
         dcc.Store(id=I.SELECTED_FINDING, data=None),
         dcc.Store(id=I.TIMELINE_FILTER, data=None),
+        dcc.Store(id=I.CHARTED, data=None),
         dcc.Interval(id=I.REFRESH, interval=int(settings.refresh_seconds * 1000)),
         dcc.Download(id=I.DOWNLOAD),
     ])

@@ -176,10 +176,10 @@ def clear_cell(n_clicks: int | None) -> tuple[Any, str, dict[str, str]]:
 
 
 def register_timeline(app: Dash, settings: data.Settings) -> None:
-    app.callback(
+    app.callback(  # after the chart (CHARTED), for the version and currencies it shows
         Output(I.TIMELINE, "figure"), Output(I.TIMELINE, "style"),
-        Input(I.DATA_VERSION, "data"), Input(I.CURRENCIES, "value"),
-    )(lambda version, charted: sized(timeline(settings, version, charted)))
+        Input(I.CHARTED, "data"),
+    )(lambda key: sized(timeline(settings, *(key or (None, None)))))
     app.callback(
         Output(I.TIMELINE_FILTER, "data"), Output(I.TIMELINE_NOTE, "children"),
         Output(I.TIMELINE_NOTE_BOX, "style"),

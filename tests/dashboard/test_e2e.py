@@ -190,10 +190,9 @@ def test_movements_views_and_findings_on_the_samples(dash_duo, samples_db, free_
     index, point = next((i, t["hovertext"].index(h)) for i, t in enumerate(state["traces"])
                         if t["meta"].get("role") == "findings" for h in t["hovertext"]
                         if "copies_disagree" in h)
-    settled = ("const gd = document.querySelector('#movements-graph .js-plotly-plot');"
-               "const drag = gd.querySelector('.nsewdrag').getBoundingClientRect();"
-               "return Math.abs(gd._fullLayout.xaxis._length - drag.width) < 1;")
-    until(lambda: dash_duo.driver.execute_script(settled), timeout=5)  # resized beside the panel
+    fits = ("const gd = document.querySelector('#movements-graph .js-plotly-plot');"
+            "return Math.abs(gd._fullLayout.width - gd.getBoundingClientRect().width) < 2;")
+    until(lambda: dash_duo.driver.execute_script(fits), timeout=5)  # resized beside the panel
     x, y = dash_duo.driver.execute_script(
         "const gd = document.querySelector('#movements-graph .js-plotly-plot');"
         "const t = gd._fullData[arguments[0]], L = gd._fullLayout;"
