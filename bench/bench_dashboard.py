@@ -85,7 +85,8 @@ def figure_request(view="index", options=(), visible=None, currencies=labels):
         {"id": ids.VISIBLE_RANGE, "property": "data", "value": visible},
         {"id": ids.SELECTED_FINDING, "property": "data", "value": None},
     ]
-    return post(ids.GRAPH, "figure", inputs)
+    return post(ids.GRAPH, "figure", inputs,
+                [{"id": ids.CHARTED, "property": "data", "value": None}])
 
 def post(component, prop, inputs, state=()):
     key = next(k for k in app.callback_map if f"{component}.{prop}" in k.strip(".").split("..."))
