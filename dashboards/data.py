@@ -269,10 +269,15 @@ def empty_findings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in FINDING_COLUMNS})
 
 
+def snapshots_of(store: Store) -> pd.DataFrame:
+    """Every snapshot, newest capture first (undated ones first of all)."""
+    return tracker_read.to_frame(store.snapshots(), exact=False)
+
+
 def load_snapshots(settings: Settings) -> pd.DataFrame:
     """Every snapshot, newest capture first (undated ones first of all)."""
     try:
-        return read(settings, lambda s: tracker_read.to_frame(s.snapshots(), exact=False))
+        return read(settings, snapshots_of)
     except DatabaseMissingError:
         return pd.DataFrame()
 
