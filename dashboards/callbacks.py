@@ -145,8 +145,8 @@ def movements_outputs(settings: data.Settings, *args: Any) -> tuple[go.Figure, s
 
 def charted(version: str | None, labels: Sequence[str] | None, current: Any) -> Any:
     """The CHARTED store's next value: [version, currencies] when they changed, which asks
-    for the findings timeline only once the chart is drawn (both at once halved the CPU the
-    chart had on page load and on a currency change)."""
+    for the findings timeline once the chart is drawn (asked beside the chart, it took the CPU
+    the chart needed on page load and on a currency change: bench/README.md)."""
     key = [version, None if labels is None else list(labels)]
     return no_update if key == current else key
 

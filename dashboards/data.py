@@ -6,9 +6,9 @@ this process's own upload: DuckDB refuses a read-only and a writable connection 
 one process) it waits like every command does (`tracker.store.connection.connect`). The
 queries and the Arrow→pandas conversion are `tracker.read`'s, as the CLI's and the notebook
 API's. The one thing kept between calls is each app's latest frames (`FrameCache`: the
-overview, the series, the findings, the coverage), keyed by the database's `data_version`, so
-paging the findings table or switching views neither re-reads nor re-runs the checks over an
-unchanged database.
+overview, the series, the findings, the coverage, the snapshots' days and the snapshots
+table's rows), keyed by the database's `data_version`, so paging a table or switching views
+neither re-reads nor re-runs the checks over an unchanged database.
 """
 
 from __future__ import annotations
