@@ -118,7 +118,7 @@ def serve(app: WSGIApp, host: str, port: int, *, threads: int = 8,
     """Serve until interrupted; PortBusyError when the address cannot be had.
 
     `on_listening` runs in a thread of its own once the address is ours (the app's cache
-    warming up while the first visitor's browser loads the page)."""
+    warming up while the first visitor's browser loads the page); stopping waits for it."""
     import waitress.server  # only the dashboard command needs it
 
     try:
@@ -130,9 +130,15 @@ def serve(app: WSGIApp, host: str, port: int, *, threads: int = 8,
         raise PortBusyError(
             f"cannot listen on {host}:{port}: {why}; choose another with --port"
         ) from None
+    warming = None
     if on_listening is not None:
-        threading.Thread(target=on_listening, name="dashboard-warm", daemon=True).start()
+        warming = threading.Thread(target=on_listening, name="dashboard-warm")
+        warming.start()
     try:
         server.run()
     finally:
         server.close()
+        if warming is not None:
+            # waited for, not torn down at exit: a thread stopped inside DuckDB aborts the
+            # process ("exception not rethrown")
+            warming.join()

@@ -115,3 +115,20 @@ def test_bundle_versions_are_read_from_the_header():
     assert plotlyjs.bundle_version("/**\n* plotly.js (cartesian - minified) v4.1.1\n") == "4.1.1"
     assert plotlyjs.bundle_version("/**\n* plotly.js v3.0.0-rc.1\n") == "3.0.0-rc.1"
     assert plotlyjs.bundle_version("/* some other script v1.2.3 */") is None
+
+
+@pytest.mark.parametrize("after", [0.0, 0.3])
+def test_stopped_while_it_warms_up_the_dashboard_exits_cleanly(corpus_db, free_port, after):
+    """SIGTERM as soon as it answers (its cache still warming in another thread): status 0,
+    not an abort from a thread torn down inside DuckDB."""
+    import time
+
+    from tests.dashboard.test_cli_dashboard import serve, wait_up
+
+    proc = serve("--db", str(corpus_db), "--port", str(free_port))
+    wait_up(proc, f"http://127.0.0.1:{free_port}/")
+    time.sleep(after)
+    proc.terminate()
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "FATAL" not in err and "Traceback" not in err
