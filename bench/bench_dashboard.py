@@ -85,7 +85,8 @@ def figure_request(view="index", options=(), visible=None, currencies=labels):
         {"id": ids.VISIBLE_RANGE, "property": "data", "value": visible},
         {"id": ids.SELECTED_FINDING, "property": "data", "value": None},
     ]
-    return post(ids.GRAPH, "figure", inputs)
+    return post(ids.GRAPH, "figure", inputs,
+                [{"id": ids.CHARTED, "property": "data", "value": None}])
 
 def post(component, prop, inputs, state=()):
     key = next(k for k in app.callback_map if f"{component}.{prop}" in k.strip(".").split("..."))
@@ -128,7 +129,8 @@ snapshots = best(lambda: post(ids.SNAPSHOTS_TABLE, "data", [
     {"id": ids.DATA_VERSION, "property": "data", "value": version},
     {"id": ids.SNAPSHOTS_FILTER, "property": "value", "value": []},
     {"id": ids.SNAPSHOTS_TABLE, "property": "sort_by", "value": []},
-    {"id": ids.SNAPSHOTS_TABLE, "property": "page_current", "value": 0}]))
+    {"id": ids.SNAPSHOTS_TABLE, "property": "page_current", "value": 0},
+    {"id": ids.TABS, "property": "value", "value": "snapshots"}]))
 print(json.dumps({
     "scan": scan(db), "import": t1 - t0, "app_and_layout": t2 - t1,
     "first": [first_s, first_bytes], "warm": warm[:2], "month": month[:2],

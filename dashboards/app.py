@@ -1,8 +1,9 @@
 """The app factory and the page layout.
 
 `create_app(db_path)` returns a Dash app bound to one database. The layout is a function, so
-every page load builds it afresh (and reads nothing but the database file's size and time);
-the data arrives through callbacks, which also pick up what other processes ingest.
+every page load builds it afresh; it reads the database file's size and time and the
+currencies (from the app's cache while the file is unchanged), the rest arrives through
+callbacks, which also pick up what other processes ingest.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from tracker.humane import size
 from tracker.prepare import MAX_BYTES
 from tracker.store import default_db_path
 
-from . import callbacks, data, figures, findings, upload, views
+from . import callbacks, data, figures, findings, plotlyjs, upload, views
 from . import ids as I
 
 TITLE = "tracker · Central Asian exchange rates"
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # a whole drop of files, base64-encoded
+WARM = "tracker.warm"  # app.server.extensions[WARM](): fill the app's cache (callbacks.warm)
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
@@ -109,11 +111,15 @@ def create_app(
         read_only=read_only,
     )
     # update_title=None (tab title unchanged during callbacks) is documented; dash types it `str`
+    # compress: the scripts and figures are text, ~4× smaller on the wire (bench/README.md)
     app = Dash(__name__, title=TITLE, update_title=None, index_string=INDEX,  # type: ignore[arg-type]
-               include_assets_files=False, serve_locally=True)
+               include_assets_files=False, serve_locally=True, compress=True)
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    plotlyjs.serve_partial_bundle(app)
     app.layout = lambda: layout(settings)
     callbacks.register(app, settings)
+    # for the server to call once it listens (Flask's place for what extensions keep)
+    app.server.extensions[WARM] = lambda: callbacks.warm(settings)
     return app
 
 
@@ -136,19 +142,20 @@ def layout(settings: data.Settings) -> html.Div:
         dcc.Store(id=I.VISIBLE_RANGE, data=None),
         dcc.Store(id=I.SELECTED_FINDING, data=None),
         dcc.Store(id=I.TIMELINE_FILTER, data=None),
-        dcc.Store(id=I.UPLOAD_DONE, data=None),
+        dcc.Store(id=I.CHARTED, data=None),
         dcc.Interval(id=I.REFRESH, interval=int(settings.refresh_seconds * 1000)),
         dcc.Download(id=I.DOWNLOAD),
     ])
 
 
 def _movements_tab(settings: data.Settings) -> list[Any]:
+    options, chosen, findings_options = callbacks.currency_choices(settings)
     view_labels = {"rate": "rate as printed (USD per unit)", "per_usd": "units per USD",
                    "index": "rebased index", "change": "change between captures %"}
     return [
         html.Div(className="card controls", children=[
-            html.Div(["Currencies: ", dcc.Checklist(id=I.CURRENCIES, options=[], value=None,
-                                                    inline=True)]),
+            html.Div(["Currencies: ", dcc.Checklist(id=I.CURRENCIES, options=options,
+                                                    value=chosen, inline=True)]),
             html.Div(["View: ", dcc.RadioItems(
                 id=I.VIEW, value=figures.DEFAULT_VIEW, inline=True,
                 options=[{"label": view_labels[v], "value": v} for v in figures.VIEWS])]),
@@ -194,7 +201,7 @@ def _movements_tab(settings: data.Settings) -> list[Any]:
                 dcc.Dropdown(id=I.FINDINGS_SEVERITY, placeholder="every severity",
                              options=list(views.SEVERITY_OPTIONS)),
                 dcc.Dropdown(id=I.FINDINGS_CURRENCY, multi=True, placeholder="every currency",
-                             options=[]),
+                             options=findings_options),
             ]),
             html.Div(id=I.TIMELINE_NOTE_BOX, className="cell-note", style=callbacks.HIDDEN,
                      children=[html.Span(id=I.TIMELINE_NOTE), " ",

@@ -8,8 +8,8 @@ call them directly.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +28,7 @@ from .upload import ingest_uploads
 SHOWN = {"display": "block"}
 HIDDEN = {"display": "none"}
 SNAPSHOTS_PAGE = 15
+NO_CURRENCY = {"label": "— (no currency)", "value": "—"}  # findings about no currency
 
 
 def _problem(exc: TrackerError) -> str:
@@ -66,13 +67,26 @@ def update_overview(
         chosen = list(ov.labels)
     else:
         chosen = [lab for lab in ov.labels if lab in value or lab not in known]
-    findings_options = [*new_options, {"label": "— (no currency)", "value": "—"}]
+    findings_options = [*new_options, NO_CURRENCY]
     empty = views.empty_state(settings.db_path) if ov.empty else []
     same = options is not None and list(options) == new_options
     return (views.status_line(ov, settings.db_path, now), SHOWN if ov.empty else HIDDEN,
             empty, no_update if same else new_options,
             no_update if value is not None and chosen == list(value) else chosen,
             no_update if same else findings_options)  # unchanged: nothing redrawn
+
+
+def currency_choices(settings: data.Settings) -> tuple[list[dict[str, str]], list[str] | None,
+                                                       list[dict[str, str]]]:
+    """The page's first currency choices (options, all ticked; the findings filter's options)
+    from the app's cache or a read; None ticked when the database cannot be read now (the
+    chart then shows every currency, and the next data version brings the choices)."""
+    try:  # a page load waits half a second at most for a database another process writes
+        labels = data.overview(dataclasses.replace(settings, read_timeout=0.5)).labels
+    except TrackerError:
+        return [], None, []
+    options = [{"label": lab, "value": lab} for lab in labels]
+    return options, list(labels), [*options, NO_CURRENCY]
 
 
 # -- movements -----------------------------------------------------------------------------------
@@ -95,9 +109,8 @@ def movements_figure(
                 return figures.empty_figure("No snapshots yet: see above how to add some.")
             return figures.empty_figure("Choose at least one currency above.")
         opts = set(options or ())
-        series, findings, selection, coverage, official = data.read(
-            settings, lambda s: _movements_inputs(s, settings, labels, selected,
-                                                  "official" in opts))
+        series, findings, selection, coverage, official = _movements_inputs(
+            settings, labels, selected, "official" in opts)
     except DatabaseMissingError:
         return figures.empty_figure("No database yet: see above how to ingest snapshots.")
     except TrackerError as exc:
@@ -130,26 +143,33 @@ def movements_outputs(settings: data.Settings, *args: Any) -> tuple[go.Figure, s
     return (fig, *chart_heading(fig))
 
 
-def _movements_inputs(store: Any, settings: data.Settings, labels: Sequence[str] | None,
+def charted(version: str | None, labels: Sequence[str] | None, current: Any) -> Any:
+    """The CHARTED store's next value: [version, currencies] when they changed, which asks
+    for the findings timeline once the chart is drawn (asked beside the chart, it took the CPU
+    the chart needed on page load and on a currency change: bench/README.md)."""
+    key = [version, None if labels is None else list(labels)]
+    return no_update if key == current else key
+
+
+def _movements_inputs(settings: data.Settings, labels: Sequence[str] | None,
                       selected: str | None, official: bool = False
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame,
                                  pd.DataFrame | None]:
-    series = data.series_of(store, labels)
-    findings = data.findings_of(store, settings)
-    coverage = data.coverage_of(store)
+    """The chart's frames, all from the app's cache but the official rates: the selection
+    is the selected finding's day and its snapshots' days."""
+    frames = data.load_movements(settings)
+    findings = frames.findings
+    hit = findings[findings["finding_id"] == selected] if selected else findings.iloc[:0]
     selection = None
-    if selected:
-        hit = findings[findings["finding_id"] == selected]
-        if len(hit):
-            f = hit.iloc[0]
-            rows = store.snapshot_rows(list(f["snapshot_ids"]))
-            days = {r.captured_on for r in rows if r.captured_on is not None}
-            if f["captured_on"] is not None:
-                days.add(f["captured_on"])
-            selection = pd.DataFrame({"label": [f["currency"]] * len(days),
-                                      "captured_on": sorted(days)})
-    return (series, findings, selection, coverage,
-            data.official_of(store, labels) if official else None)
+    if len(hit):
+        f = hit.iloc[0]
+        days = {frames.days[sid] for sid in f["snapshot_ids"] if sid in frames.days}
+        if f["captured_on"] is not None:
+            days.add(f["captured_on"])
+        selection = pd.DataFrame({"label": [f["currency"]] * len(days),
+                                  "captured_on": sorted(days)})
+    rates = data.read(settings, lambda s: data.official_of(s, labels)) if official else None
+    return frames.of(labels), findings, selection, frames.coverage, rates
 
 
 def download_csv(settings: data.Settings, n_clicks: int | None, labels: Sequence[str] | None,
@@ -179,11 +199,11 @@ def snapshots_table(
 ) -> tuple[list[dict[str, Any]], int, str]:
     chosen = [f for f in ("undated", "rejected") if f in (filters or ())]
     try:
-        snaps = data.load_snapshots(settings)
+        snaps, every_row = _snapshot_frames(settings)
     except TrackerError as exc:
         return [], 1, _problem(exc)
     shown = views.filter_snapshots(snaps, chosen)
-    rows, pages = views.sort_and_page(views.snapshot_rows(shown), sort_by, page_current,
+    rows, pages = views.sort_and_page(every_row.loc[shown.index], sort_by, page_current,
                                       SNAPSHOTS_PAGE)
     n = len(shown)
     line = (f"{n:,} of {plural(len(snaps), 'snapshot')} {'is' if n == 1 else 'are'} "
@@ -191,10 +211,35 @@ def snapshots_table(
     return rows, pages, line
 
 
+def _snapshot_frames(settings: data.Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every snapshot and its table row, once per database version: the rows' texts take
+    ~0.3 s for 44,000 snapshots, a filter, a sort or a page then milliseconds."""
+    def both(store: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+        snaps = data.snapshots_of(store).reset_index(drop=True)
+        return snaps, views.snapshot_rows(snaps)
+
+    try:
+        frames: tuple[pd.DataFrame, pd.DataFrame] = data.read_cached(
+            settings, {"snapshot_rows": both})["snapshot_rows"]
+    except DatabaseMissingError:
+        return pd.DataFrame(), views.snapshot_rows(pd.DataFrame())
+    return frames
+
+
 def snapshots_table_cleared(*args: Any) -> tuple[Any, ...]:
     """`snapshots_table`, and no active or selected cell: new rows make the next click on
     any position a new selection of the row that is there now (rows are picked by id)."""
     return (*snapshots_table(*args), None, [])
+
+
+def snapshots_tab(settings: data.Settings, *args: Any) -> tuple[Any, ...]:
+    """`snapshots_table_cleared` while the Snapshots tab is shown, else nothing: reading
+    every snapshot (~0.4 s for 44,000, the first time) would compete with the first chart on
+    page load."""
+    *table_args, tab = args
+    if tab != "snapshots":
+        return (no_update,) * 5
+    return snapshots_table_cleared(settings, *table_args)
 
 
 def snapshot_detail(settings: data.Settings, active_cell: dict[str, Any] | None) -> Any:
@@ -219,8 +264,9 @@ def html_hint(text: str) -> Any:
 
 def upload(settings: data.Settings, contents: Sequence[str] | str | None,
            filenames: Sequence[str] | str | None) -> tuple[Any, Any, Any]:
-    """Ingest dropped files: (per-file results, a fresh token that triggers a refresh, None
-    for the upload's contents, so that dropping the same file again is a new drop)."""
+    """Ingest dropped files: (per-file results, the database's new `data_version`, which
+    refreshes the page, None for the upload's contents, so that dropping the same file again
+    is a new drop)."""
     if not contents:
         return no_update, no_update, no_update
     if isinstance(contents, str):
@@ -231,7 +277,18 @@ def upload(settings: data.Settings, contents: Sequence[str] | str | None,
         results = ingest_uploads(settings, list(zip(names, contents, strict=True)))
     except TrackerError as exc:
         return html_hint(f"Nothing was ingested: {exc}"), no_update, None
-    return views.upload_results(results), uuid.uuid4().hex, None
+    return views.upload_results(results), data.data_version(settings.db_path), None
+
+
+def warm(settings: data.Settings) -> None:
+    """What a first page load asks for, done once (in a thread, as the server starts
+    listening): the reads and the checks into the app's cache (`data.warm`), and the first
+    chart and timeline built, which pays plotly's first-use costs (~150 ms of imports and
+    its template) before a visitor would."""
+    data.warm(settings)
+    _, chosen, _ = currency_choices(settings)
+    movements_outputs(settings, None, chosen, figures.DEFAULT_VIEW, [], None, None)
+    findings.timeline(settings, None, chosen)
 
 
 # -- wiring --------------------------------------------------------------------------------------
@@ -240,32 +297,41 @@ def upload(settings: data.Settings, contents: Sequence[str] | str | None,
 def register(app: Dash, settings: data.Settings) -> None:
     """Attach every callback to `app`, each closing over `settings` (no global state)."""
 
-    app.callback(
+    app.callback(  # not on page load: the layout has just read the version
         Output(I.DATA_VERSION, "data"),
-        Input(I.REFRESH, "n_intervals"), Input(I.UPLOAD_DONE, "data"),
-        State(I.DATA_VERSION, "data"),
-    )(lambda n, up, cur: refresh_version(settings, n, up, cur))
+        Input(I.REFRESH, "n_intervals"),
+        State(I.DATA_VERSION, "data"), prevent_initial_call=True,
+    )(lambda n, cur: refresh_version(settings, n, None, cur))
 
     app.callback(
         Output(I.STATUS, "children"), Output(I.EMPTY_STATE, "style"),
-        Output(I.EMPTY_STATE, "children"), Output(I.CURRENCIES, "options"),
-        Output(I.CURRENCIES, "value"), Output(I.FINDINGS_CURRENCY, "options"),
+        Output(I.EMPTY_STATE, "children"),
+        Input(I.DATA_VERSION, "data"),
+    )(lambda version: update_overview(settings, version, None, None)[:3])
+    # the page comes with its currency choices (`currency_choices`), so the first chart is
+    # asked for at once, not after a round trip for them (bench/README.md)
+    app.callback(
+        Output(I.CURRENCIES, "options"), Output(I.CURRENCIES, "value"),
+        Output(I.FINDINGS_CURRENCY, "options"),
         Input(I.DATA_VERSION, "data"),
         State(I.CURRENCIES, "value"), State(I.CURRENCIES, "options"),
-    )(lambda version, value, options: update_overview(settings, version, value, options))
+        prevent_initial_call=True,
+    )(lambda version, value, options: update_overview(settings, version, value, options)[3:])
 
-    app.callback(
+    app.callback(  # not on page load: the chart would wait for it (the range starts whole)
         Output(I.VISIBLE_RANGE, "data"),
         Input(I.GRAPH, "relayoutData"), State(I.VISIBLE_RANGE, "data"),
+        prevent_initial_call=True,
     )(update_visible)
 
     app.callback(
         Output(I.GRAPH, "figure"), Output(I.CHART_TITLE, "children"),
-        Output(I.CHART_SUBTITLE, "children"),
+        Output(I.CHART_SUBTITLE, "children"), Output(I.CHARTED, "data"),
         Input(I.DATA_VERSION, "data"), Input(I.CURRENCIES, "value"), Input(I.VIEW, "value"),
         Input(I.OPTIONS, "value"), Input(I.VISIBLE_RANGE, "data"),
-        Input(I.SELECTED_FINDING, "data"),
-    )(lambda *args: movements_outputs(settings, *args))
+        Input(I.SELECTED_FINDING, "data"), State(I.CHARTED, "data"),
+    )(lambda *args: (*movements_outputs(settings, *args[:-1]),
+                     charted(args[0], args[1], args[-1])))
 
     app.callback(
         Output(I.DOWNLOAD, "data"),
@@ -282,7 +348,8 @@ def register(app: Dash, settings: data.Settings) -> None:
         Output(I.SNAPSHOTS_TABLE, "selected_cells"),
         Input(I.DATA_VERSION, "data"), Input(I.SNAPSHOTS_FILTER, "value"),
         Input(I.SNAPSHOTS_TABLE, "sort_by"), Input(I.SNAPSHOTS_TABLE, "page_current"),
-    )(lambda *args: snapshots_table_cleared(settings, *args))
+        Input(I.TABS, "value"),
+    )(lambda *args: snapshots_tab(settings, *args))
 
     app.callback(
         Output(I.SNAPSHOT_DETAIL, "children"),
@@ -292,7 +359,8 @@ def register(app: Dash, settings: data.Settings) -> None:
     if settings.read_only:
         return
     app.callback(
-        Output(I.UPLOAD_RESULTS, "children"), Output(I.UPLOAD_DONE, "data"),
+        Output(I.UPLOAD_RESULTS, "children"),
+        Output(I.DATA_VERSION, "data", allow_duplicate=True),
         Output(I.UPLOAD, "contents"),
         Input(I.UPLOAD, "contents"), State(I.UPLOAD, "filename"),
         prevent_initial_call=True,

@@ -5,9 +5,10 @@ database between two reads; while the database is held (by another process's wri
 this process's own upload: DuckDB refuses a read-only and a writable connection to one file in
 one process) it waits like every command does (`tracker.store.connection.connect`). The
 queries and the Arrow→pandas conversion are `tracker.read`'s, as the CLI's and the notebook
-API's. The one thing kept between calls is each app's latest findings
-(`FindingsCache`), keyed by the database's `data_version`, so paging the findings table or
-switching views does not re-run the checks over an unchanged database.
+API's. The one thing kept between calls is each app's latest frames (`FrameCache`: the
+overview, the series, the findings, the coverage, the snapshots' days and the snapshots
+table's rows), keyed by the database's `data_version`, so paging a table or switching views
+neither re-reads nor re-runs the checks over an unchanged database.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -46,28 +47,37 @@ FINDING_COLUMNS = (
 )
 
 
-class FindingsCache:
-    """The findings of one database version, shared by one app's callbacks (thread-safe).
+class FrameCache:
+    """Frames read from one database version, shared by one app's callbacks (thread-safe).
 
     Keyed by `data_version` read while a read-only connection is open: no process can write
-    then (DuckDB admits a writer or readers), so the key names exactly the data checked.
+    then (DuckDB admits a writer or readers), so the key names exactly the data read. A
+    request whose frames are all cached under the file's current version opens no connection
+    at all (opening is ~25 ms; reading the series and running the checks 100–300 ms more).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # held while the checks run: parallel requests of a fresh page (the chart, the table,
-        # the timeline) wait for one run instead of each running the checks
-        self.computing = threading.Lock()
+        # one per frame, held while it is computed: parallel requests of a fresh page (the
+        # chart, the table, the timeline) wait for one run of the checks instead of each
+        # running them
+        self._computing: dict[str, threading.Lock] = {}
         self._key: str | None = None
-        self._frame: pd.DataFrame | None = None
+        self._frames: dict[str, object] = {}
 
-    def get(self, key: str) -> pd.DataFrame | None:
+    def get(self, key: str, name: str) -> object | None:
         with self._lock:
-            return self._frame if key == self._key else None
+            return self._frames.get(name) if key == self._key else None
 
-    def put(self, key: str, frame: pd.DataFrame) -> None:
+    def put(self, key: str, name: str, frame: object) -> None:
         with self._lock:
-            self._key, self._frame = key, frame
+            if key != self._key:
+                self._key, self._frames = key, {}
+            self._frames[name] = frame
+
+    def computing(self, name: str) -> threading.Lock:
+        with self._lock:
+            return self._computing.setdefault(name, threading.Lock())
 
 
 @dataclass(frozen=True)
@@ -82,8 +92,7 @@ class Settings:
     max_points: int = 800  # per trace and figure, before the server downsamples
     check_config: object | None = field(default=None)  # a tracker.checks.CheckConfig
     read_only: bool = False  # no upload
-    findings_cache: FindingsCache = field(default_factory=FindingsCache, compare=False,
-                                          repr=False)
+    cache: FrameCache = field(default_factory=FrameCache, compare=False, repr=False)
 
 
 def printable(text: object) -> str:
@@ -120,6 +129,32 @@ def read(settings: Settings, fn: Callable[[Store], T]) -> T:
         return fn(store)
 
 
+def cached(store: Store, settings: Settings, name: str, compute: Callable[[Store], Any]) -> Any:
+    """`compute(store)` (`store` open read-only), once per database version and app."""
+    cache = settings.cache
+    key = data_version(settings.db_path)
+    frame = cache.get(key, name)
+    if frame is not None:
+        return frame
+    with cache.computing(name):
+        frame = cache.get(key, name)  # another request may have just computed it
+        if frame is None:
+            frame = compute(store)
+            cache.put(key, name, frame)
+    return frame
+
+
+def read_cached(settings: Settings, computes: dict[str, Callable[[Store], Any]]) -> dict[str, Any]:
+    """Each named frame, from the app's cache while the database file is unchanged (no
+    connection opened), else read over one read-only connection and cached."""
+    key = data_version(settings.db_path)
+    hits = {name: settings.cache.get(key, name) for name in computes}
+    if all(v is not None for v in hits.values()):
+        return hits
+    return read(settings, lambda s: {name: cached(s, settings, name, fn)
+                                     for name, fn in computes.items()})
+
+
 # -- what the page shows --------------------------------------------------------------------
 
 
@@ -142,10 +177,11 @@ EMPTY_COUNTS = {"snapshots": 0, "ingested": 0, "rejected": 0, "undated": 0, "quo
 def overview(settings: Settings) -> Overview:
     """Counts and chartable currencies; a missing database is simply empty."""
     try:
-        counts, labels = read(settings, lambda s: (s.counts(), tracker_read.pair_labels(s)))
+        ov: Overview = read_cached(settings, {"overview": lambda s: Overview(
+            s.counts(), tuple(tracker_read.pair_labels(s)))})["overview"]
     except DatabaseMissingError:
         return Overview(dict(EMPTY_COUNTS), ())
-    return Overview(counts, tuple(labels))
+    return ov
 
 
 def series_of(store: Store, labels: Sequence[str] | None,
@@ -172,39 +208,76 @@ def load_series(settings: Settings, labels: Sequence[str] | None = None,
         return empty_series()
 
 
+def _findings(settings: Settings) -> Callable[[Store], pd.DataFrame]:
+    def run(store: Store) -> pd.DataFrame:
+        from tracker import checks
+
+        findings = checks.run_checks(store=store, config=settings.check_config)  # type: ignore[arg-type]
+        return checks.findings_frame(findings)[list(FINDING_COLUMNS)]
+
+    return run
+
+
 def findings_of(store: Store, settings: Settings) -> pd.DataFrame:
     """The findings over `store` (open read-only); callers must not modify the frame."""
-    from tracker import checks
-
-    key = data_version(settings.db_path)
-    frame = settings.findings_cache.get(key)
-    if frame is not None:
-        return frame
-    with settings.findings_cache.computing:
-        frame = settings.findings_cache.get(key)  # another request may have just run them
-        if frame is None:
-            findings = checks.run_checks(store=store, config=settings.check_config)  # type: ignore[arg-type]
-            frame = checks.findings_frame(findings)[list(FINDING_COLUMNS)]
-            settings.findings_cache.put(key, frame)
+    frame: pd.DataFrame = cached(store, settings, "findings", _findings(settings))
     return frame
 
 
 def load_findings(settings: Settings) -> pd.DataFrame:
     """Every finding of the inconsistency checks, newest first (`tracker.checks`)."""
     try:
-        return read(settings, lambda s: findings_of(s, settings))
+        frame: pd.DataFrame = read_cached(settings, {"findings": _findings(settings)})["findings"]
     except DatabaseMissingError:
         return empty_findings()
+    return frame
+
+
+@dataclass(frozen=True)
+class Movements:
+    """What the movements chart is drawn from (every currency; cached per data version)."""
+
+    series: pd.DataFrame
+    findings: pd.DataFrame
+    coverage: pd.DataFrame
+    days: dict[str, dt.date]  # each dated snapshot's capture day (a selection's days)
+
+    def of(self, labels: Sequence[str] | None) -> pd.DataFrame:
+        """The series of these labels (None or empty: all), as `series_of(store, labels)`."""
+        if not labels:
+            return self.series.copy()
+        return self.series[self.series["label"].isin(list(labels))]
+
+
+def load_movements(settings: Settings) -> Movements:
+    """The series, the findings, the coverage and the snapshots' days, read once per
+    database version."""
+    got = read_cached(settings, {"series": lambda s: series_of(s, None),
+                                 "findings": _findings(settings), "coverage": coverage_of,
+                                 "days": _snapshot_days})
+    return Movements(got["series"], got["findings"], got["coverage"], got["days"])
+
+
+def _snapshot_days(store: Store) -> dict[str, dt.date]:
+    table = store.query("SELECT snapshot_id, captured_on FROM snapshots "
+                        "WHERE captured_on IS NOT NULL")
+    return dict(zip(table.column("snapshot_id").to_pylist(),
+                    table.column("captured_on").to_pylist(), strict=True))
 
 
 def empty_findings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in FINDING_COLUMNS})
 
 
+def snapshots_of(store: Store) -> pd.DataFrame:
+    """Every snapshot, newest capture first (undated ones first of all)."""
+    return tracker_read.to_frame(store.snapshots(), exact=False)
+
+
 def load_snapshots(settings: Settings) -> pd.DataFrame:
     """Every snapshot, newest capture first (undated ones first of all)."""
     try:
-        return read(settings, lambda s: tracker_read.to_frame(s.snapshots(), exact=False))
+        return read(settings, snapshots_of)
     except DatabaseMissingError:
         return pd.DataFrame()
 
@@ -253,15 +326,24 @@ def load_details(settings: Settings, ids: Sequence[str]) -> list[SnapshotDetail]
     return read(settings, lambda s: _details_of(s, ids))
 
 
-def load_compare(settings: Settings, ids: Sequence[str]) -> pd.DataFrame | None:
-    """These snapshots side by side (`tracker.read.compare_frame`, as `t.compare`); None
-    when fewer than two of them are known."""
-    if len(ids) < 2:
-        return None
-    try:
-        return read(settings, lambda s: tracker_read.compare_frame(s, ids))
-    except UsageError:  # a snapshot vanished between the findings and this read
-        return None
+def load_details_and_compare(settings: Settings, ids: Sequence[str]
+                             ) -> tuple[list[SnapshotDetail], pd.DataFrame | None]:
+    """A finding's detail panel: `load_details`, and these snapshots side by side
+    (`tracker.read.compare_frame`, as `t.compare`; None for fewer than two), over one
+    connection."""
+    if not ids:
+        return [], None
+
+    def both(store: Store) -> tuple[list[SnapshotDetail], pd.DataFrame | None]:
+        side = None
+        if len(ids) >= 2:
+            try:
+                side = tracker_read.compare_frame(store, ids)
+            except UsageError:  # a snapshot vanished between the findings and this read
+                side = None
+        return _details_of(store, ids), side
+
+    return read(settings, both)
 
 
 def official_of(store: Store, labels: Sequence[str] | None) -> pd.DataFrame:
@@ -273,3 +355,14 @@ def official_of(store: Store, labels: Sequence[str] | None) -> pd.DataFrame:
 def coverage_of(store: Store) -> pd.DataFrame:
     """Per capture day and source, the number of snapshots (`tracker.read.coverage_frame`)."""
     return tracker_read.coverage_frame(store)
+
+
+def warm(settings: Settings) -> None:
+    """Read what a page load asks for first (the overview, the chart's frames and the
+    findings) into the app's cache, so the first visitor does not wait for the checks. A
+    database that cannot be read now is left for the page to explain."""
+    try:
+        overview(settings)
+        load_movements(settings)
+    except TrackerError:
+        pass

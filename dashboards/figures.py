@@ -32,6 +32,7 @@ from tracker.models import label_order
 
 from . import gaps, marks
 from . import official as official_lines
+from .template import make_figure
 
 VIEWS: Mapping[str, str] = MappingProxyType({
     "rate": "Rate as printed (USD per unit)",
@@ -225,14 +226,19 @@ def movements_figure(
         days = pd.to_datetime(findings["captured_on"].astype(str), errors="coerce")
         in_view = findings[((days >= visible[0]) & (days <= visible[1])).to_numpy()]
     points = marks.finding_points(in_view, frame)
-    keep = marks.flagged_rows(frame, findings) | breaks | np.r_[breaks[1:], False]
+    marked = len(points) <= marks.MAX_MARKERS
+    # the points a marker sits on are drawn; unmarked (too many), they would only keep
+    # thousands of points from being downsampled (bench/README.md)
+    flagged = marks.flagged_rows(frame, in_view) if marked else np.zeros(len(frame), bool)
+    keep = flagged | breaks | np.r_[breaks[1:], False]
     draw = downsample(frame, keep, max_points, visible)
     shown = frame[draw]
     shown_breaks = gaps.gap_before(shown)
     log_axis = log and view != "change"
     banded = set(labels) if bands is True else set(bands or ())
 
-    fig = go.Figure()
+    traces: list[dict[str, Any]] = []  # plain dicts, made a figure once (`make_figure`)
+    shapes: list[dict[str, Any]] = []
     for label in labels:
         rows = shown[shown["label"] == label]
         cut = shown_breaks[(shown["label"] == label).to_numpy()]
@@ -248,16 +254,16 @@ def movements_figure(
             [rows["value"].to_numpy(dtype=float), rows["lo"].to_numpy(dtype=float),
              rows["hi"].to_numpy(dtype=float), *custom], cut)
         if label in banded:
-            band = {"x": x, "mode": "lines", "line": {"width": 0, "color": color},
-                    "hoverinfo": "skip", "showlegend": False, "legendgroup": label,
-                    "connectgaps": False}
-            fig.add_trace(go.Scatter(y=lo, name=f"{label} interval low",
-                                     meta={"role": "band-low", "label": label}, **band))
-            fig.add_trace(go.Scatter(y=hi, name=f"{label} interval high",
-                                     fill="tonexty", fillcolor=_rgba(color, 0.2),
-                                     meta={"role": "band-high", "label": label}, **band))
-        fig.add_trace(go.Scatter(
-            x=x, y=y, name=label, legendgroup=label, connectgaps=False,
+            band = {"type": "scatter", "x": x, "mode": "lines",
+                    "line": {"width": 0, "color": color}, "hoverinfo": "skip",
+                    "showlegend": False, "legendgroup": label, "connectgaps": False}
+            traces.append(dict(y=lo, name=f"{label} interval low",
+                               meta={"role": "band-low", "label": label}, **band))
+            traces.append(dict(y=hi, name=f"{label} interval high",
+                               fill="tonexty", fillcolor=_rgba(color, 0.2),
+                               meta={"role": "band-high", "label": label}, **band))
+        traces.append(dict(
+            type="scatter", x=x, y=y, name=label, legendgroup=label, connectgaps=False,
             mode="lines+markers" if len(rows) <= 150 else "lines",
             line={"color": color, "width": 1.8}, marker={"size": 5, "color": color},
             customdata=np.column_stack(custom) if len(rows) else None,
@@ -268,17 +274,21 @@ def movements_figure(
             ),
             meta={"role": "series", "label": label, "breaks": int(cut.sum())},
         ))
-    official_lines.add_official(fig, official, view, labels,
-                                {lab: color_of(lab, labels) for lab in labels},
-                                base if base is not None else (visible[0] if visible else None))
-    if len(points) <= marks.MAX_MARKERS:
-        marks.add_findings(fig, points)
+    traces += official_lines.official_traces(
+        official, view, labels, {lab: color_of(lab, labels) for lab in labels},
+        base if base is not None else (visible[0] if visible else None))
+    if marked:
+        traces += marks.findings_traces(points)
     else:
         notes.append(f"{len(points):,} findings in view: too many to mark, see the timeline "
                      "below (zoom in to mark them)")
     if selected is not None and len(selected):
-        marks.add_selection(fig, selected, frame)
-    gaps.add_coverage(fig, coverage)
+        ring, lines = marks.selection_parts(selected, frame)
+        traces += ring
+        shapes += lines
+    strip_traces, rects = gaps.coverage_parts(coverage)
+    traces += strip_traces
+    shapes += rects
 
     subtitle = []
     if view == "index":
@@ -291,12 +301,12 @@ def movements_figure(
     dropped = len(frame) - int(draw.sum())
     if dropped:
         subtitle.append(f"{int(draw.sum()):,} of {len(frame):,} captures drawn (each "
-                        "interval's first, last, lowest, highest and every flagged one; zoom "
-                        "in for all)")
+                        "interval's first, last, lowest, highest"
+                        + (" and every flagged one" if marked else "") + "; zoom in for all)")
     subtitle += notes
     strip = gaps.COVERAGE_DOMAIN[1]
-    fig.update_layout(
-        template="plotly_white",
+    layout: dict[str, Any] = dict(
+        shapes=shapes,
         hovermode="x unified",
         height=560,
         margin={"l": 64, "r": 10, "t": 36, "b": 20},
@@ -309,7 +319,8 @@ def movements_figure(
             "type": "date", "hoverformat": "%a %d %b %Y", "uirevision": "x", "anchor": "y3",
             "rangeselector": {"buttons": list(RANGE_BUTTONS), "x": 0, "y": 1.0,
                               "yanchor": "bottom"},
-            "rangeslider": {"visible": True, "thickness": 0.06},
+            # no range slider: it draws every trace a second time, which was ~2/3 of the
+            # chart's drawing and of every range change in the browser (bench/README.md)
         },
         yaxis={"title": {"text": AXIS_TITLES[view]}, "type": "log" if log_axis else "linear",
                "uirevision": f"{view}|{log_axis}|{visible}", "zeroline": view == "change",
@@ -321,14 +332,15 @@ def movements_figure(
               "visible": [f"{v:%Y-%m-%d}" for v in visible] if visible else None,
               "title": VIEWS[view], "subtitle": subtitle, "left_out": left_out,
               "base": f"{base:%Y-%m-%d}" if base is not None else None,
-              "markers": len(points) <= marks.MAX_MARKERS},
+              "markers": marked},
     )
     if visible is not None:
-        fig.update_xaxes(range=[visible[0].strftime("%Y-%m-%d"), visible[1].strftime("%Y-%m-%d")])
+        layout["xaxis"]["range"] = [visible[0].strftime("%Y-%m-%d"),
+                                    visible[1].strftime("%Y-%m-%d")]
         yrange = _y_range(frame, visible, bool(banded), log_axis)
         if yrange is not None:
-            fig.update_yaxes(range=yrange)
-    return fig
+            layout["yaxis"]["range"] = yrange
+    return make_figure(traces, layout)
 
 
 def _snapshots_text(snapshots: int, distinct: int) -> str:
@@ -359,14 +371,12 @@ def _y_range(frame: pd.DataFrame, visible: tuple[pd.Timestamp, pd.Timestamp], ba
 def empty_figure(message: str, *, loading: bool = False) -> go.Figure:
     """A blank chart that says why it is blank (no axes, no traces); `loading`: the page's
     placeholder until the first answer (its meta says so)."""
-    fig = go.Figure()
-    fig.update_layout(
-        template="plotly_white", height=360,
-        xaxis={"visible": False}, yaxis={"visible": False},
+    fig = make_figure([], dict(
+        height=360, xaxis={"visible": False}, yaxis={"visible": False},
         annotations=[{"text": html.escape(message), "showarrow": False, "x": 0.5, "y": 0.5,
                       "xref": "paper", "yref": "paper", "font": {"size": 16}}],
         meta={"empty": True, "loading": loading},
-    )
+    ))
     return fig
 
 

@@ -100,8 +100,8 @@ def finding_detail(settings: data.Settings, selected: str | None,
             return views.finding_detail(None, []), hidden
         finding = cast("dict[str, Any]", hit.iloc[0].to_dict())  # (labels: column names)
         ids = list(finding["snapshot_ids"])[: views.MAX_DETAIL_SNAPSHOTS]
-        side = data.load_compare(settings, ids)
-        return views.finding_detail(finding, data.load_details(settings, ids), side), {}
+        details, side = data.load_details_and_compare(settings, ids)
+        return views.finding_detail(finding, details, side), {}
     except TrackerError as exc:
         return _problem(exc), {}
 
@@ -176,10 +176,10 @@ def clear_cell(n_clicks: int | None) -> tuple[Any, str, dict[str, str]]:
 
 
 def register_timeline(app: Dash, settings: data.Settings) -> None:
-    app.callback(
+    app.callback(  # after the chart (CHARTED), for the version and currencies it shows
         Output(I.TIMELINE, "figure"), Output(I.TIMELINE, "style"),
-        Input(I.DATA_VERSION, "data"), Input(I.CURRENCIES, "value"),
-    )(lambda version, charted: sized(timeline(settings, version, charted)))
+        Input(I.CHARTED, "data"),
+    )(lambda key: sized(timeline(settings, *(key or (None, None)))))
     app.callback(
         Output(I.TIMELINE_FILTER, "data"), Output(I.TIMELINE_NOTE, "children"),
         Output(I.TIMELINE_NOTE_BOX, "style"),

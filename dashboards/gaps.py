@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 GAP_DAYS = 7  # a longer stretch without a capture of a currency breaks its line
 COARSE_PCT = 1.0  # a half rounding interval above this % of the rate makes a currency coarse
@@ -108,26 +108,29 @@ def coverage_runs(coverage: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)[cols]
 
 
-def add_coverage(fig: go.Figure, coverage: pd.DataFrame | None) -> None:
-    """The coverage strip under the chart (axis y3): a rectangle per run of captured days,
-    coloured by source, and a legend entry per source. Rectangles are shapes, so the strip
-    stays out of the range slider and costs one shape per run, not one point per day."""
+def coverage_parts(coverage: pd.DataFrame | None
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The coverage strip under the chart (axis y3): a rectangle (shape) per run of captured
+    days, coloured by source, and a legend entry (trace) per source. Rectangles are shapes,
+    so the strip costs one shape per run, not one point per day."""
     runs = coverage_runs(coverage) if coverage is not None else coverage_runs(pd.DataFrame())
     if runs.empty:
-        return
+        return [], []
     one_day = pd.Timedelta(days=1)
     shapes = [{"type": "rect", "xref": "x", "yref": "y3", "y0": 0, "y1": 1,
                "x0": pd.Timestamp(str(r.first)), "x1": pd.Timestamp(str(r.last)) + one_day,
                "fillcolor": COVERAGE_COLORS.get(str(r.source), "#444"), "line": {"width": 0},
                "layer": "below", "name": f"coverage-{r.source}"}
               for r in runs.itertuples()]
-    fig.update_layout(shapes=[*fig.layout.shapes, *shapes])
+    traces = []
     for source, part in runs.groupby("source", sort=False):
-        fig.add_trace(go.Scatter(
-            x=[None], y=[None], mode="markers", yaxis="y3", legendgroup="coverage",
+        traces.append(dict(
+            type="scatter", x=[None], y=[None], mode="markers", yaxis="y3",
+            legendgroup="coverage",
             marker={"symbol": "square", "size": 10,
                     "color": COVERAGE_COLORS.get(str(source), "#444")},
             name=f"captured: {source} ({int(part['days'].sum()):,} days)",
             meta={"role": "coverage", "source": source, "days": int(part["days"].sum()),
                   "runs": len(part), "snapshots": int(part["snapshots"].sum())},
         ))
+    return traces, shapes

@@ -34,6 +34,7 @@ FINDING_DETAIL = "finding-detail"
 FINDING_PANEL = "finding-panel"  # beside the chart: the selected finding's detail
 DETAIL_CLOSE = "finding-detail-close"
 TIMELINE = "findings-timeline"  # graph: findings per kind · currency and day or week
+CHARTED = "charted"  # dcc.Store: [data version, currencies] the chart was last drawn for
 TIMELINE_FILTER = "timeline-filter"  # dcc.Store: the clicked timeline cell, or None
 TIMELINE_NOTE = "timeline-filter-note"
 TIMELINE_NOTE_BOX = "timeline-filter-box"  # the note and its clear button
@@ -48,4 +49,3 @@ SNAPSHOT_DETAIL = "snapshot-detail"
 # upload
 UPLOAD = "upload"
 UPLOAD_RESULTS = "upload-results"
-UPLOAD_DONE = "upload-done"  # dcc.Store: a token per finished upload (triggers a refresh)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import html
 import textwrap
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from .data import printable
 
@@ -62,11 +62,13 @@ def flagged_rows(frame: pd.DataFrame, findings: pd.DataFrame) -> np.ndarray:
     if findings.empty or frame.empty:
         return np.zeros(len(frame), dtype=bool)
     dated = findings[findings["captured_on"].notna() & findings["currency"].notna()]
-    keys = {(c, pd.Timestamp(d.isoformat())) for c, d in
-            zip(dated["currency"], dated["captured_on"], strict=True)}
-    return np.fromiter(((lab, x) in keys for lab, x in
-                        zip(frame["label"], frame["captured_on"], strict=True)),
-                       dtype=bool, count=len(frame))
+    keys = pd.MultiIndex.from_arrays([  # (label, day): vectorised, not a Timestamp per row
+        dated["currency"].astype(str).to_numpy(),
+        pd.to_datetime(dated["captured_on"].astype(str)).to_numpy().astype("datetime64[D]")])
+    rows = pd.MultiIndex.from_arrays([
+        frame["label"].astype(str).to_numpy(),
+        frame["captured_on"].to_numpy().astype("datetime64[D]")])
+    return np.asarray(rows.isin(keys), dtype=bool)
 
 
 def hover_text(text: str, width: int = 90) -> str:
@@ -76,9 +78,10 @@ def hover_text(text: str, width: int = 90) -> str:
     return "<br>".join(html.escape(line, quote=True) for line in lines)
 
 
-def add_findings(fig: go.Figure, points: pd.DataFrame) -> None:
-    """A trace of markers per severity (and one for the top strip): one legend entry per
-    severity, counting both."""
+def findings_traces(points: pd.DataFrame) -> list[dict[str, Any]]:
+    """A trace (a plain dict) of markers per severity, and one for the top strip: one legend
+    entry per severity, counting both."""
+    traces = []
     for severity, style in SEVERITY_STYLE.items():
         sev = points[points["severity"] == severity]
         legend = True
@@ -88,7 +91,8 @@ def add_findings(fig: go.Figure, points: pd.DataFrame) -> None:
                 continue
             texts = [hover_text(f"{severity.upper()} {kind}: {msg}")
                      for kind, msg in zip(part["kind"], part["message"], strict=True)]
-            fig.add_trace(go.Scatter(
+            traces.append(dict(
+                type="scatter",
                 x=pd.to_datetime(part["x"]).to_numpy(), y=part["y"].to_numpy(dtype=float),
                 mode="markers", yaxis="y2" if strip else "y",
                 name=f"{severity} findings ({len(sev)})", showlegend=legend,
@@ -100,24 +104,30 @@ def add_findings(fig: go.Figure, points: pd.DataFrame) -> None:
                 meta={"role": "findings", "severity": severity, "strip": strip},
             ))
             legend = False
+    return traces
 
 
-def add_selection(fig: go.Figure, selected: pd.DataFrame, frame: pd.DataFrame) -> None:
-    days = sorted({pd.Timestamp(str(d)) for d in selected["captured_on"] if d is not None})
-    for day in days:
-        fig.add_vline(x=day.to_pydatetime(), line={"color": "#111", "width": 1, "dash": "dot"})
-    wanted = {(lab, pd.Timestamp(str(d))) for lab, d in
-              zip(selected["label"], selected["captured_on"], strict=True) if d is not None}
-    any_label = {pd.Timestamp(str(d)) for lab, d in
-                 zip(selected["label"], selected["captured_on"], strict=True)
-                 if lab is None and d is not None}
-    hit = np.fromiter(((lab, x) in wanted or x in any_label for lab, x in
-                       zip(frame["label"], frame["captured_on"], strict=True)),
-                      dtype=bool, count=len(frame))
-    rows = frame[hit & frame["value"].notna().to_numpy()]
-    fig.add_trace(go.Scatter(
+def selection_parts(selected: pd.DataFrame, frame: pd.DataFrame
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The selected finding's ring (a trace) on its currency's points of its days (every
+    charted currency's for a finding about none), and a dotted line per day (shapes)."""
+    dated = selected[selected["captured_on"].notna()]
+    days = pd.to_datetime(dated["captured_on"].astype(str)).to_numpy().astype("datetime64[D]")
+    shapes = [{"type": "line", "xref": "x", "yref": "y domain", "x0": day, "x1": day,
+               "y0": 0, "y1": 1, "line": {"color": "#111", "width": 1, "dash": "dot"}}
+              for day in sorted({pd.Timestamp(d).to_pydatetime() for d in days})]
+    has_label = dated["label"].notna().to_numpy()
+    wanted = pd.MultiIndex.from_arrays([dated["label"][has_label].astype(str).to_numpy(),
+                                        days[has_label]])
+    on_day = frame["captured_on"].to_numpy().astype("datetime64[D]")
+    hit = (pd.MultiIndex.from_arrays([frame["label"].astype(str).to_numpy(), on_day])
+           .isin(wanted) | np.isin(on_day, days[~has_label]))
+    rows = frame[np.asarray(hit, dtype=bool) & frame["value"].notna().to_numpy()]
+    ring = dict(
+        type="scatter",
         x=rows["captured_on"].to_numpy(), y=rows["value"].to_numpy(), mode="markers",
         name="selected finding", hoverinfo="skip", showlegend=False,
         marker={"symbol": "circle-open", "size": 22, "color": "#111", "line": {"width": 3}},
         meta={"role": "selection"},
-    ))
+    )
+    return [ring], shapes

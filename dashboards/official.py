@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from tracker.models import label_order
 
@@ -71,19 +71,20 @@ def _text(view: str, value: float, per_usd: float) -> str:
     return f"{value:+.2f}%"
 
 
-def add_official(fig: go.Figure, official: pd.DataFrame | None, view: str,
-                 labels: Sequence[str], colors: dict[str, str],
-                 base: pd.Timestamp | None = None) -> int:
-    """Add a dashed trace per shown label that has official rates; returns how many."""
+def official_traces(official: pd.DataFrame | None, view: str, labels: Sequence[str],
+                    colors: dict[str, str], base: pd.Timestamp | None = None
+                    ) -> list[dict[str, Any]]:
+    """A dashed trace (a plain dict) per shown label that has official rates."""
     if official is None or official.empty:
-        return 0
+        return []
     frame = official_view(official[official["label"].isin(list(labels))], view, base)
-    added = 0
+    traces = []
     for label in sorted(frame["label"].unique(), key=label_order):
         rows = frame[frame["label"] == label]
         sources = ", ".join(sorted({str(s) for s in rows["source"]}))
         color = colors.get(label, "#444")
-        fig.add_trace(go.Scatter(
+        traces.append(dict(
+            type="scatter",
             x=rows["rate_date"].to_numpy(), y=rows["value"].to_numpy(dtype=float),
             name=f"{label} official", legendgroup=label, mode="lines", connectgaps=True,
             line={"color": color, "width": 1, "dash": "dash", "shape": "hv"},
@@ -94,5 +95,4 @@ def add_official(fig: go.Figure, official: pd.DataFrame | None, view: str,
                            f"<extra>{html.escape(label)} official</extra>"),
             meta={"role": "official", "label": label, "sources": sources},
         ))
-        added += 1
-    return added
+    return traces

@@ -14,6 +14,7 @@ import errno
 import hmac
 import ipaddress
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,8 +113,12 @@ def with_access_log(app: WSGIApp) -> WSGIApp:
     return logged
 
 
-def serve(app: WSGIApp, host: str, port: int, *, threads: int = 8) -> None:
-    """Serve until interrupted; PortBusyError when the address cannot be had."""
+def serve(app: WSGIApp, host: str, port: int, *, threads: int = 8,
+          on_listening: Callable[[], None] | None = None) -> None:
+    """Serve until interrupted; PortBusyError when the address cannot be had.
+
+    `on_listening` runs in a thread of its own once the address is ours (the app's cache
+    warming up while the first visitor's browser loads the page); stopping waits for it."""
     import waitress.server  # only the dashboard command needs it
 
     try:
@@ -125,7 +130,15 @@ def serve(app: WSGIApp, host: str, port: int, *, threads: int = 8) -> None:
         raise PortBusyError(
             f"cannot listen on {host}:{port}: {why}; choose another with --port"
         ) from None
+    warming = None
+    if on_listening is not None:
+        warming = threading.Thread(target=on_listening, name="dashboard-warm")
+        warming.start()
     try:
         server.run()
     finally:
         server.close()
+        if warming is not None:
+            # waited for, not torn down at exit: a thread stopped inside DuckDB aborts the
+            # process ("exception not rethrown")
+            warming.join()

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .marks import SEVERITY_STYLE
+from .template import make_figure
 
 RANK = {"info": 1, "warning": 2, "error": 3}  # the colour scale's order (worst on top)
 WEEKLY_AFTER_DAYS = 120  # a longer span is counted per week (Monday), a shorter one per day
@@ -33,15 +34,13 @@ def timeline_figure(findings: pd.DataFrame) -> go.Figure:
     """Counts of dated findings per (kind · currency) row and day or week, coloured by the
     worst severity of each cell."""
     dated = findings[findings["captured_on"].notna()] if len(findings) else findings
-    fig = go.Figure()
     if dated.empty:
-        fig.update_layout(
-            template="plotly_white", height=80, xaxis={"visible": False},
+        return make_figure([], dict(
+            height=80, xaxis={"visible": False},
             yaxis={"visible": False}, margin={"l": 10, "r": 10, "t": 10, "b": 10},
             annotations=[{"text": "No dated findings to summarise.", "showarrow": False,
                           "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper"}],
-            meta={"cells": 0, "findings": 0, "bucket_days": 0})
-        return fig
+            meta={"cells": 0, "findings": 0, "bucket_days": 0}))
     days = pd.to_datetime(dated["captured_on"].map(lambda d: str(d)[:10]))
     start, step = _buckets(days)
     cells = pd.DataFrame({
@@ -79,23 +78,22 @@ def timeline_figure(findings: pd.DataFrame) -> go.Figure:
     custom[i, j] = (per["kind"] + "|" + per["currency"] + "|" + starts.dt.strftime("%Y-%m-%d")
                     + "|" + ends.dt.strftime("%Y-%m-%d")).to_numpy(dtype=object)
     colors = [SEVERITY_STYLE[s]["color"] for s in ("info", "warning", "error")]
-    fig.add_trace(go.Heatmap(
-        z=z, x=cols, y=rows, text=text, customdata=custom, zmin=0.5, zmax=3.5,
+    heatmap = dict(
+        type="heatmap", z=z, x=cols, y=rows, text=text, customdata=custom, zmin=0.5, zmax=3.5,
         colorscale=[[0, colors[0]], [1 / 3, colors[0]], [1 / 3, colors[1]], [2 / 3, colors[1]],
                     [2 / 3, colors[2]], [1, colors[2]]],
         showscale=False, xgap=1, ygap=1, hoverongaps=False,
         hovertemplate="%{text}<br>click: only these in the table<extra></extra>",
         meta={"role": "timeline"},
-    ))
-    fig.update_layout(
-        template="plotly_white", height=60 + ROW_PX * len(rows),
+    )
+    return make_figure([heatmap], dict(
+        height=60 + ROW_PX * len(rows),
         margin={"l": 10, "r": 10, "t": 10, "b": 30},
         xaxis={"type": "date"}, yaxis={"autorange": "reversed", "automargin": True,
                                        "fixedrange": True},
         meta={"cells": int(np.isfinite(z).sum()), "findings": len(dated),
               "bucket_days": step, "rows": rows},
-    )
-    return fig
+    ))
 
 
 def cell_from_click(click: dict[str, Any] | None) -> dict[str, str] | None:

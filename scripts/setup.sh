@@ -22,3 +22,5 @@ if [ "$want_test" = 1 ]; then
 else
   .venv/bin/python -m pip install -q -c constraints.txt -e . >&2
 fi
+# plotly.js's cartesian bundle for the dashboard (dashboards/plotlyjs.py); a warning without network
+.venv/bin/python scripts/fetch_plotly_bundle.py

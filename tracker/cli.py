@@ -448,7 +448,7 @@ def dashboard(
       tracker dashboard --host 0.0.0.0 --read-only
     """
     from dashboards import serve  # Dash is slow to import: only for this command
-    from dashboards.app import create_app
+    from dashboards.app import WARM, create_app
 
     from .companion import spawn_scheduler, stop_spawned
     from .schedule import resolve_settings
@@ -484,7 +484,7 @@ def dashboard(
         if debug:
             app.run(host=host, port=port, debug=True)
         else:
-            serve.serve(app.server, host, port)
+            serve.serve(app.server, host, port, on_listening=app.server.extensions.get(WARM))
     except KeyboardInterrupt:
         pass
     finally:

@@ -115,7 +115,7 @@ def test_a_burst_of_requests_while_the_scheduler_ingests(writable_db: Path, tmp_
             return (body["output"], *http(base + "/_dash-update-component", body))
 
         with ThreadPoolExecutor(max_workers=12) as pool:
-            answers = list(pool.map(hit, range(300)))
+            answers = list(pool.map(hit, range(400)))
         stop.set()
         dropper.join()
         after = wait_for(lambda: (n := ingested(base, bodies)) >= before + len(dropped) and n,

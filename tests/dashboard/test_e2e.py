@@ -96,7 +96,9 @@ def count(dash_duo, selector: str) -> int:
 
 
 def click_at(dash_duo, element, x: float, y: float) -> None:
-    """A real mouse click `x`, `y` pixels from the element's top left corner."""
+    """A real mouse click `x`, `y` pixels from the element's top left corner (scrolled to
+    the middle of the window first: the pointer cannot leave the window)."""
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
     if tuple(int(p) for p in selenium.__version__.split(".")[:2]) >= (4, 3):
         x, y = x - element.size["width"] / 2, y - element.size["height"] / 2  # from the centre
     ActionChains(dash_duo.driver).move_to_element_with_offset(element, round(x), round(y)) \
@@ -188,6 +190,9 @@ def test_movements_views_and_findings_on_the_samples(dash_duo, samples_db, free_
     index, point = next((i, t["hovertext"].index(h)) for i, t in enumerate(state["traces"])
                         if t["meta"].get("role") == "findings" for h in t["hovertext"]
                         if "copies_disagree" in h)
+    fits = ("const gd = document.querySelector('#movements-graph .js-plotly-plot');"
+            "return Math.abs(gd._fullLayout.width - gd.getBoundingClientRect().width) < 2;")
+    until(lambda: dash_duo.driver.execute_script(fits), timeout=5)  # resized beside the panel
     x, y = dash_duo.driver.execute_script(
         "const gd = document.querySelector('#movements-graph .js-plotly-plot');"
         "const t = gd._fullData[arguments[0]], L = gd._fullLayout;"
