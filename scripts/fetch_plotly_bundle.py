@@ -54,7 +54,7 @@ def main() -> None:
         return
     try:
         fetch(version)
-    except OSError as exc:
+    except (OSError, ValueError, KeyError, tarfile.TarError) as exc:  # offline, or an odd answer
         print(f"warning: could not fetch {PACKAGE}@{version} ({exc}); the dashboard will serve "
               "plotly.js's full bundle (slower first paint)", file=sys.stderr)
         return
