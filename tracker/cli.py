@@ -10,19 +10,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
+import importlib
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
 from . import check_config
 from .archives.bases import ArchiveBases
-from .commands import analyst, backfill, official, status
+from .commands import backfill
 from .commands.options import (
     EXIT_FAILED,
     EXIT_OK,
@@ -33,7 +34,6 @@ from .commands.options import (
     filter_options,
 )
 from .commands.options import date_value as _date
-from .commands.verify import verify
 from .errors import TrackerError, UsageError
 from .humane import plural, size
 from .ingest import BATCH_SIZE, MAX_BYTES, ingest_paths
@@ -74,7 +74,22 @@ def job_options(f: Callable[..., Any]) -> Callable[..., Any]:
 class TrackerGroup(click.Group):
     """Turns the tracker's own errors (the database's I/O failures among them: see
     `tracker.store.failures`) and the system's into one clear line and exit status 3 (2 for
-    usage)."""
+    usage). Commands in `LAZY` are imported when asked for: pandas and the read layer cost
+    `tracker ingest` ~0.3 s of start-up it never uses."""
+
+    LAZY: ClassVar[dict[str, str]] = {"show": "analyst", "export": "analyst", "status": "status",
+            "official": "official", "verify": "verify"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            module = importlib.import_module(f".commands.{self.LAZY[cmd_name]}", __package__)
+            command = getattr(module, cmd_name)
+            assert isinstance(command, click.Command)
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -384,9 +399,10 @@ def check(
       tracker check --kind jump --jump-threshold TJS=5 --format csv > jumps.csv
     """
     from . import checks as checks_mod  # numpy and pandas: loaded only for this command
+    from .commands.analyst import validate_filters
     from .official.config import OfficialConfig, load_check_configs
 
-    analyst.validate_filters(db_path, currencies, start, end)
+    validate_filters(db_path, currencies, start, end)
 
     config, official = check_config.CheckConfig(), OfficialConfig()
     if config_path is not None:
@@ -498,11 +514,6 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-main.add_command(analyst.show)
-main.add_command(analyst.export)
-main.add_command(status.status)
-main.add_command(official.official)
-main.add_command(verify)
 main.add_command(backfill.COMMAND)
 
 if __name__ == "__main__":  # pragma: no cover

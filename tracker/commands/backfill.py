@@ -25,7 +25,6 @@ from ..errors import UsageError
 from ..escape import printable
 from ..http import DEFAULT_TIMEOUT
 from ..ingest import MAX_BYTES
-from ..read import backfill_status_frame
 from ..store import Store, default_db_path
 from .options import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, db_option, err
 from .options import date_value as _date
@@ -134,6 +133,8 @@ COMMAND: click.Command = backfill_command  # typed, for the one line that regist
 def _print_status(db: Path) -> None:
     """The queue per source and state, on stdout."""
     with Store.open(db, read_only=True) as store:
+        from ..read import backfill_status_frame  # pandas: only for --status
+
         frame = backfill_status_frame(store)
     if frame.empty:
         click.echo("the backfill queue is empty (run `tracker backfill` to plan captures)")
