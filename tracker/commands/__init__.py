@@ -1,1 +1,2 @@
-"""`tracker` commands that live outside tracker/cli.py, each registered there with one line."""
+"""`tracker` commands that live outside tracker/cli.py, registered there by one line or by name
+in `TrackerGroup.LAZY` (imported only when asked for)."""
