@@ -82,8 +82,8 @@ def build_in_sql(db: Path, days: int, sigmas: dict[str, float], *statements: str
 
 def database(workdir: Path | None, prefix: str, name: str,
              build: Callable[[Path], None]) -> tuple[Path, Path]:
-    """(work folder, database): `workdir`'s database, built first when it is not there yet,
-    or a new one in a temporary folder."""
+    """(work folder, database): `workdir`'s database, built first when it is not there yet
+    (migrated to this tracker's schema when it is), or a new one in a temporary folder."""
     work = workdir or Path(tempfile.mkdtemp(prefix=prefix))
     work.mkdir(parents=True, exist_ok=True)
     db = work / name
@@ -91,6 +91,11 @@ def database(workdir: Path | None, prefix: str, name: str,
         t = time.perf_counter()
         build(db)
         print(f"database built in SQL in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    else:  # kept from an earlier version of tracker: migrated, as any writing command would
+        from tracker.store import Store
+
+        with Store.open(db):
+            pass
     return work, db
 
 
