@@ -9,20 +9,13 @@ import pytest
 
 from tests.conftest import REPO
 from tests.proc import run_tracker
+from tests.tickers import FIVE
 from tracker import warcscan
 from tracker.containers import _scan_with_warcio, read_warc_record, scan_warc
 from tracker.layouts import render_layout
 from tracker.prepare import MAX_BYTES
 from tracker.store import Store
-from tracker.synthetic import TickerEntry
 
-FIVE = [
-    TickerEntry("KGS", "0.01144", "0"),
-    TickerEntry("KZT", "0.00193", "-0"),
-    TickerEntry("TJS", "0.10811", "-0.28"),
-    TickerEntry("UZS", "0.00008", "0"),
-    TickerEntry("TMT", "0.28490", "0"),
-]
 DATED = render_layout(FIVE, "html-marquee", copies=2, body=["Filler prose of our own."]).replace(
     "</marquee></div>", "</marquee></div><div>10 December 2025</div>")
 UNDATED = render_layout(FIVE, "one-line", copies=2, body=["More filler prose."])

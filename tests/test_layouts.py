@@ -10,18 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.tickers import FIVE
 from tracker.errors import DecodeError
 from tracker.layouts import LAYOUTS, render_layout
 from tracker.parse import parse
 from tracker.synthetic import TickerEntry, format_date
 
-FIVE = [
-    TickerEntry("KGS", "0.01144", "0"),
-    TickerEntry("KZT", "0.00193", "-0"),
-    TickerEntry("TJS", "0.10811", "-0.28"),
-    TickerEntry("UZS", "0.00008", "0"),
-    TickerEntry("TMT", "0.28490", "0"),
-]
 DAY = dt.date(2025, 12, 10)
 BODY = ["Freight volumes on the corridor rose again in our own filler prose.",
         "A second paragraph mentions 3 December 2025 and the KGS/USD rate in passing."]

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.tickers import FIVE
 from tracker.errors import (
     DecodeError,
     InvalidDateError,
@@ -28,13 +29,6 @@ from tracker.synthetic import (
     ticker_lines,
 )
 
-FIVE = [
-    TickerEntry("KGS", "0.01144", "0"),
-    TickerEntry("KZT", "0.00193", "-0"),
-    TickerEntry("TJS", "0.10811", "-0.28"),
-    TickerEntry("UZS", "0.00008", "0"),
-    TickerEntry("TMT", "0.28490", "0"),
-]
 FOUR = FIVE[:4]
 DAY = dt.date(2025, 12, 10)
 BODY = ["Some headline", "A paragraph of our own filler text about freight."]
