@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from dashboards import callbacks, data
 from tracker.cli import main
 from tracker.ingest import ingest_paths
-from tracker.schedule import fetch_once, watch_once
+from tracker.jobs import fetch_once, watch_once
 from tracker.store import SCHEMA_VERSION, Store
 from tracker.synthetic import TickerEntry, render_text
 

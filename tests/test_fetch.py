@@ -15,8 +15,8 @@ import pytest
 from tracker import __version__
 from tracker.errors import FetchError
 from tracker.fetch import USER_AGENT, fetch
+from tracker.jobs import fetch_once
 from tracker.read import to_frame
-from tracker.schedule import fetch_once
 from tracker.store import Store
 from tracker.synthetic import TickerEntry, render_html, render_text
 

@@ -92,7 +92,7 @@ def test_every_name_has_one_source_and_back(name):
 
 WATCH = r"""
 import sys
-from tracker.schedule import watch_once
+from tracker.jobs import watch_once
 r = watch_once(sys.argv[1], [sys.argv[2]], settle=0)
 print(r.ingested, r.present, r.rejected, r.unchanged)
 """

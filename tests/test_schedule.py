@@ -23,15 +23,9 @@ from apscheduler.events import (
 
 from tests.test_fetch import DAY, Site, slow, snapshot
 from tracker.errors import StoreError, UsageError
+from tracker.jobs import RunReport, watch_once
 from tracker.read import to_frame
-from tracker.schedule import (
-    RunReport,
-    Settings,
-    build_scheduler,
-    parse_interval,
-    resolve_settings,
-    watch_once,
-)
+from tracker.schedule import Settings, build_scheduler, parse_interval, resolve_settings
 from tracker.store import Store
 
 

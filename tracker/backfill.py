@@ -30,9 +30,9 @@ from .archives.spool import Spool
 from .errors import FetchError, RefusedError, StoreError, TrackerError
 from .http import DEFAULT_TIMEOUT, Client
 from .ingest import MAX_BYTES, RawInput, ingest
+from .jobs import DB_TIMEOUT, RunReport, recorded_run, stopping
+from .jobs import writer as store_writer
 from .models import IngestOutcome
-from .schedule import DB_TIMEOUT, RunReport, recorded_run, stopping
-from .schedule import writer as store_writer
 from .store import Store
 from .store.backfillqueue import QueueItem, QueueResult
 

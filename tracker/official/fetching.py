@@ -28,8 +28,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from ..errors import FetchError, MissingRateError, OfficialRateError, UsageError, WrongDateError
 from ..http import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client
+from ..jobs import DB_TIMEOUT, RunReport, recorded_run, stopping, writer
 from ..models import EXPECTED_CURRENCIES
-from ..schedule import DB_TIMEOUT, RunReport, Settings, recorded_run, stopping, writer
+from ..schedule import Settings
 from ..store import utcnow
 from ..store.official import RawResponse
 from .banks import BANK_OF_CURRENCY, TMT_PEG, Bank, Request
