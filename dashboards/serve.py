@@ -105,7 +105,10 @@ def with_access_log(app: WSGIApp) -> WSGIApp:
     def logged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
             path = (environ.get("PATH_INFO") or "").encode("unicode_escape").decode("ascii")
-            print(f"{environ.get('REQUEST_METHOD')} {path} {status}", file=sys.stderr, flush=True)
+            # one write: print() writes the text and the newline apart, and waitress's
+            # threads would splice their lines together
+            sys.stderr.write(f"{environ.get('REQUEST_METHOD')} {path} {status}\n")
+            sys.stderr.flush()
             return start_response(status, headers, *exc_info)
 
         return app(environ, start)

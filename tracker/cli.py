@@ -196,9 +196,11 @@ def ingest(
     max_bytes: int,
     batch_size: int,
 ) -> None:
-    """Ingest snapshot files or folders (.txt, .html, .htm, and .gz of them).
+    """Ingest snapshot files or folders: pages, WARC crawls, saved MHTML pages.
 
-    Folders are read recursively. Ingesting the same bytes again is a no-op. Exit status 0
+    Pages are .txt, .html, .htm and .xhtml files, optionally gzipped (.gz); every page record
+    of a WARC crawl (.warc, .warc.gz) and the page of an MHTML file (.mhtml, .mht) is a
+    snapshot. Folders are read recursively. Ingesting the same bytes again is a no-op. Exit status 0
     when every input was ingested or already present, 1 when any was rejected (the rest are
     still ingested), 2 for usage errors, 3 when the database or raw archive is unusable.
 
@@ -257,7 +259,7 @@ def reparse(db_path: Path | None) -> None:
     every="How often: 15m, 1h, 1d, 30s or plain seconds (default 1h).",
 )
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TOML file with a [schedule] table (every, watch, url, db); "
+              help="TOML file with a [schedule] table (every, watch, url, db, official); "
                    "command-line options win.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=20.0, show_default=True,
               help="Seconds before a fetch attempt gives up.")

@@ -162,7 +162,8 @@ def export(db_path: Path | None, fmt: str | None, output: Path | None,
            currencies: tuple[str, ...], start: dt.date | None, end: dt.date | None, view: str,
            all_snapshots: bool) -> None:
     """Export the series: one row per capture date and currency, in one shape for every
-    format (columns in README.md, "Export"); rates and changes exactly as printed.
+    format (columns in README.md, "Views, filters and the export shape"); rates and changes
+    exactly as printed.
 
     \b
     Example:
