@@ -158,3 +158,28 @@ def test_a_file_that_is_not_a_database_is_an_error_at_once_not_busy(tmp_path):
     assert proc.returncode == 3, proc.stderr
     assert f"cannot open database {junk}" in proc.stderr and "busy" not in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_status_and_check_show_stored_input_escaped(tmp_path):
+    """A run's error and a finding's message quote file names: on the terminal an escape
+    sequence in one is shown, never obeyed, and a newline cannot forge a row of the table."""
+    import datetime as dt
+
+    from tracker.jobs import watch_once
+    from tests.tickers import FIVE
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "\x1b]0;owned\x07.txt").write_text("no ticker here\n")
+    forged = "2025-12-01 x\ncopies_disagree  error  KGS  2025-12-15  forged\x1b[31m.txt"
+    (folder / forged).write_text(render_text(FIVE, day=dt.date(2025, 12, 3)))
+    db = tmp_path / "t.duckdb"
+    watch_once(db, [folder], settle=0)
+    status = run("status", "--db", db, check_rc=0).stdout
+    table = run("check", "--db", db).stdout
+    for out in (status, table):
+        assert not {"\x1b", "\x07", "\x9b"} & set(out), out
+    assert "\u241b]0;owned\u2407" in status
+    rows = [line for line in table.splitlines() if line.startswith("copies_disagree")]
+    assert rows == [], table  # the forged row is part of an escaped message, not a row
+    assert "x\u240acopies_disagree" in table

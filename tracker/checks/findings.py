@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..check_config import FORMATS, KINDS, SEVERITIES, SEVERITY_RANK
 from ..errors import UsageError
+from ..escape import printable
 
 FINDING_COLUMNS = ("finding_id", "kind", "severity", "currency", "captured_on", "snapshot_ids",
                    "message")
@@ -114,8 +115,8 @@ def write_findings(findings: Sequence[Finding], fmt: str, out: TextIO) -> None:
                              " ".join(f.snapshot_ids), f.message])
     elif fmt == "table":
         rows = [("kind", "severity", "currency", "date", "message")] + [
-            (f.kind, f.severity, f.currency or "-",
-             f.captured_on.isoformat() if f.captured_on else "undated", f.message)
+            (f.kind, f.severity, printable(f.currency or "-"),  # (a message quotes input)
+             f.captured_on.isoformat() if f.captured_on else "undated", printable(f.message))
             for f in findings
         ]
         widths = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from ..escape import printable
 from ..humane import moment, plural, size
 from ..store import Store, default_db_path
 from .options import db_option
@@ -150,4 +151,4 @@ def status(db_path: Path | None, fmt: str, gap_days: int) -> None:
     """
     with Store.open(db_path or default_db_path(), read_only=True) as store:
         found = collect(store, gap_days)
-    click.echo(as_json(found) if fmt == "json" else "\n".join(text_lines(found)))
+    click.echo(as_json(found) if fmt == "json" else "\n".join(map(printable, text_lines(found))))
