@@ -183,3 +183,19 @@ def test_status_and_check_show_stored_input_escaped(tmp_path):
     rows = [line for line in table.splitlines() if line.startswith("copies_disagree")]
     assert rows == [], table  # the forged row is part of an escaped message, not a row
     assert "x\u240acopies_disagree" in table
+
+
+@pytest.mark.parametrize("command", ["show", "status", "check", "ingest"])
+def test_a_database_from_a_newer_tracker_says_upgrade_the_tracker(tmp_path, command):
+    """Reading or writing, the advice is the one that helps: a writing command cannot
+    migrate a newer file back, so a reader must not send the user to one."""
+    import duckdb
+
+    db = tmp_path / "t.duckdb"
+    run("ingest", "--db", db, tmp_path, check_rc=0)  # (an empty folder: a new database)
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO schema_info (version) VALUES (99)")
+    args = [tmp_path] if command == "ingest" else []
+    proc = run(command, "--db", db, *args, check_rc=3)
+    assert "schema version 99, newer than this tracker" in proc.stderr
+    assert "upgrade the tracker" in proc.stderr and "to migrate it" not in proc.stderr

@@ -250,6 +250,11 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 def check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """A read-only connection cannot migrate: say how to."""
     version = schema_version(con)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"database {path} has schema version {version}, newer than this tracker "
+            f"({SCHEMA_VERSION}); upgrade the tracker"
+        )
     if version != SCHEMA_VERSION:
         raise StoreError(
             f"database {path} has schema version {version}, this tracker expects "
