@@ -116,23 +116,27 @@ def with_access_log(app: WSGIApp) -> WSGIApp:
     return logged
 
 
-def serve(app: WSGIApp, host: str, port: int, *, threads: int = 8,
-          on_listening: Callable[[], None] | None = None) -> None:
-    """Serve until interrupted; PortBusyError when the address cannot be had.
-
-    `on_listening` runs in a thread of its own once the address is ours (the app's cache
-    warming up while the first visitor's browser loads the page); stopping waits for it."""
+def listen(app: WSGIApp, host: str, port: int, *, threads: int = 8) -> Any:
+    """The server, bound to the address (nothing is served before `serve`); PortBusyError
+    when the address cannot be had, before anything else is started or said."""
     import waitress.server  # only the dashboard command needs it
 
     try:
-        server = waitress.server.create_server(app, host=host, port=port, threads=threads,
-                                               clear_untrusted_proxy_headers=True)
+        return waitress.server.create_server(app, host=host, port=port, threads=threads,
+                                             clear_untrusted_proxy_headers=True)
     except OSError as exc:
         why = "the port is in use by another process" if exc.errno == errno.EADDRINUSE else (
             exc.strerror or str(exc))
         raise PortBusyError(
             f"cannot listen on {host}:{port}: {why}; choose another with --port"
         ) from None
+
+
+def serve(server: Any, *, on_listening: Callable[[], None] | None = None) -> None:
+    """Serve until interrupted (`server` from `listen`).
+
+    `on_listening` runs in a thread of its own once the address is ours (the app's cache
+    warming up while the first visitor's browser loads the page); stopping waits for it."""
     warming = None
     if on_listening is not None:
         warming = threading.Thread(target=on_listening, name="dashboard-warm")

@@ -165,8 +165,8 @@ def test_status_and_check_show_stored_input_escaped(tmp_path):
     sequence in one is shown, never obeyed, and a newline cannot forge a row of the table."""
     import datetime as dt
 
-    from tracker.jobs import watch_once
     from tests.tickers import FIVE
+    from tracker.jobs import watch_once
 
     folder = tmp_path / "in"
     folder.mkdir()

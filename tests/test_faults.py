@@ -328,3 +328,12 @@ def test_a_full_disk_while_writing_raw_bytes_records_nothing_of_the_batch(tmp_pa
     assert not list((db.parent / "raw").glob(".*"))
     assert run_tracker("ingest", "--db", db, big).code == 0  # space again: the same run works
     assert len(state(db)["snapshots"]) == len(before["snapshots"]) + 30  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "ten"])
+def test_a_lock_timeout_that_is_no_number_of_seconds_is_a_usage_error(tmp_path, value):
+    run = run_tracker("ingest", "--db", tmp_path / "t.duckdb", tmp_path,
+                      env={"TRACKER_LOCK_TIMEOUT": value})
+    assert run.code == 2, run.stderr
+    assert run.lines == [f"error: TRACKER_LOCK_TIMEOUT={value!r} is not a number of seconds "
+                         "(0 or more); set it like TRACKER_LOCK_TIMEOUT=30"]

@@ -377,6 +377,7 @@ def dashboard(
         app.server.wsgi_app = serve.with_basic_auth(app.server.wsgi_app, credentials)
     if verbose:
         app.server.wsgi_app = serve.with_access_log(app.server.wsgi_app)
+    server = None if debug else serve.listen(app.server, host, port)  # a busy port: said first
     companion = None
     if jobs and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
         # not in the debug reloader's serving child: one scheduler, however often it reloads
@@ -397,7 +398,7 @@ def dashboard(
         if debug:
             app.run(host=host, port=port, debug=True)
         else:
-            serve.serve(app.server, host, port, on_listening=app.server.extensions.get(WARM))
+            serve.serve(server, on_listening=app.server.extensions.get(WARM))
     except KeyboardInterrupt:
         pass
     finally:

@@ -127,18 +127,23 @@ def get_with(url: str, authorization: str | None = None) -> tuple[int, str]:
         return 0, ""
 
 
-def test_a_busy_port_is_a_clear_error_with_exit_status_3(tmp_path, free_port):
+@pytest.mark.parametrize("watch", [False, True], ids=["alone", "with-a-scheduler"])
+def test_a_busy_port_is_a_clear_error_with_exit_status_3(tmp_path, free_port, watch):
+    """The one line says so, and nothing before it claims a dashboard or starts a scheduler."""
     import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", free_port))
         taken.listen()
         proc = subprocess.run([sys.executable, "-m", "tracker", "dashboard", "--db",
-                               str(tmp_path / "t.duckdb"), "--port", str(free_port)],
+                               str(tmp_path / "t.duckdb"), "--port", str(free_port),
+                               *(["--watch", str(tmp_path)] if watch else [])],
                               capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3, proc.stderr
-    assert f"cannot listen on 127.0.0.1:{free_port}: the port is in use" in proc.stderr
-    assert "Traceback" not in proc.stderr and "Dash is running" not in proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{free_port}: the port is in use by another "
+        "process; choose another with --port"], proc.stderr
+    assert not (tmp_path / "t.duckdb.schedule.lock").exists()  # no scheduler was started
 
 
 def test_requests_are_not_logged_unless_verbose(corpus_db, free_port):

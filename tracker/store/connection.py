@@ -9,6 +9,7 @@ way: jittered exponential backoff until a deadline, then `DatabaseBusyError`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import random
 import time
@@ -50,11 +51,13 @@ def lock_timeout() -> float:
     try:
         seconds = float(value) if value else DEFAULT_LOCK_TIMEOUT
     except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < math.inf:  # (also NaN)
         raise UsageError(
-            f"TRACKER_LOCK_TIMEOUT={value!r} is not a number of seconds; set it like "
-            "TRACKER_LOCK_TIMEOUT=30"
-        ) from None
-    return max(seconds, 0.0)
+            f"TRACKER_LOCK_TIMEOUT={value!r} is not a number of seconds (0 or "
+            "more); set it like TRACKER_LOCK_TIMEOUT=30"
+        )
+    return seconds
 
 
 class Busy(Exception):
