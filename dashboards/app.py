@@ -8,11 +8,15 @@ callbacks, which also pick up what other processes ingest.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
+import flask
 from dash import Dash, dcc, html
+from werkzeug.exceptions import HTTPException
 
+from tracker.escape import printable
 from tracker.humane import size
 from tracker.prepare import MAX_BYTES
 from tracker.store import default_db_path
@@ -115,12 +119,26 @@ def create_app(
     app = Dash(__name__, title=TITLE, update_title=None, index_string=INDEX,  # type: ignore[arg-type]
                include_assets_files=False, serve_locally=True, compress=True)
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.server.register_error_handler(Exception, _unanswered)
     plotlyjs.serve_partial_bundle(app)
     app.layout = lambda: layout(settings)
     callbacks.register(app, settings)
     # for the server to call once it listens (Flask's place for what extensions keep)
     app.server.extensions[WARM] = lambda: callbacks.warm(settings)
     return app
+
+
+def _unanswered(exc: Exception) -> Any:
+    """A request the app cannot answer (a callback request the page never sends, or a bug):
+    one line on stderr naming it, a 500 without a traceback; the server goes on."""
+    if isinstance(exc, HTTPException):  # (404, 413, …: Flask's own answer)
+        return exc
+    req = flask.request
+    line = printable(f"error: dashboard: {req.method} {req.path} failed "
+                     f"({type(exc).__name__}: {exc})")
+    sys.stderr.write((line if len(line) <= 300 else line[:299] + "…") + "\n")
+    sys.stderr.flush()
+    return "the dashboard could not answer this request", 500
 
 
 def layout(settings: data.Settings) -> html.Div:

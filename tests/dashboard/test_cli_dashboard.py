@@ -213,3 +213,33 @@ def test_a_password_file_guards_every_request(corpus_db, tmp_path, free_port):
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_a_callback_request_the_page_never_sends_is_one_line_not_a_traceback(corpus_db, free_port):
+    """Anyone who reaches the server can post any callback request: a wrong one is answered
+    500 with no traceback in the body or on stderr, one escaped line names it, and the
+    server goes on answering."""
+    proc = serve("--db", str(corpus_db), "--port", str(free_port))
+    base = f"http://127.0.0.1:{free_port}"
+    try:
+        wait_up(proc, base + "/")
+        deps = json.loads(get(base + "/_dash-dependencies")[1])
+        spec = next(d for d in deps if any(i["id"] == I.FINDINGS_KIND for i in d["inputs"]))
+        body = {"output": spec["output"], "outputs": [], "changedPropIds": [],
+                "inputs": [{**i, "value": "\x1b]0;owned\x07"} for i in spec["inputs"]],
+                "state": [{**s, "value": 7} for s in spec["state"]]}
+        request = urllib.request.Request(base + "/_dash-update-component",
+                                         data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            urllib.request.urlopen(request, timeout=10)
+        assert answered.value.code == 500
+        assert "Traceback" not in answered.value.read().decode()
+        assert get(base + "/_dash-layout")[0] == 200  # still serving
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert "Traceback" not in err and "\x1b" not in err
+    failed = [line for line in err.splitlines() if "failed" in line]
+    assert len(failed) == 1 and failed[0].startswith(
+        "error: dashboard: POST /_dash-update-component failed ("), err
