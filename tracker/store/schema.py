@@ -228,9 +228,35 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("SELECT max(version) FROM schema_info").fetchall()[0][0] or 0)
 
 
+def foreign_objects(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The tables, views and sequences of a file without a tracker schema (first few): a file
+    that has any is someone else's database, which the tracker must not add its tables to."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+        "current_database() UNION ALL SELECT sequence_name FROM duckdb_sequences() "
+        "WHERE database_name = current_database() ORDER BY 1 LIMIT 4"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """`StoreError` when the file holds other objects but no tracker schema."""
+    names = foreign_objects(con)
+    if names:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise StoreError(
+            f"database {path} is not a tracker database (it holds {shown} and no tracker "
+            "schema); the tracker does not add its tables to it: pass --db a new file (or "
+            "an existing tracker database)"
+        )
+
+
 def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Bring the file to `SCHEMA_VERSION` in one transaction; refuse a newer file."""
+    """Bring the file to `SCHEMA_VERSION` in one transaction; refuse a newer file, and a
+    file that is another database (`foreign_objects`)."""
     version = schema_version(con)
+    if version == 0:
+        _refuse_foreign(con, path)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"database {path} has schema version {version}, newer than this tracker "
@@ -250,6 +276,8 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 def check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """A read-only connection cannot migrate: say how to."""
     version = schema_version(con)
+    if version == 0:
+        _refuse_foreign(con, path)
     if version != SCHEMA_VERSION:
         raise StoreError(
             f"database {path} has schema version {version}, this tracker expects "
