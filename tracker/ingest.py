@@ -101,6 +101,7 @@ class _Target:
         self.timeout = timeout
         self.answers: dict[str, str | None] = {}  # id -> rejection reason, None if ingested
         self.where: dict[str, Location] = {}
+        self.raw_dir = default_raw_dir(self.db)  # the recorded one, once a lookup has read it
         self.reader = Lookup(self.db, timeout)
         self.on_stored: Callable[[Store, list[IngestOutcome]], None] | None = None
 
@@ -130,12 +131,14 @@ class _Target:
             return ()
         try:
             with self.reader.store() as store:
+                self.raw_dir = store.raw_dir
                 found = store.known_snapshots(ids)
                 self.where.update(store.raw_locations(list(found)))
         except DatabaseBusyError:
             raise
         except StoreError:  # an older schema: a writable open migrates it
             with self.write() as store:
+                self.raw_dir = store.raw_dir
                 found = store.known_snapshots(ids)
                 self.where.update(store.raw_locations(list(found)))
         self.answers.update(found)
@@ -153,7 +156,7 @@ class _Target:
             return None
         kept = list({sid: (sid, self.where[sid], data)
                      for sid, data in zip(ids, chunk.contents, strict=True)}.values())
-        if damaged_frames(default_raw_dir(self.db), kept):
+        if damaged_frames(self.raw_dir, kept):
             return None
         return [
             IngestOutcome(source, "present", snapshot_id=sid) if self.answers[sid] is None

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import StoreError
-from .connection import transaction, utcnow
+from .connection import LEGACY_RAW, default_raw_dir, transaction, utcnow
 
 RATE_TYPE = "DECIMAL(18,10)"
 CHANGE_TYPE = "DECIMAL(18,6)"
@@ -215,8 +215,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (source, query)
     );
     """,
+    # 8: the raw folder this database owns, a name beside the file (store/rawfolder.py). An
+    # existing database keeps `raw/`, where its packs are; `migrate` names a new one's after
+    # its file (`connection.default_raw_dir`), so databases in one folder no longer share one.
+    f"""
+    CREATE TABLE raw_folder (name VARCHAR NOT NULL);
+    INSERT INTO raw_folder VALUES ('{LEGACY_RAW}');
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+RAW_FOLDER_VERSION = 8  # the first version that records its raw folder
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -271,6 +279,8 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             con.execute(MIGRATIONS[target - 1])
             con.execute("INSERT INTO schema_info VALUES (?, ?)", [target, utcnow()])
+        if version == 0:  # a new database: a raw folder of its own
+            con.execute("UPDATE raw_folder SET name = ?", [default_raw_dir(path).name])
 
 
 def check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
