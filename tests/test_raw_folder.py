@@ -18,9 +18,11 @@ from pathlib import Path
 import duckdb
 
 from tests.conftest import SAMPLES
+from tests.fakebanks import FakeBanks
 from tests.proc import run_tracker
 from tests.test_faults import temp_pack
 from tests.test_fetch import DAY, snapshot
+from tests.test_official_fetch import TODAY, fetch, week_rates
 from tracker.store import Store, default_raw_dir
 from tracker.store.schema import RAW_FOLDER_VERSION
 
@@ -148,3 +150,13 @@ def test_a_writable_open_leaves_fresh_temporary_packs_in_a_shared_raw_alone(tmp_
     mine = temp_pack(default_raw_dir(own), gone.pid)
     ok("ingest", "--db", own, HOME)
     assert not mine.exists()  # its own folder: no other writer can be at work there
+
+
+def test_verify_counts_the_packs_of_official_answers_as_referenced(db_path):
+    """`tracker official fetch` keeps the banks' answers in packs of the raw folder too: they
+    are the database's, not orphans to delete."""
+    with FakeBanks(week_rates(), today=TODAY) as banks:
+        assert fetch(banks, db_path, "--currency", "KZT").code == 0
+    done = ok("verify", "--db", db_path)
+    assert done.lines[-1].endswith("0 missing or corrupt, 0 stray pack(s)"), done.lines
+    assert packs_of(db_path) == {p.name for p in default_raw_dir(db_path).iterdir()}
