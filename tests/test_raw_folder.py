@@ -40,6 +40,7 @@ def to_old_layout(db: Path) -> None:
         pack.rename(legacy / pack.name)
     own.rmdir()
     with duckdb.connect(str(db)) as con:
+        con.execute("ALTER TABLE snapshots DROP COLUMN declared_charset")  # version 9
         con.execute("DROP TABLE raw_folder")
         con.execute("DELETE FROM schema_info WHERE version >= ?", [RAW_FOLDER_VERSION])
 

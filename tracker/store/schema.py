@@ -222,6 +222,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE raw_folder (name VARCHAR NOT NULL);
     INSERT INTO raw_folder VALUES ('{LEGACY_RAW}');
     """,
+    # 9: the charset a container or HTTP header declared for the bytes ('' when none did),
+    # which only the payload does not keep: `tracker reparse` reads it here (prepare.py
+    # `reparse_charset`). NULL: ingested before it was kept.
+    "ALTER TABLE snapshots ADD COLUMN declared_charset VARCHAR;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 RAW_FOLDER_VERSION = 8  # the first version that records its raw folder
