@@ -158,7 +158,7 @@ def timed_ingest(
     and grep's, measured just before it."""
     for leftover in (db, work / "bench.duckdb.wal"):
         leftover.unlink(missing_ok=True)
-    subprocess.run(["rm", "-rf", str(work / "raw")], check=True)
+    subprocess.run(["rm", "-rf", str(db) + ".raw"], check=True)
     grep = grep_seconds(corpus)
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -78,7 +78,7 @@ def ingest_rates(work: Path, count: int, rounds: int = 2) -> dict[str, float]:
             subprocess.run([sys.executable, "-m", "tracker", "ingest", "--db", str(db), str(folder)],
                            capture_output=True, check=True)
             best[layout] = min(best[layout], time.perf_counter() - t)
-            subprocess.run(["rm", "-rf", str(db), str(db) + ".wal", str(work / "raw")], check=True)
+            subprocess.run(["rm", "-rf", str(db), str(db) + ".wal", str(db) + ".raw"], check=True)
     return {layout: count / seconds for layout, seconds in best.items()}
 
 

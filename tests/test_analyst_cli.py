@@ -25,7 +25,7 @@ from dashboards import callbacks, data
 from tracker.cli import main
 from tracker.ingest import ingest_paths
 from tracker.jobs import fetch_once, watch_once
-from tracker.store import SCHEMA_VERSION, Store
+from tracker.store import SCHEMA_VERSION, Store, default_raw_dir
 from tracker.synthetic import TickerEntry, render_text
 
 from .conftest import SAMPLES
@@ -265,7 +265,7 @@ def test_status_of_an_empty_database(tmp_path):
 
 def test_status_of_a_fresh_database(samples_db):
     text, js = status(samples_db, "--gap-days", 4)
-    raw = sum(p.stat().st_size for p in (samples_db.parent / "raw").iterdir())
+    raw = sum(p.stat().st_size for p in default_raw_dir(samples_db).iterdir())
     lines = text.splitlines()
     assert lines[1] == ("snapshots    28 snapshots: 26 ingested (1 of them undated), "
                         "2 rejected; 129 quotes; 0 input errors")

@@ -26,7 +26,7 @@ import pytest
 import tracker.raw as raw_mod
 from tests.proc import run_tracker, unprivileged
 from tracker.read import to_frame
-from tracker.store import Store
+from tracker.store import Store, default_raw_dir
 from tracker.synthetic import filler, random_walk, render_html, render_text
 
 BATCH = "40"
@@ -109,7 +109,7 @@ def kill_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
 
 
 def packs(db: Path) -> int:
-    return len(list((db.parent / "raw").glob("*.pack")))
+    return len(list(default_raw_dir(db).glob("*.pack")))
 
 
 @pytest.mark.slow
@@ -142,7 +142,7 @@ def test_sigkill_at_random_moments_never_leaves_a_partial_snapshot(kill_corpus, 
         finished = subprocess.run(ingest_cmd(db, folder), capture_output=True, text=True)
         assert finished.returncode == 1 and "Traceback" not in finished.stderr, finished.stderr
         assert same_state(state(db), reference), f"round {round_} (TRACKER_KILL_SEED={seed})"
-        assert not list((db.parent / "raw").glob(".*.tmp"))  # half-written packs are cleared
+        assert not list(default_raw_dir(db).glob(".*.tmp"))  # half-written packs are cleared
     assert partial >= 4, f"only {partial} kills landed mid-run (TRACKER_KILL_SEED={seed})"
 
 
@@ -161,7 +161,7 @@ def test_a_killed_writers_temporary_pack_is_removed_on_opening(tmp_path):
     db = tmp_path / "t.duckdb"
     gone = subprocess.Popen(["true"])
     gone.wait()  # reaped: no process has its pid any more
-    orphan = temp_pack(db.parent / "raw", gone.pid)
+    orphan = temp_pack(default_raw_dir(db), gone.pid)
     with Store.open(db):
         assert not orphan.exists()
 
@@ -172,8 +172,8 @@ def test_a_temporary_pack_of_this_process_survives_a_second_writable_store(tmp_p
     process had the same pid, as in a container) is a leftover."""
     db = tmp_path / "t.duckdb"
     with Store.open(db):
-        writing = temp_pack(db.parent / "raw", os.getpid())  # the first store, mid-pack
-        leftover = temp_pack(db.parent / "raw", os.getpid())
+        writing = temp_pack(default_raw_dir(db), os.getpid())  # the first store, mid-pack
+        leftover = temp_pack(default_raw_dir(db), os.getpid())
         monkeypatch.setattr(raw_mod, "_writing", {writing.name})
         with Store.open(db):
             assert writing.exists() and not leftover.exists()
@@ -197,7 +197,7 @@ def test_a_temporary_pack_of_a_live_process_survives(tmp_path):
     db = tmp_path / "t.duckdb"
     live = subprocess.Popen(["sleep", "30"])
     try:
-        writing = temp_pack(db.parent / "raw", live.pid)
+        writing = temp_pack(default_raw_dir(db), live.pid)
         with Store.open(db):
             assert writing.exists()
     finally:
@@ -209,7 +209,7 @@ def test_a_temporary_pack_of_a_live_process_survives(tmp_path):
 
 def test_a_temporary_pack_of_an_unknown_writer_is_removed_only_when_old(tmp_path):
     db = tmp_path / "t.duckdb"
-    raw = db.parent / "raw"
+    raw = default_raw_dir(db)
     fresh, old = temp_pack(raw, "x"), temp_pack(raw, "x", age_days=2)
     fresh_pid0, old_pid0 = temp_pack(raw, 0), temp_pack(raw, 0, age_days=2)
     with Store.open(db):
@@ -274,7 +274,7 @@ def test_an_unwritable_raw_folder_is_a_clear_error_and_nothing_is_recorded(tmp_p
         pytest.skip("running as root without setpriv: file permissions cannot be tested")
     folder = write_corpus(tmp_path / "in", 30)
     db = tmp_path / "db" / "t.duckdb"
-    raw = db.parent / "raw"
+    raw = default_raw_dir(db)
     raw.mkdir(parents=True)
     raw.chmod(0o555)
     try:
@@ -297,10 +297,10 @@ def test_a_raw_path_that_is_a_file_is_a_clear_error(tmp_path):
     folder = write_corpus(tmp_path / "in", 5)
     db = tmp_path / "db" / "t.duckdb"
     db.parent.mkdir()
-    (db.parent / "raw").write_text("not a folder")
+    default_raw_dir(db).write_text("not a folder")
     run = run_tracker("ingest", "--db", db, folder)
     assert run.code == 3 and "Traceback" not in run.stderr, run.stderr
-    assert run.lines[0].startswith(f"error: cannot keep raw snapshots in {db.parent / 'raw'} "
+    assert run.lines[0].startswith(f"error: cannot keep raw snapshots in {default_raw_dir(db)} "
                                    "(a file is in the way, not a folder)")
     assert len(state(db)["snapshots"]) == 0  # type: ignore[arg-type]
 
@@ -322,10 +322,10 @@ def test_a_full_disk_while_writing_raw_bytes_records_nothing_of_the_batch(tmp_pa
     limit = db.stat().st_size + 2 * 1024 * 1024  # room for the database, not for the pack
     run = run_tracker("ingest", "--db", db, big, prefix=["prlimit", f"--fsize={limit}"])
     assert run.code == 3, run.stderr
-    assert run.lines[0].startswith(f"error: cannot keep raw snapshots in {db.parent / 'raw'} "
+    assert run.lines[0].startswith(f"error: cannot keep raw snapshots in {default_raw_dir(db)} "
                                    "(File too large)")
     assert same_state(state(db), before)  # the batch left nothing behind
-    assert not list((db.parent / "raw").glob(".*"))
+    assert not list(default_raw_dir(db).glob(".*"))
     assert run_tracker("ingest", "--db", db, big).code == 0  # space again: the same run works
     assert len(state(db)["snapshots"]) == len(before["snapshots"]) + 30  # type: ignore[arg-type]
 

@@ -18,7 +18,7 @@ from tests.fakebanks import FakeBanks, cbu_json, nbk_xml
 from tests.proc import run_tracker
 from tracker.errors import ArchiveError
 from tracker.read import to_frame
-from tracker.store import Store
+from tracker.store import Store, default_raw_dir
 
 TODAY = dt.date.today()
 MONDAY = TODAY - dt.timedelta(days=TODAY.weekday() + 7)  # last week: every day in the past
@@ -102,7 +102,7 @@ def test_the_answers_are_kept_byte_for_byte_and_checked_on_reading(db_path):
     assert sunday == cbu_json(WEEKDAYS[-1], str(rates["UZS"][WEEKDAYS[-1]]))  # Friday's
     # the Saturday and Sunday answers are Friday's bytes: kept once, mapped from both URLs
     assert len({r["response_id"] for r in kept}) == 12
-    packs = {p for p in (db_path.parent / "raw").iterdir() if p.suffix == ".pack"}
+    packs = {p for p in default_raw_dir(db_path).iterdir() if p.suffix == ".pack"}
     for pack in packs:
         data = bytearray(pack.read_bytes())
         data[len(data) // 2] ^= 0xFF
@@ -246,7 +246,7 @@ def test_usage_errors_exit_two_and_open_nothing(tmp_path, args, message):
 
 
 def test_an_unwritable_raw_archive_exits_three_with_the_run_recorded(db_path):
-    (db_path.parent / "raw").write_text("a file in the way")
+    default_raw_dir(db_path).write_text("a file in the way")
     with FakeBanks(week_rates(), today=TODAY) as banks:
         done = fetch(banks, db_path, "--currency", "KZT", end=WEEK[0])
     assert done.code == 3, done.stderr

@@ -14,7 +14,7 @@ from tests.conftest import SAMPLES
 from tests.proc import run_tracker
 from tests.test_fetch import DAY, snapshot
 from tracker.read import to_frame
-from tracker.store import Store
+from tracker.store import Store, default_raw_dir
 
 HOME = "2025-11-17_tca-home.txt"
 
@@ -81,7 +81,7 @@ def test_verify_finds_every_kind_of_damage_and_reingesting_repairs_it(tmp_path, 
     assert "ingested 0, " in again.lines[-1]
     repaired = run_tracker("verify", "--db", db_path)
     assert repaired.lines[-1].endswith("0 missing or corrupt, 1 stray pack(s)"), repaired.lines
-    (db_path.parent / "raw" / "20250101T000000-1-deadbeef.pack").unlink()
+    (default_raw_dir(db_path) / "20250101T000000-1-deadbeef.pack").unlink()
     assert run_tracker("verify", "--db", db_path).code == 0
     assert run_tracker("reparse", "--db", db_path).code == 0
 

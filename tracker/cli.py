@@ -239,14 +239,19 @@ def reparse(db_path: Path | None) -> None:
       tracker reparse --db data/tracker.duckdb
     """
     def damaged(source: str, status: str) -> None:
-        if status not in ("ingested", "rejected"):  # raw bytes lost or damaged: not parsed
+        if "charset its container declared" in status:  # not at hand from here: not parsed
+            err(f"note: {source}: {status}")
+        elif status not in ("ingested", "rejected"):  # raw bytes lost or damaged: not parsed
             err(f"damaged: {source}: {status}")
 
     counts = reparse_snapshots(db_path=db_path, progress=damaged)
+    unknown = counts["charset_unknown"]
     err(
         f"reparsed: {counts['ingested']} ingested, {counts['rejected']} rejected, "
         f"{counts['changed']} changed, {counts['missing_raw']} with missing or damaged raw "
         "bytes (kept as they were, not parsed)"
+        + (f", {unknown} whose container is not found from here (kept as they were)"
+           if unknown else "")
     )
     sys.exit(EXIT_REJECTED if counts["missing_raw"] else EXIT_OK)
 

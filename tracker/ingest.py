@@ -24,11 +24,11 @@ from .prepare import (
     PreparedChunk,
     RawInput,
     build_rows,
-    declared_charset_of,
     evidence_for,
     parse_content,
     prepare_many,
     read_input,
+    reparse_charset,
 )
 from .raw import compress_many
 from .rows import QuoteRow, SnapshotRow, quote_table, snapshot_table
@@ -101,6 +101,7 @@ class _Target:
         self.timeout = timeout
         self.answers: dict[str, str | None] = {}  # id -> rejection reason, None if ingested
         self.where: dict[str, Location] = {}
+        self.raw_dir = default_raw_dir(self.db)  # the recorded one, once a lookup has read it
         self.reader = Lookup(self.db, timeout)
         self.on_stored: Callable[[Store, list[IngestOutcome]], None] | None = None
 
@@ -130,12 +131,14 @@ class _Target:
             return ()
         try:
             with self.reader.store() as store:
+                self.raw_dir = store.raw_dir
                 found = store.known_snapshots(ids)
                 self.where.update(store.raw_locations(list(found)))
         except DatabaseBusyError:
             raise
         except StoreError:  # an older schema: a writable open migrates it
             with self.write() as store:
+                self.raw_dir = store.raw_dir
                 found = store.known_snapshots(ids)
                 self.where.update(store.raw_locations(list(found)))
         self.answers.update(found)
@@ -153,7 +156,7 @@ class _Target:
             return None
         kept = list({sid: (sid, self.where[sid], data)
                      for sid, data in zip(ids, chunk.contents, strict=True)}.values())
-        if damaged_frames(default_raw_dir(self.db), kept):
+        if damaged_frames(self.raw_dir, kept):
             return None
         return [
             IngestOutcome(source, "present", snapshot_id=sid) if self.answers[sid] is None
@@ -407,9 +410,12 @@ def reparse(
     """Rebuild every snapshot's quotes and dates from its kept raw bytes with today's parser.
 
     Date evidence that is not in the bytes (fetch time, file name, user date) is kept from
-    the stored row. Returns counts of snapshots by their new status, plus `missing_raw`.
+    the stored row. Returns counts of snapshots by their new status, plus `missing_raw` and
+    `charset_unknown` (both kept as they were, not parsed: raw bytes lost or damaged; a WARC
+    or MHTML snapshot ingested before its declared charset was kept, whose container is not
+    found from the current folder).
     """
-    counts = {"ingested": 0, "rejected": 0, "missing_raw": 0, "changed": 0}
+    counts = {"ingested": 0, "rejected": 0, "missing_raw": 0, "changed": 0, "charset_unknown": 0}
     with writing(db_path) as store:
         ids = store.snapshot_ids()
     for start in range(0, len(ids), batch_size):
@@ -426,6 +432,12 @@ def reparse(
         snaps: list[SnapshotRow] = []
         quotes: list[QuoteRow] = []
         for old, data in loaded:
+            declared = reparse_charset(old.source, old.snapshot_id, old.declared_charset)
+            if declared.unknown is not None:  # its container is not at hand: not parsed
+                counts["charset_unknown"] += 1
+                if progress:
+                    progress(old.source, f"kept as it was: {declared.unknown}")
+                continue
             item = RawInput(
                 source=old.source,
                 path=None if "://" in old.source else Path(old.source),
@@ -433,11 +445,12 @@ def reparse(
                 captured_at_source=old.captured_at_source,
                 original_url=old.original_url,
             )
-            page, error = parse_content(data, old.source, declared_charset_of(old.source))
+            page, error = parse_content(data, old.source, declared.charset)
             snap, rows = build_rows(
                 old.snapshot_id, item, data, page, error,
                 user_date=old.user_date, ingested_at=old.ingested_at,
             )
+            snap = snap._replace(declared_charset=declared.record)
             if (snap.status, snap.captured_on, snap.reason) != (
                 old.status, old.captured_on, old.reason
             ):

@@ -105,18 +105,49 @@ def container_inputs(
                      original_url=page.url, charset=page.charset)], [], []
 
 
-def declared_charset_of(source: str) -> str | None:
-    """The charset a WARC record's or MHTML part's headers declare, read again from the file
-    if it is still there (`tracker reparse`: only the payload is kept, not its headers)."""
+@dataclass(frozen=True)
+class Declared:
+    """What `tracker reparse` knows of the charset declared for a snapshot's bytes."""
+
+    charset: str | None  # to parse with
+    record: str | None  # to keep in `declared_charset` ('' none declared, None not known)
+    unknown: str | None = None  # why the snapshot must be kept as it was, not parsed
+
+
+def reparse_charset(source: str, snapshot_id: str, recorded: str | None) -> Declared:
+    """The charset declared for a snapshot's bytes by its container or HTTP header.
+
+    Kept with the snapshot since schema version 9. A WARC or MHTML snapshot ingested before
+    has it only in its container, read again at its `source` path: relative to the folder
+    ingested from, so from elsewhere it is not found (or another file is). Then the snapshot
+    must be kept as it was: parsed without the declaration, a page in a legacy encoding would
+    turn into a rejection.
+    """
+    if recorded is not None:
+        return Declared(recorded or None, recorded)
     found = warc_source(source)
+    if found is None and not source.lower().endswith(MHTML_SUFFIXES):
+        return Declared(None, None)  # a file or fetched page ingested before: as then
+    path = found[0] if found else source
     try:
-        if found is not None and os.path.isfile(found[0]):
-            return warc_record_at(found[0], found[1], MAX_BYTES, source).charset
-        if source.lower().endswith(MHTML_SUFFIXES) and os.path.isfile(source):
-            return read_mhtml(_read_file(source, MAX_BYTES, source), source).charset
-    except SourceError:
-        pass
-    return None
+        if found is not None:
+            rec = warc_record_at(found[0], found[1], MAX_BYTES, source)
+            payload, charset = rec.payload, rec.charset
+        else:
+            page = read_mhtml(_read_file(source, MAX_BYTES, source), source)
+            payload, charset = page.html, page.charset
+    except SourceError as exc:
+        why = exc.reason
+    except OSError as exc:
+        why = f"cannot be read ({exc.strerror or exc})"
+    else:
+        if hashlib.sha256(payload).hexdigest() == snapshot_id:
+            return Declared(charset, charset or "")
+        why = "holds other bytes than were ingested"
+    return Declared(None, None, (
+        f"the charset its container declared was not kept (ingested before schema version 9) "
+        f"and {path} {why}, looked for from {os.getcwd()}; run `tracker reparse` from the "
+        "folder it was ingested from"))
 
 
 def _read_file(path: str | Path, max_bytes: int, source: str) -> bytes:
@@ -254,6 +285,7 @@ def build_rows(
         listing=page.meta.listing.text if page and page.meta.listing else None,
         title=page.meta.title if page else None,
         original_url=item.original_url or (item.source if "://" in item.source else None),
+        declared_charset=item.charset or "",
         warnings=page.warnings if page else (),
     )
     quotes = [

@@ -1,7 +1,7 @@
 """The raw archive: every snapshot's original bytes, zstd-compressed, addressed by SHA-256.
 
 Each ingest batch appends its snapshots to one pack file
-(`data/raw/<time>-<pid>-<uuid8>.pack`, a sequence of zstd frames) written under a temporary
+(`data/tracker.duckdb.raw/<time>-<pid>-<uuid8>.pack`, a sequence of zstd frames) written under a temporary
 name (`.<pack name>.tmp`), flushed to disk and renamed before the batch's database transaction
 commits; the `raw_snapshots` table maps every snapshot id to its frame. So a snapshot is never
 recorded without its raw bytes, and a crash can at worst leave an unreferenced pack behind. One
@@ -138,7 +138,7 @@ _TEMP_PACK = re.compile(r"\.\d{8}T\d{6}-(\d{1,10})-[0-9a-f]{8}\.pack\.tmp")
 ABANDONED_AFTER = 24 * 3600.0
 
 
-def remove_partial_packs(raw_dir: Path) -> int:
+def remove_partial_packs(raw_dir: Path, *, shared: bool = False) -> int:
     """Delete temporary packs that killed writers left half-written; returns how many.
 
     Such a pack is never referenced by the database, but a writer may still be writing it:
@@ -153,6 +153,11 @@ def remove_partial_packs(raw_dir: Path) -> int:
       process's;
     - otherwise (an unexpected name, or a system where liveness cannot be asked): removed once
       it has not been modified for `ABANDONED_AFTER` (a day).
+
+    In a folder `shared` with other databases (the `raw/` of databases created before schema
+    version 8), their writers are not kept out by this database's lock, and one in another pid
+    namespace (a container) looks gone: there a temporary pack must also be untouched for
+    `ABANDONED_AFTER`.
 
     Cheap enough for every writable open: one directory scan, and a `stat` only of a temporary
     pack whose writer cannot be told.
@@ -178,7 +183,7 @@ def remove_partial_packs(raw_dir: Path) -> int:
                 if pid > 0 and pid not in alive:
                     alive[pid] = _pid_alive(pid)
                 live = alive[pid] if pid > 0 else None
-            if live is None:  # cannot tell: abandoned only when untouched for long
+            if live is None or (shared and not live):  # abandoned only when untouched for long
                 live = entry.stat(follow_symlinks=False).st_mtime > time.time() - ABANDONED_AFTER
             if not live:
                 os.unlink(entry.path)

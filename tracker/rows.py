@@ -39,6 +39,7 @@ class SnapshotRow(NamedTuple):
     listing: str | None
     title: str | None
     original_url: str | None  # the page's address: fetched URL or WARC-Target-URI
+    declared_charset: str | None  # by the container or HTTP header; '' none, None not known
     warnings: tuple[str, ...]  # (last: `Store.snapshot_rows` reads it as `r[-1]`)
 
 
@@ -63,7 +64,7 @@ SNAPSHOT_SCHEMA = pa.schema([
     ("parser_version", pa.string()), ("header_date", pa.date32()),
     ("filename_date", pa.date32()), ("user_date", pa.date32()), ("date_note", pa.string()),
     ("content_type", pa.string()), ("size_bytes", pa.int64()), ("listing", pa.string()),
-    ("title", pa.string()), ("original_url", pa.string()),
+    ("title", pa.string()), ("original_url", pa.string()), ("declared_charset", pa.string()),
     ("warnings", pa.list_(pa.string())),
 ])
 QUOTE_SCHEMA = pa.schema([

@@ -21,6 +21,8 @@ import zstandard
 from .errors import ArchiveError
 from .raw import CODEC, decompress
 from .store import Store
+from .store.connection import LEGACY_RAW
+from .store.rawfolder import Sharing, sharing
 from .store.rawindex import Location
 
 UPLOAD_PREFIX = "upload/"  # the dashboard's uploads (dashboards.upload.SOURCE_PREFIX)
@@ -103,6 +105,7 @@ def verify_archive(db_path: Path) -> tuple[int, list[Problem]]:
         located = store.raw_locations()
         unrecorded = store.snapshots_without_raw()
         sources = store.sources_of(sorted(located))
+        referenced = store.referenced_packs()
     problems = [
         Problem("missing", source, f"snapshot {sid[:12]} has no raw bytes recorded",
                 repair_hint(source, db_path))
@@ -120,22 +123,40 @@ def verify_archive(db_path: Path) -> tuple[int, list[Problem]]:
         except ArchiveError as exc:
             reason = str(exc).partition("; run `tracker verify`")[0]
             problems.append(Problem("corrupt", source, reason, repair_hint(source, db_path)))
-    problems += _stray_packs(raw_dir, {loc[1] for loc in located.values()})
+    problems += _stray_packs(raw_dir, referenced, db_path)
     return len(located), problems
 
 
-def _stray_packs(raw_dir: Path, referenced: set[str]) -> list[Problem]:
+def _stray_packs(raw_dir: Path, referenced: set[str], db_path: Path) -> list[Problem]:
     """Packs no snapshot points at (an ingest interrupted before its commit, or one in
-    progress), and temporary packs a killed writer left."""
+    progress), and temporary packs a killed writer left.
+
+    A pack this database does not point at may be another's that shares the folder (`raw/`
+    of databases created before schema version 8): it is an orphan only when no database in
+    the folder points at it, and never one to delete while a database there cannot be read.
+    """
     try:
         with os.scandir(raw_dir) as entries:
             names = sorted(e.name for e in entries if e.is_file(follow_symlinks=False))
     except OSError:
         return []
+    strays = [n for n in names if n.endswith(".pack") and not n.startswith(".")
+              and n not in referenced]
+    others = sharing(raw_dir, db_path) if strays else Sharing(frozenset(), ())
+    shared = raw_dir.name == LEGACY_RAW
     out = []
     for name in names:
         path = raw_dir / name
-        if name.endswith(".pack") and not name.startswith(".") and name not in referenced:
+        if name in strays and name in others.packs:
+            continue  # another database's
+        if name in strays and others.unknown:
+            out.append(Problem(
+                "orphan", str(path), "no snapshot of this database points at this pack, and "
+                "whether another database in the folder does cannot be told: "
+                + "; ".join(others.unknown),
+                "keep it: it may hold that database's raw bytes; verify again once it can be "
+                "read"))
+        elif name in strays:
             out.append(Problem(
                 "orphan", str(path), "no snapshot points at this pack (an ingest interrupted "
                 "before its commit, or one still in progress)",
@@ -143,7 +164,8 @@ def _stray_packs(raw_dir: Path, referenced: set[str]) -> list[Problem]:
         elif name.endswith(".pack.tmp"):
             out.append(Problem(
                 "partial", str(path), "a pack left half-written by an interrupted ingest",
-                "nothing is lost; the next ingest removes it once its writer is gone"))
+                "nothing is lost; the next ingest removes it once its writer is gone"
+                + (" and it is a day old (the folder may be shared)" if shared else "")))
     return out
 
 

@@ -420,7 +420,7 @@ def test_upload_goes_through_ingest_with_a_result_per_file(writable_db):
     # nothing was written anywhere but the database and its raw archive
     folder = writable_db.parent
     assert {p.name for p in folder.iterdir()} <= {writable_db.name, writable_db.name + ".wal",
-                                                   "raw"}
+                                                   writable_db.name + ".raw"}
     assert not (folder.parent / "etc").exists()
     assert len(data.load_series(s, ["KGS"])) == 61
 
@@ -467,7 +467,7 @@ def test_only_snapshot_files_are_taken_and_nothing_lands_outside_the_data_folder
     assert lines[4].startswith("x.txt.gz — ingested")
     assert lines[5].startswith("page.HTM — rejected: no ticker found")
     assert {p.name for p in writable_db.parent.iterdir()} <= {
-        writable_db.name, writable_db.name + ".wal", "raw"}
+        writable_db.name, writable_db.name + ".wal", writable_db.name + ".raw"}
     chooser = next(c for c in find_all(layout(s), "Upload") if c.id == I.UPLOAD)
     assert chooser.accept == ".txt,.html,.htm,.txt.gz,.html.gz,.htm.gz,.gz"
 

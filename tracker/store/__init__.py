@@ -2,6 +2,7 @@
 
 - `connection`: opening the file, the one retry policy for a busy database, transactions;
 - `schema`: the migrations and the series rule (the `series` view);
+- `rawfolder`: the raw folder each database owns, and the databases that share one;
 - `writes`, `reads`, `checkreads`: the named statements, by what they serve;
 - `database`: `Store`, which combines them over one connection.
 

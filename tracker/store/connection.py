@@ -35,9 +35,18 @@ def default_db_path() -> Path:
     return Path(os.environ.get("TRACKER_DB") or DEFAULT_DB)
 
 
+LEGACY_RAW = "raw"  # the raw folder of databases created before schema version 8
+
+
 def default_raw_dir(db_path: Path | str) -> Path:
-    """Raw snapshots live beside the database: `data/tracker.duckdb` → `data/raw/`."""
-    return Path(db_path).parent / "raw"
+    """A new database's raw folder: beside it, named after it as DuckDB names its WAL
+    (`data/tracker.duckdb` → `data/tracker.duckdb.raw/`), so that no two databases share one.
+
+    Databases created before schema version 8 keep the folder they have (`raw/`, shared by
+    every such database in their folder); each database records its own (`store.rawfolder`).
+    """
+    path = Path(db_path)
+    return path.with_name(path.name + ".raw")
 
 
 def utcnow() -> dt.datetime:

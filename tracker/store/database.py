@@ -12,13 +12,14 @@ from ..errors import StoreError
 from ..raw import remove_partial_packs
 from .backfillqueue import BackfillQueue
 from .checkreads import CheckReads
-from .connection import connect, default_db_path
+from .connection import LEGACY_RAW, connect, default_db_path
 from .coveragereads import CoverageReads
 from .failures import database_failure
 from .official import OfficialStore
+from .rawfolder import recorded_raw_dir
 from .rawindex import RawIndex
 from .reads import Reads
-from .schema import check_version, migrate
+from .schema import SCHEMA_VERSION, check_version, migrate
 from .statusreads import StatusReads
 from .writes import Writes
 
@@ -42,16 +43,21 @@ class Store(Writes, Reads, CheckReads, CoverageReads, OfficialStore, StatusReads
         timeout: float | None = None,
         raw_dir: Path | str | None = None,
     ) -> Iterator[Store]:
-        """Open (creating and migrating when writable); raw packs go to `raw_dir`."""
+        """Open (creating and migrating when writable); raw packs go to `raw_dir`, by default
+        the folder the database records (`rawfolder.recorded_raw_dir`)."""
         path = Path(db_path) if db_path is not None else default_db_path()
         con = connect(path, read_only=read_only, timeout=timeout)
         try:
-            store = cls(con, path, read_only, Path(raw_dir) if raw_dir is not None else None)
             if read_only:
                 check_version(con, path)
             else:
                 migrate(con, path)
-                remove_partial_packs(store.raw_dir)
+            recorded = recorded_raw_dir(con, path, SCHEMA_VERSION)
+            store = cls(con, path, read_only, Path(raw_dir) if raw_dir is not None else recorded)
+            if not read_only:
+                # `raw/` may be shared with other databases, whose writers this open does
+                # not exclude: there, only day-old temporary packs of gone writers go
+                remove_partial_packs(store.raw_dir, shared=recorded.name == LEGACY_RAW)
             yield store
         except duckdb.Error as exc:  # any I/O failure of the block: one line, exit status 3
             with suppress(duckdb.Error):

@@ -9,6 +9,7 @@ import pyarrow as pa
 from ..raw import CODEC, write_pack
 from ..rows import arrow_table, ids_table
 from .connection import Connected
+from .rawfolder import referenced_packs
 
 # (codec, pack, offset, length) of a snapshot's newest frame
 Location = tuple[str, str, int, int]
@@ -36,6 +37,10 @@ class RawIndex(Connected):
                 rows = self.con.execute(_LATEST.format(
                     where="WHERE snapshot_id IN (SELECT snapshot_id FROM _rids)")).fetchall()
         return {str(r[0]): (str(r[1]), str(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+    def referenced_packs(self) -> set[str]:
+        """Every pack this database's rows point at (snapshots' and official responses')."""
+        return referenced_packs(self.con)
 
     def snapshots_without_raw(self) -> list[tuple[str, str]]:
         """`(snapshot_id, source)` of snapshots with no frame recorded at all."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import StoreError
-from .connection import transaction, utcnow
+from .connection import LEGACY_RAW, default_raw_dir, transaction, utcnow
 
 RATE_TYPE = "DECIMAL(18,10)"
 CHANGE_TYPE = "DECIMAL(18,6)"
@@ -215,8 +215,20 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (source, query)
     );
     """,
+    # 8: the raw folder this database owns, a name beside the file (store/rawfolder.py). An
+    # existing database keeps `raw/`, where its packs are; `migrate` names a new one's after
+    # its file (`connection.default_raw_dir`), so databases in one folder no longer share one.
+    f"""
+    CREATE TABLE raw_folder (name VARCHAR NOT NULL);
+    INSERT INTO raw_folder VALUES ('{LEGACY_RAW}');
+    """,
+    # 9: the charset a container or HTTP header declared for the bytes ('' when none did),
+    # which only the payload does not keep: `tracker reparse` reads it here (prepare.py
+    # `reparse_charset`). NULL: ingested before it was kept.
+    "ALTER TABLE snapshots ADD COLUMN declared_charset VARCHAR;",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+RAW_FOLDER_VERSION = 8  # the first version that records its raw folder
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -228,9 +240,35 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("SELECT max(version) FROM schema_info").fetchall()[0][0] or 0)
 
 
+def foreign_objects(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The tables, views and sequences of a file without a tracker schema (first few): a file
+    that has any is someone else's database, which the tracker must not add its tables to."""
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+        "current_database() UNION ALL SELECT sequence_name FROM duckdb_sequences() "
+        "WHERE database_name = current_database() ORDER BY 1 LIMIT 4"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """`StoreError` when the file holds other objects but no tracker schema."""
+    names = foreign_objects(con)
+    if names:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise StoreError(
+            f"database {path} is not a tracker database (it holds {shown} and no tracker "
+            "schema); the tracker does not add its tables to it: pass --db a new file (or "
+            "an existing tracker database)"
+        )
+
+
 def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Bring the file to `SCHEMA_VERSION` in one transaction; refuse a newer file."""
+    """Bring the file to `SCHEMA_VERSION` in one transaction; refuse a newer file, and a
+    file that is another database (`foreign_objects`)."""
     version = schema_version(con)
+    if version == 0:
+        _refuse_foreign(con, path)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"database {path} has schema version {version}, newer than this tracker "
@@ -245,6 +283,8 @@ def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             con.execute(MIGRATIONS[target - 1])
             con.execute("INSERT INTO schema_info VALUES (?, ?)", [target, utcnow()])
+        if version == 0:  # a new database: a raw folder of its own
+            con.execute("UPDATE raw_folder SET name = ?", [default_raw_dir(path).name])
 
 
 def check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -255,6 +295,8 @@ def check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             f"database {path} has schema version {version}, newer than this tracker "
             f"({SCHEMA_VERSION}); upgrade the tracker"
         )
+    if version == 0:
+        _refuse_foreign(con, path)
     if version != SCHEMA_VERSION:
         raise StoreError(
             f"database {path} has schema version {version}, this tracker expects "

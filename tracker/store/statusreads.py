@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from .connection import Connected
+from .rawfolder import referenced_packs
 from .schema import schema_version
 
 
@@ -51,16 +52,16 @@ class StatusReads(Connected):
         return rows
 
     def raw_size(self) -> tuple[int, int]:
-        """(files, bytes) of the raw archive's pack files on disk."""
+        """(files, bytes) of the pack files on disk that this database's rows point at (its
+        raw folder may be `raw/`, shared with other databases in its folder)."""
         files = total = 0
-        try:
-            entries = list(os.scandir(self.raw_dir))
-        except FileNotFoundError:
-            return 0, 0
-        for entry in entries:
-            if entry.is_file(follow_symlinks=False):
-                files += 1
-                total += entry.stat(follow_symlinks=False).st_size
+        for pack in sorted(referenced_packs(self.con)):
+            try:
+                size = os.stat(self.raw_dir / pack, follow_symlinks=False).st_size
+            except OSError:
+                continue
+            files += 1
+            total += size
         return files, total
 
     def schema_version(self) -> int:

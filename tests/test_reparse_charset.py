@@ -1,0 +1,87 @@
+"""`tracker reparse` parses a WARC or MHTML snapshot with the charset its container declared,
+wherever it is run from: the declaration is kept with the snapshot at ingest. A database
+ingested before it was kept reads it from the container again, and when that is not found
+from the current folder keeps the snapshot as it was (with a note), never turning it into a
+rejection. Through the real command, run from another folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import SAMPLES
+from tests.proc import run_tracker
+
+CONTAINERS = ("2025-11-17_crawl.warc.gz", "2025-11-17_tca-home.mhtml")
+
+
+def ingested_from(tmp_path: Path) -> Path:
+    """The sample WARC and MHTML files ingested by a relative path, from `tmp_path`."""
+    (tmp_path / "in").mkdir()
+    for name in CONTAINERS:
+        shutil.copy(SAMPLES / name, tmp_path / "in" / name)
+    db = tmp_path / "t.duckdb"
+    done = run_tracker("ingest", "--db", db, "in", cwd=tmp_path)
+    assert done.code == 0, done.stderr
+    return db
+
+
+def state(db: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        snaps = con.execute("SELECT source, status, reason, captured_on FROM snapshots "
+                            "ORDER BY source").fetchall()
+        quotes = con.execute("SELECT snapshot_id, position, rate_text, change_text FROM quotes "
+                             "ORDER BY ALL").fetchall()
+    return snaps, quotes
+
+
+def as_ingested_before_the_charset_was_kept(db: Path) -> None:
+    """The database as the tracker left it before schema version 9 (the next writable open
+    migrates it: the column comes back empty)."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("ALTER TABLE snapshots DROP COLUMN declared_charset")
+        con.execute("DELETE FROM schema_info WHERE version >= 9")
+
+
+def test_reparse_from_another_folder_keeps_container_snapshots_as_they_were(tmp_path):
+    db = ingested_from(tmp_path)
+    before = state(db)
+    assert [s[1] for s in before[0]] == ["ingested", "ingested"] and before[1]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run_tracker("reparse", "--db", db, cwd=elsewhere)
+    assert done.code == 0 and done.lines == [
+        "reparsed: 2 ingested, 0 rejected, 0 changed, 0 with missing or damaged raw bytes "
+        "(kept as they were, not parsed)"], done.stderr
+    assert state(db) == before
+
+
+def test_a_database_ingested_before_reads_the_container_or_keeps_the_snapshot(tmp_path):
+    db = ingested_from(tmp_path)
+    before = state(db)
+    as_ingested_before_the_charset_was_kept(db)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "in").mkdir(parents=True)  # another MHTML file by the same relative name
+    (elsewhere / "in" / CONTAINERS[1]).write_bytes(
+        b"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>another page")
+
+    done = run_tracker("reparse", "--db", db, cwd=elsewhere)
+    assert done.code == 0 and "Traceback" not in done.stderr, done.stderr
+    notes = [line for line in done.lines if line.startswith("note: ")]
+    assert len(notes) == 2 and all("kept as it was: " in n and str(elsewhere) in n
+                                   and "run `tracker reparse` from the folder" in n
+                                   for n in notes), done.lines
+    assert any("holds other bytes" in n for n in notes), notes
+    assert done.lines[-1].endswith(
+        ", 2 whose container is not found from here (kept as they were)"), done.lines
+    assert state(db) == before
+
+    again = run_tracker("reparse", "--db", db, cwd=tmp_path)  # where it was ingested from
+    assert again.code == 0 and " 0 changed," in again.lines[-1], again.stderr
+    assert not [line for line in again.lines if line.startswith("note: ")], again.lines
+    assert state(db) == before
+    last = run_tracker("reparse", "--db", db, cwd=elsewhere)  # the declaration is kept now
+    assert last.code == 0 and len(last.lines) == 1 and " 0 changed," in last.lines[0], last.lines
+    assert state(db) == before
