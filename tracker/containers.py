@@ -16,11 +16,14 @@ import email.policy
 import email.utils
 import io
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import brotli
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 
 from .encoding import charset_of_content_type
@@ -32,10 +35,43 @@ WARC_SUFFIXES = (".warc", ".warc.gz")
 MHTML_SUFFIXES = (".mhtml", ".mht")
 _PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 _SNAPSHOT_TYPES = ("response", "resource")
-# what warcio raises on bytes that are no WARC (a cut header without a target URI: AttributeError)
+# what warcio raises on bytes that are no WARC (a cut header without a target URI: AttributeError;
+# a Content-Length too large for an index: OverflowError)
 _WARCIO_ERRORS = (ArchiveLoadFailed, OSError, EOFError, ValueError, AttributeError, TypeError,
-                  IndexError, KeyError)
+                  IndexError, KeyError, OverflowError)
 _USD = (b"USD", "USD".encode("utf-16-le"), "USD".encode("utf-16-be"))
+
+
+class _Brotli:
+    """`Content-Encoding: br` for warcio, on the `brotli` package this project installs.
+
+    warcio's own `br` decompressor was written for `brotlipy` (`decompress()`, a writable
+    `unused_data`); on `brotli` it fails on the first byte, so every brotli page of a crawl,
+    and every record after it, was lost as "corrupt". Its output is bounded: past `limit`
+    bytes (set per record to just over the size limit) it stops inflating, so a brotli bomb
+    costs what a page over the limit does."""
+
+    unused_data = None  # (warcio's reader asks: a brotli stream has no member after it)
+    limit = 64 << 20
+
+    def __init__(self) -> None:
+        self._inflate = brotli.Decompressor()
+        self._out = 0
+
+    def decompress(self, data: bytes) -> bytes:
+        parts = []
+        chunk = bytes(data)
+        while self._out < self.limit:
+            part = self._inflate.process(chunk, output_buffer_limit=1 << 20)
+            chunk = b""
+            parts.append(part)
+            self._out += len(part)
+            if self._inflate.can_accept_more_data():
+                break
+        return b"".join(parts)
+
+
+BufferedReader.DECOMPRESSORS["br"] = _Brotli
 
 
 @dataclass(frozen=True)
@@ -72,9 +108,12 @@ def read_warc_record(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> WarcPaylo
         record = next(iter(it))
     except StopIteration:
         raise ValueError("no WARC record in the bytes") from None
-    except ArchiveLoadFailed as exc:
+    except _WARCIO_ERRORS as exc:
         raise ValueError(f"not a WARC record ({_short(exc)})") from None
-    return _payload(record, max_bytes)
+    try:
+        return _payload(record, max_bytes)
+    except _WARCIO_ERRORS as exc:
+        raise ValueError(f"not a readable WARC record ({_short(exc)})") from None
 
 
 def _payload(record: object, max_bytes: int) -> WarcPayload:
@@ -88,7 +127,10 @@ def _payload(record: object, max_bytes: int) -> WarcPayload:
     payload = b""
     kind = (content_type or "").split(";")[0].strip().lower()
     if rec_type in _SNAPSHOT_TYPES and kind in _PAGE_TYPES:
-        payload = record.content_stream().read(max_bytes + 1)  # type: ignore[attr-defined]
+        stream = record.content_stream()  # type: ignore[attr-defined]
+        if isinstance(inflate := getattr(stream, "decompressor", None), _Brotli):
+            inflate.limit = max_bytes + 1
+        payload = stream.read(max_bytes + 1)
     raw = record.raw_stream  # type: ignore[attr-defined]
     if len(payload) <= max_bytes:
         while raw.read(1 << 20):  # to the record's end, a bounded piece at a time
@@ -128,6 +170,27 @@ class WarcScan:
     snapshots: tuple[tuple[int, WarcPayload], ...]  # (offset, record), payload bytes dropped
     skipped: tuple[str, ...]  # "path#offset (why)"
     error: tuple[str, str] | None  # (path#offset, reason) when the file is cut or corrupt
+
+
+def check_warc_start(path: str | Path, source: str) -> None:
+    """Refuse a file that does not begin with a WARC record (empty, or another kind of file
+    under a `.warc` name), before a reader tries it: warcio would take its lines for ARC
+    records and count them as skipped, saying nothing of the file."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(head, 64)
+        except zlib.error as exc:
+            raise SourceError(f"corrupt gzip data at the start ({exc}); re-download or "
+                              "re-write the file", source) from None
+    if not head.strip(b"\r\n\x00 "):
+        raise SourceError("is an empty WARC file (no record at all); was the crawl cut off?",
+                          source)
+    if not head.lstrip(b"\r\n").startswith(b"WARC/"):
+        shown = head.lstrip()[:24].decode("utf-8", "replace")
+        raise SourceError(f"is not a WARC file: it begins with '{shown}', not 'WARC/1.0'; "
+                          "ingest it under a name that says what it is", source)
 
 
 def scan_warc(path: str | Path, max_bytes: int) -> WarcScan:

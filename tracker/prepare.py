@@ -18,6 +18,7 @@ from pathlib import Path
 from .containers import (
     MHTML_SUFFIXES,
     WARC_SUFFIXES,
+    check_warc_start,
     read_mhtml,
     read_warc_at,
     scan_warc,
@@ -86,6 +87,7 @@ def container_inputs(
     lower = name.lower()
     try:
         if lower.endswith(WARC_SUFFIXES):
+            check_warc_start(path, name)
             scan = scan_warc(path, max_bytes)
             inputs = [
                 RawInput(source=f"{name}#{offset}", path=path, warc_offset=offset,

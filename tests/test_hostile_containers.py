@@ -1,0 +1,95 @@
+"""WARC files that lie, through the real `tracker ingest`: every record whose content encoding
+a crawler may write is read, and every file that is no WARC, or whose lengths lie, ends as one
+clear rejection naming it, never a traceback or a silent nothing."""
+
+from __future__ import annotations
+
+import gzip
+
+import brotli
+import pytest
+
+from tests.proc import run_tracker
+from tests.test_containers import DATED, RESPONSE, record, snapshots
+from tracker.containers import read_warc_record
+
+
+def br_http(body: bytes, *, chunked: bool = False) -> bytes:
+    """An HTTP response whose body is brotli-compressed (`Content-Encoding: br`)."""
+    packed = brotli.compress(body)
+    headers = "Content-Type: text/html; charset=utf-8\r\nContent-Encoding: br\r\n"
+    if chunked:
+        half = len(packed) // 2
+        packed = b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n"
+                          for p in (packed[:half], packed[half:])) + b"0\r\n\r\n"
+        headers += "Transfer-Encoding: chunked\r\n"
+    return f"HTTP/1.1 200 OK\r\n{headers}\r\n".encode() + packed
+
+
+def page(day: str) -> bytes:
+    return DATED.replace("10 December 2025", day).encode()
+
+
+@pytest.mark.parametrize("member", [True, False], ids=["warc.gz", "warc"])
+def test_brotli_pages_are_read_and_the_records_after_them_too(tmp_path, member):
+    """warcio's own `br` hook fails on the `brotli` package: a crawl's brotli page was
+    reported as corrupt WARC data and every record after it was lost."""
+    bomb = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: br\r\n\r\n" + \
+        brotli.compress(b"<html><body>USD" + b" " * (64 << 20))
+    parts = [
+        record("response", "https://timesca.com/a", br_http(page("11 December 2025")), RESPONSE,
+               member=member),
+        record("response", "https://timesca.com/b", br_http(page("12 December 2025"),
+               chunked=True), RESPONSE, member=member),
+        record("response", "https://timesca.com/bomb", bomb, RESPONSE, member=member),
+        record("resource", "https://timesca.com/c", page("13 December 2025"), "text/html",
+               member=member),
+    ]
+    path = tmp_path / f"crawl.warc{'.gz' if member else ''}"
+    path.write_bytes(b"".join(parts))
+    db = tmp_path / "t.duckdb"
+    run = run_tracker("ingest", "--db", db, path)
+    assert run.code == 0, run.stderr
+    assert "Traceback" not in run.stderr and "corrupt" not in run.stderr
+    rows = snapshots(db)
+    assert sorted((r[2], str(r[3]), r[1]) for r in rows) == [
+        ("https://timesca.com/a", "2025-12-11", "ingested"),
+        ("https://timesca.com/b", "2025-12-12", "ingested"),
+        ("https://timesca.com/c", "2025-12-13", "ingested"),
+    ]
+    assert run.peak_mb < 400  # the bomb is not inflated past the size limit
+    one = read_warc_record(parts[1] if member else gzip.compress(parts[1]))
+    assert one.payload == page("12 December 2025")
+
+
+def test_a_file_that_is_no_warc_or_lies_about_its_lengths_is_one_clear_rejection(tmp_path):
+    good = record("response", "https://timesca.com/", page("11 December 2025"), "text/html",
+                  member=False)
+    huge = good.replace(f"Content-Length: {len(page('11 December 2025'))}".encode(),
+                        b"Content-Length: 99999999999999999999")
+    files = {
+        "empty.warc.gz": b"",
+        "blank.warc": b"\r\n\r\n",
+        "page.warc.gz": page("11 December 2025"),  # an HTML page under a WARC name
+        "text.warc.gz": gzip.compress(b"hello, this is no crawl\n" * 50),
+        "huge-length.warc": huge,
+        "huge-length.warc.gz": gzip.compress(huge),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    db = tmp_path / "t.duckdb"
+    run = run_tracker("ingest", "--db", db, *(tmp_path / n for n in files))
+    assert run.code == 1
+    assert "Traceback" not in run.stderr and "WARNING" not in run.stderr, run.stderr
+    reasons = {line.split(": ", 2)[1].rsplit("/", 1)[-1].split("#")[0]: line.split(": ", 2)[2]
+               for line in run.lines if line.startswith("rejected: ")}
+    assert set(reasons) == set(files), run.stderr
+    assert reasons["empty.warc.gz"].startswith("is an empty WARC file")
+    assert reasons["blank.warc"].startswith("is an empty WARC file")
+    assert reasons["page.warc.gz"].startswith("is not a WARC file: it begins with '<html")
+    assert reasons["text.warc.gz"].startswith("is not a WARC file: it begins with 'hello, this")
+    assert reasons["huge-length.warc"].startswith("corrupt WARC data at offset 0")
+    assert reasons["huge-length.warc.gz"].startswith("corrupt WARC data at offset 0")
+    assert "skipped" not in run.lines[-1]  # no line of a page counted as a skipped record
+    with pytest.raises(ValueError, match="WARC record"):
+        read_warc_record(gzip.compress(huge))
