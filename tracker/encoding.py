@@ -21,7 +21,7 @@ _BOMS = (  # longest first: a UTF-32 LE mark starts like a UTF-16 LE one
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _PRESCAN = 4096  # bytes of the page searched for a declaration (HTML's prescan uses 1024)
-_META = re.compile(rb"<meta\b([^<>]{0,1024})", re.IGNORECASE)
+_META = re.compile(rb"<!--|<meta\b([^<>]{0,1024})", re.IGNORECASE)  # (comments: skipped)
 _META_CHARSET = re.compile(rb"charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]{1,40})", re.IGNORECASE)
 _XML_DECL = re.compile(
     rb"\s{0,64}<\?xml\b[^<>]{0,200}?\bencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']"
@@ -43,7 +43,15 @@ def declared_charset(data: bytes) -> tuple[str, str] | None:
         return xml.group(1).decode("ascii"), "XML declaration"
     if b"<" not in head:
         return None
-    for meta in _META.finditer(head):
+    pos = 0
+    while (meta := _META.search(head, pos)) is not None:
+        pos = meta.end()
+        if meta.group(1) is None:  # a comment: what it holds declares nothing (HTML's prescan)
+            end = head.find(b"-->", meta.start() + 2)
+            if end == -1:
+                return None
+            pos = end + 3
+            continue
         m = _META_CHARSET.search(meta.group(1))
         if m:
             return m.group(1).decode("ascii"), "<meta> charset"

@@ -1,0 +1,62 @@
+"""Pages that lie or carry invisible characters: read as a browser shows them, or refused
+with one short reason, never read in part in silence."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.proc import run_tracker
+from tests.tickers import FIVE
+from tracker.encoding import declared_charset
+from tracker.layouts import render_layout
+from tracker.parse import parse
+
+TEXT = render_layout(FIVE, "lines", day=None, copies=8) + "10 December 2025\n"
+PAIRS = ["KGS/USD", "KZT/USD", "TJS/USD", "UZS/USD", "TMT/USD"]
+
+
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c", "\u2066", "\u2069", "\u202b"],
+                         ids=["LRM", "RLM", "ALM", "LRI", "PDI", "RLE"])
+def test_direction_marks_between_entries_are_invisible(mark):
+    """A direction mark before a pair or a bullet is no character a reader sees: every entry
+    is read (it used to end the ticker: a currency and the header date lost)."""
+    page = parse(TEXT.replace("\u2022 KGS", f"{mark}\u2022 {mark}KGS").replace(" 10 ", f" {mark}10 "))
+    assert [q.pair for q in page.quotes] == PAIRS
+    assert (page.ticker_copies, str(page.header_date), page.warnings) == (8, "2025-12-10", ())
+
+
+@pytest.mark.parametrize("hidden", [
+    '<!-- <meta charset="koi8-r"> -->',
+    "<!--[if IE]><meta charset=koi8-r><![endif]-->",
+])
+def test_a_meta_inside_a_comment_declares_nothing(hidden):
+    """HTML's charset prescan skips comments: a `<meta>` in one declares nothing, so a UTF-8
+    page is read as UTF-8 (it was read as KOI8-R: one currency kept, the header date lost)."""
+    html = f"<!doctype html><html><head>{hidden}</head><body><pre>{TEXT}</pre><p>Курс</p>"
+    page = parse(html.encode())
+    assert [q.pair for q in page.quotes] == PAIRS
+    assert str(page.header_date) == "2025-12-10"
+    assert declared_charset(b"<!--> <meta charset=koi8-r> -->") == ("koi8-r", "<meta> charset")
+
+
+def test_a_number_of_any_length_is_named_in_one_short_line(tmp_path):
+    """A rate or change of 100,000 digits is refused with a reason that quotes its start and
+    length, not a 100 KB line on stderr and in the store."""
+    long = "1" * 100_000
+    files = {
+        "rate-decimals.txt": TEXT.replace("0.01144", "0." + long),
+        "rate-integer.txt": TEXT.replace("0.01144", long + ".5"),
+        "change.txt": TEXT.replace("-0.28%", f"-{long}%"),
+        "negative.txt": TEXT.replace("0.01144", "-" + long),
+        "zero.txt": TEXT.replace("0.01144", "0.0" + "0" * 100_000),
+        "copies.txt": TEXT.replace("0.10811", "0.1" + long, 2).replace("0.1" + long, "0.10811", 1),
+    }  # (the last: one copy of eight disagrees, kept with a warning that quotes it)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    run = run_tracker("ingest", "--db", tmp_path / "t.duckdb", *(tmp_path / n for n in files))
+    assert run.code == 1
+    assert max(map(len, run.lines)) < 400, max(run.lines, key=len)[:500]
+    rejected = [line for line in run.lines if line.startswith("rejected: ")]
+    warned = [line for line in run.lines if line.startswith("warning: ")]
+    assert len(rejected) == len(files) - 1 and len(warned) == 1, run.stderr[:2000]
+    assert all("(100,00" in line and "characters)" in line for line in rejected + warned)
