@@ -93,3 +93,42 @@ def test_a_file_that_is_no_warc_or_lies_about_its_lengths_is_one_clear_rejection
     assert "skipped" not in run.lines[-1]  # no line of a page counted as a skipped record
     with pytest.raises(ValueError, match="WARC record"):
         read_warc_record(gzip.compress(huge))
+
+
+def test_lying_lengths_and_a_whole_file_gzip_are_reported_by_the_tracker_alone(tmp_path):
+    """warcio's own `WARNING: Record not followed by newline…` lines (page bytes in them)
+    never reach stderr; a `.warc.gz` compressed as a whole is named for what it is, with the
+    command that repairs it (the quick scan used to hand warcio an offset inside the gzip
+    stream: "corrupt WARC data ('NoneType' object is not subscriptable)")."""
+    def records(name: str, delta: int = 0) -> list[bytes]:
+        """Three records of pages of their own; the second's Content-Length off by `delta`."""
+        days = [page(f"1{i} December 2025") + f"<!-- {name} -->".encode() for i in range(3)]
+        plain = [record("resource", f"https://timesca.com/{i}", day, "text/html", member=False)
+                 for i, day in enumerate(days)]
+        n = len(days[1])
+        plain[1] = plain[1].replace(f"Content-Length: {n}".encode(),
+                                    f"Content-Length: {n + delta}".encode())
+        return plain
+
+    files = {
+        "whole.warc.gz": gzip.compress(b"".join(records("whole"))),
+        "long.warc": b"".join(records("long", 40)),
+        "short.warc": b"".join(records("short", -40)),
+        "long.warc.gz": b"".join(map(gzip.compress, records("long-gz", 40))),
+        "short.warc.gz": b"".join(map(gzip.compress, records("short-gz", -40))),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    run = run_tracker("ingest", "--db", tmp_path / "t.duckdb", *(tmp_path / n for n in files))
+    assert run.code == 1 and "Traceback" not in run.stderr
+    assert all(line.startswith(("rejected: ", "warning: ", "ingested ")) for line in run.lines), \
+        run.stderr
+    rejected = {line.split(": ", 2)[1].rsplit("/", 1)[-1]: line.split(": ", 2)[2]
+                for line in run.lines if line.startswith("rejected: ")}
+    assert sorted(k.split("#")[0] for k in rejected) == sorted(files), run.stderr
+    assert rejected["whole.warc.gz#0"].startswith(
+        "the records after the one at offset 0 share its gzip member")
+    assert "warcio recompress" in rejected["whole.warc.gz#0"]
+    assert all(int(k.split("#")[1]) >= 0 for k in rejected)
+    sources = {r[0].rsplit("/", 1)[-1] for r in snapshots(tmp_path / "t.duckdb")}
+    assert {f"{name}#0" for name in files} <= sources  # the record before the lie is kept

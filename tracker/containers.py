@@ -74,6 +74,14 @@ class _Brotli:
 BufferedReader.DECOMPRESSORS["br"] = _Brotli
 
 
+class _Records(ArchiveIterator):  # type: ignore[misc]  # (warcio is untyped)
+    """warcio's reader without its own lines on stderr (`WARNING: Record not followed by
+    newline…`, with page bytes in them): what it finds wrong is reported by the tracker, as
+    one line naming the file and the offset."""
+
+    INC_RECORD = ""
+
+
 @dataclass(frozen=True)
 class WarcPayload:
     """One WARC record: its payload and what its headers say about it."""
@@ -103,7 +111,7 @@ def is_container_name(name: str) -> bool:
 def read_warc_record(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> WarcPayload:
     """The first record of `data` (one gzip member or plain WARC bytes, as a Common Crawl
     range request returns). Pure; raises `ValueError` when the bytes are not a WARC record."""
-    it = ArchiveIterator(io.BytesIO(data))
+    it = _Records(io.BytesIO(data))
     try:
         record = next(iter(it))
     except StopIteration:
@@ -216,7 +224,7 @@ def _scan_with_warcio(path: str | Path, max_bytes: int, start: int,
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         fh.seek(start)
-        it = ArchiveIterator(fh)
+        it = _Records(fh)
         end = start
         try:
             for record in it:
@@ -233,9 +241,16 @@ def _scan_with_warcio(path: str | Path, max_bytes: int, start: int,
                 if end < size and _more_than_padding(fh, end):
                     error = (f"{name}#{end}", _cut(end))
         except _WARCIO_ERRORS as exc:
-            at = getattr(it, "offset", end)
-            error = (f"{name}#{at}", f"corrupt WARC data at offset {at} ({_short(exc)}); "
-                     "the records before it were read; re-download or re-write the file")
+            at = max(0, getattr(it, "offset", end))
+            why = f"corrupt WARC data at offset {at} ({_short(exc)})"
+            if "non-chunked gzip" in str(exc):  # (warcio's words for it)
+                at, why = end, (f"the records after the one at offset {end} share its gzip "
+                                "member (the file was gzip-compressed as a whole), so they cannot "
+                                "be read one by one; run `warcio recompress` on the file (or "
+                                "gunzip it) and ingest the result")
+            else:
+                why += "; the records before it were read; re-download or re-write the file"
+            error = (f"{name}#{at}", why)
     return WarcScan(tuple(snapshots), tuple(skipped), error)
 
 
@@ -286,7 +301,7 @@ def warc_record_at(path: str | Path, offset: int, max_bytes: int, source: str) -
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
-            return _payload(next(iter(ArchiveIterator(fh))), max_bytes)
+            return _payload(next(iter(_Records(fh))), max_bytes)
     except (StopIteration, *_WARCIO_ERRORS) as exc:
         raise SourceError(f"WARC record cannot be read ({_short(exc)})", source) from None
 
