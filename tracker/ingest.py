@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
 from .discovery import SNAPSHOT_SUFFIXES, Discovery, discover, is_snapshot_name
-from .errors import ArchiveError, DatabaseBusyError, StoreError
+from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
     MAX_BYTES,
@@ -410,7 +410,11 @@ def reparse(
     the stored row. Returns counts of snapshots by their new status, plus `missing_raw`.
     """
     counts = {"ingested": 0, "rejected": 0, "missing_raw": 0, "changed": 0}
-    with writing(db_path) as store:
+    path = Path(db_path) if db_path is not None else default_db_path()
+    if not path.exists():  # (a mistyped --db must not become a new, empty database)
+        raise DatabaseMissingError(
+            f"no database at {path}; nothing to reparse (is the --db path right?)")
+    with writing(path) as store:
         ids = store.snapshot_ids()
     for start in range(0, len(ids), batch_size):
         with writing(db_path) as store:  # read the rows and their raw bytes, then let go
