@@ -7,7 +7,7 @@ import pytest
 
 from tests.proc import run_tracker
 from tests.tickers import FIVE
-from tracker.encoding import declared_charset
+from tracker.encoding import declared_charset, decode
 from tracker.layouts import render_layout
 from tracker.parse import parse
 
@@ -60,3 +60,23 @@ def test_a_number_of_any_length_is_named_in_one_short_line(tmp_path):
     warned = [line for line in run.lines if line.startswith("warning: ")]
     assert len(rejected) == len(files) - 1 and len(warned) == 1, run.stderr[:2000]
     assert all("(100,00" in line and "characters)" in line for line in rejected + warned)
+
+
+WORD = {"iso-8859-1": "café", "windows-1252": "café", "windows-1251": "Курс", "koi8-r": "Курс"}
+
+
+@pytest.mark.parametrize("declared", WORD)
+@pytest.mark.parametrize("where", ["container", "meta"])
+def test_a_declared_charset_that_utf8_bytes_contradict_is_a_lie(declared, where):
+    """A server's default `charset=ISO-8859-1` on a UTF-8 page (common in crawls), or a page
+    re-saved as UTF-8 with its old `<meta>`: the bullet read as three letters cut the ticker
+    after its first entry (one currency kept, the header date lost, in silence). A true
+    declaration is still obeyed."""
+    meta = f'<meta charset="{declared}">' if where == "meta" else ""
+    html = f"<!doctype html><html><head>{meta}</head><body><pre>{TEXT}</pre><p>{WORD[declared]}</p>"
+    container = declared if where == "container" else None
+    page = parse(html.encode(), charset=container)
+    assert [q.pair for q in page.quotes] == PAIRS
+    assert (str(page.header_date), page.warnings) == ("2025-12-10", ())
+    true = html.replace("\u2022", "&bull;").encode(declared)
+    assert decode(true, charset=container)[0] == html.replace("\u2022", "&bull;")

@@ -2,8 +2,9 @@
 
 Order of evidence (as browsers do): a byte-order mark, then the charset the container
 declares (a WARC record's HTTP `Content-Type`, an MHTML part's header), then the page's own
-`<meta charset>` / `<meta http-equiv>` / XML declaration, then UTF-8. Only the first
-4 KB are looked at for a declaration, so this is linear in the input whatever it holds.
+`<meta charset>` / `<meta http-equiv>` / XML declaration, then UTF-8. A declared charset
+other than UTF-8 on bytes that are valid UTF-8 (and not plain ASCII) is taken for a lie.
+Only the first 4 KB are looked at for a declaration, so this is linear in the input.
 """
 
 from __future__ import annotations
@@ -92,7 +93,19 @@ def decode(data: bytes, *, source: str = "<input>", charset: str | None = None) 
         ) from None
     if name.startswith(("utf-16", "utf-32")):
         name = "utf-8"  # a declaration read as ASCII cannot be true: browsers use UTF-8
+    elif name != "utf-8" and not data.isascii() and _is_utf8(data):
+        name = "utf-8"  # the declaration lies (a server's default ISO-8859-1, a page re-saved
+        # as UTF-8): text in another charset is next to never valid UTF-8, and read in that
+        # charset a UTF-8 bullet becomes three letters that cut the ticker after its first entry
     return _decode(data, name, where, source, 0), False
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode(data: bytes, codec: str, where: str, source: str, base: int) -> str:
