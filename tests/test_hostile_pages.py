@@ -80,3 +80,13 @@ def test_a_declared_charset_that_utf8_bytes_contradict_is_a_lie(declared, where)
     assert (str(page.header_date), page.warnings) == ("2025-12-10", ())
     true = html.replace("\u2022", "&bull;").encode(declared)
     assert decode(true, charset=container)[0] == html.replace("\u2022", "&bull;")
+
+
+def test_the_entries_left_out_after_the_ticker_are_all_counted():
+    """Entries separated by something a reader sees (`|`) end the ticker after its first
+    one: the warning counts every entry left out (it said 1 of 39, as if one stray line)."""
+    piped = TEXT.replace("\n  \u2022 ", " | ").replace("\n\u2022 ", " | ")
+    page = parse(piped)
+    assert [q.pair for q in page.quotes] == ["KGS/USD"]
+    assert page.warnings == ("ignored 39 ticker-like line(s) further down the page (line 1); "
+                             "only the ticker at the top counts",)
