@@ -4,6 +4,7 @@ clear rejection naming it, never a traceback or a silent nothing."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 
 import brotli
@@ -132,3 +133,26 @@ def test_lying_lengths_and_a_whole_file_gzip_are_reported_by_the_tracker_alone(t
     assert all(int(k.split("#")[1]) >= 0 for k in rejected)
     sources = {r[0].rsplit("/", 1)[-1] for r in snapshots(tmp_path / "t.duckdb")}
     assert {f"{name}#0" for name in files} <= sources  # the record before the lie is kept
+
+
+def test_an_mhtml_header_with_a_million_parameters_is_refused_at_once(tmp_path):
+    """The email parser reads a Content-Type's parameters in quadratic time: 5 MB of `; a=1`
+    took minutes (past this test's time limit); a header that long is refused from its
+    length. A saved page beside it, its HTML part in base64 with its padding cut, is read."""
+    html = page("11 December 2025")
+    hostile = (b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=B"
+               + b"; a=1" * 1_000_000 + b"\r\n\r\n--B\r\nContent-Type: text/html\r\n\r\n"
+               + html + b"\r\n--B--\r\n")
+    saved = (b"MIME-Version: 1.0\r\nDate: Thu, 11 Dec 2025 08:00:00 +0000\r\nContent-Type: "
+             b"multipart/related; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/html\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\n"
+             + base64.encodebytes(html).rstrip(b"=\n") + b"\r\n--B--\r\n")
+    (tmp_path / "hostile.mhtml").write_bytes(hostile)
+    (tmp_path / "saved.mht").write_bytes(saved)
+    run = run_tracker("ingest", "--db", tmp_path / "t.duckdb", tmp_path, timeout=60)
+    assert run.code == 1
+    assert run.lines[0] == (
+        f"rejected: {tmp_path / 'hostile.mhtml'}: is not a readable MHTML file (a Content-Type "
+        "header of 5,000,043 bytes at offset 19; a saved page's are a line); save the page again")
+    assert [(r[1], str(r[3])) for r in snapshots(tmp_path / "t.duckdb")] == [
+        ("ingested", "2025-12-11")]

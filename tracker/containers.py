@@ -16,6 +16,7 @@ import email.policy
 import email.utils
 import io
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -334,8 +335,21 @@ class MhtmlPage:
     date: dt.datetime | None
 
 
+# a Content-Type header with its folded lines: the email parser reads its parameters in time
+# quadratic in their number (1 MB of `; a=1`: minutes), so a long one is refused first
+_CONTENT_TYPE = re.compile(rb"^content-type:[^\r\n]*+(?:\r?\n[ \t][^\r\n]*+)*+",
+                           re.IGNORECASE | re.MULTILINE)
+_MAX_CONTENT_TYPE = 4096  # bytes (a browser writes a hundred or so)
+
+
 def read_mhtml(data: bytes, source: str) -> MhtmlPage:
     """The first `text/html` part of an MHTML file (base64 or quoted-printable undone)."""
+    for m in _CONTENT_TYPE.finditer(data):
+        if m.end() - m.start() > _MAX_CONTENT_TYPE:
+            raise SourceError(
+                f"is not a readable MHTML file (a Content-Type header of {m.end() - m.start():,} "
+                f"bytes at offset {m.start()}; a saved page's are a line); save the page again",
+                source)
     try:
         message = email.message_from_bytes(data, policy=email.policy.compat32)
         parts: Iterator[email.message.Message] = message.walk()
