@@ -3,7 +3,10 @@ nothing created or changed."""
 
 from __future__ import annotations
 
+import os
+
 from tests.proc import run_tracker
+from tests.test_hostile_pages import TEXT
 
 
 def test_reparse_of_a_database_that_is_not_there_creates_none(tmp_path):
@@ -14,3 +17,25 @@ def test_reparse_of_a_database_that_is_not_there_creates_none(tmp_path):
     assert run.code == 3 and run.lines == [
         f"error: no database at {db}; nothing to reparse (is the --db path right?)"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_fifo_where_a_pack_was_is_damage_never_a_hang(tmp_path):
+    """`verify`, `reparse` and `ingest` opened packs with a blocking open: a FIFO in the
+    raw folder made each wait for a writer forever. It is a pack that cannot be read, and
+    ingesting the source again restores the snapshot's bytes."""
+    page = tmp_path / "page.txt"
+    page.write_text(TEXT)
+    db = tmp_path / "t.duckdb"
+    assert run_tracker("ingest", "--db", db, page).code == 0
+    (pack,) = (tmp_path / "raw").glob("*.pack")
+    pack.unlink()
+    os.mkfifo(pack)
+    verify = run_tracker("verify", "--db", db, timeout=60)
+    assert verify.code == 1
+    assert verify.lines[0].startswith(f"missing: {page}: snapshot ")
+    assert f"pack {pack} cannot be read (not a regular file)" in verify.lines[0]
+    reparse = run_tracker("reparse", "--db", db, timeout=60)
+    assert reparse.code == 1 and reparse.lines[0].startswith(f"damaged: {page}: kept as it was")
+    again = run_tracker("ingest", "--db", db, page, timeout=60)
+    assert again.code == 0 and "restored from this input" in again.stderr
+    assert run_tracker("verify", "--db", db, timeout=60).code == 0
