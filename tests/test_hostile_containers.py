@@ -156,3 +156,37 @@ def test_an_mhtml_header_with_a_million_parameters_is_refused_at_once(tmp_path):
         "header of 5,000,043 bytes at offset 19; a saved page's are a line); save the page again")
     assert [(r[1], str(r[3])) for r in snapshots(tmp_path / "t.duckdb")] == [
         ("ingested", "2025-12-11")]
+
+
+def test_a_page_whose_content_encoding_is_cut_or_corrupt_is_rejected_not_dropped(tmp_path):
+    """warcio gives up on a broken Content-Encoding in silence (a body cut short inflates to
+    its first bytes, a corrupt one comes out still compressed): such a page was skipped as
+    "no ticker", never reported. Each is a rejection saying why; the next record is read."""
+    body = page("11 December 2025") * 3
+    packed = gzip.compress(body, 1)
+    corrupt = packed[:len(packed) // 2] + b"\xff" * 30 + packed[len(packed) // 2 + 30:]
+
+    def response(uri: str, data: bytes, encoding: str) -> bytes:
+        http = (f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: {encoding}"
+                "\r\n\r\n").encode() + data
+        return record("response", f"https://timesca.com/{uri}", http, RESPONSE)
+
+    parts = [response("cut", packed[:-200], "gzip"), response("corrupt", corrupt, "gzip"),
+             response("zstd", b"(\xb5/\xfd" + packed, "zstd"),
+             response("plain", body, "gzip"),  # sent unencoded despite its header: read as is
+             response("good", gzip.compress(page("12 December 2025")), "gzip")]
+    path = tmp_path / "crawl.warc.gz"
+    path.write_bytes(b"".join(parts))
+    run = run_tracker("ingest", "--db", tmp_path / "t.duckdb", path)
+    at = [sum(map(len, parts[:i])) for i in range(len(parts))]
+    assert run.code == 1 and run.lines[:3] == [
+        f"rejected: {path}#{at[0]}: its gzip Content-Encoding data ends before its end (cut "
+        "short or corrupt); re-crawl the page",
+        f"rejected: {path}#{at[1]}: its gzip Content-Encoding data is corrupt; re-crawl the page",
+        f"rejected: {path}#{at[2]}: its Content-Encoding 'zstd' is not one the tracker reads "
+        "(gzip, deflate, br); save the page again without it",
+    ], run.stderr
+    assert sorted((r[2], r[1]) for r in snapshots(tmp_path / "t.duckdb")) == [
+        ("https://timesca.com/good", "ingested"), ("https://timesca.com/plain", "ingested")]
+    with pytest.raises(ValueError, match="ends before its end"):
+        read_warc_record(parts[0])

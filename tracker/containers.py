@@ -55,6 +55,10 @@ class _Brotli:
     unused_data = None  # (warcio's reader asks: a brotli stream has no member after it)
     limit = 64 << 20
 
+    @property
+    def eof(self) -> bool:  # (as zlib's decompressors say the end of their data was read)
+        return bool(self._inflate.is_finished()) or self._out >= self.limit
+
     def __init__(self) -> None:
         self._inflate = brotli.Decompressor()
         self._out = 0
@@ -94,6 +98,7 @@ class WarcPayload:
     content_type: str | None  # of the payload: HTTP Content-Type, else the record's
     headers: dict[str, str]  # the WARC headers, then the HTTP headers (HTTP wins on a clash)
     complete: bool  # False when the record ends before its Content-Length
+    damaged: str | None = None  # why its page cannot be read whole (its Content-Encoding)
 
     @property
     def charset(self) -> str | None:
@@ -120,9 +125,12 @@ def read_warc_record(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> WarcPaylo
     except _WARCIO_ERRORS as exc:
         raise ValueError(f"not a WARC record ({_short(exc)})") from None
     try:
-        return _payload(record, max_bytes)
+        rec = _payload(record, max_bytes)
     except _WARCIO_ERRORS as exc:
         raise ValueError(f"not a readable WARC record ({_short(exc)})") from None
+    if rec.damaged:
+        raise ValueError(f"the WARC record's page {rec.damaged}")
+    return rec
 
 
 def _payload(record: object, max_bytes: int) -> WarcPayload:
@@ -133,13 +141,15 @@ def _payload(record: object, max_bytes: int) -> WarcPayload:
         record.http_headers.get_header("Content-Type") if record.http_headers  # type: ignore[attr-defined]
         else record.rec_headers.get_header("Content-Type")  # type: ignore[attr-defined]
     )
-    payload = b""
+    payload, damaged = b"", None
     kind = (content_type or "").split(";")[0].strip().lower()
     if rec_type in _SNAPSHOT_TYPES and kind in _PAGE_TYPES:
         stream = record.content_stream()  # type: ignore[attr-defined]
         if isinstance(inflate := getattr(stream, "decompressor", None), _Brotli):
             inflate.limit = max_bytes + 1
         payload = stream.read(max_bytes + 1)
+        if len(payload) <= max_bytes:
+            damaged = _encoding_damage(record.http_headers, stream, payload)  # type: ignore[attr-defined]
     raw = record.raw_stream  # type: ignore[attr-defined]
     if len(payload) <= max_bytes:
         while raw.read(1 << 20):  # to the record's end, a bounded piece at a time
@@ -157,7 +167,28 @@ def _payload(record: object, max_bytes: int) -> WarcPayload:
         content_type=content_type,
         headers={**warc, **http},
         complete=complete,
+        damaged=damaged,
     )
+
+
+def _encoding_damage(http: object, stream: object, payload: bytes) -> str | None:
+    """Why a page's body was not decoded whole, or None. warcio gives up in silence: a body
+    cut short inflates to its first bytes, a corrupt one (or one in an encoding it does not
+    read) comes out still compressed, and either page was dropped as "no ticker"."""
+    encoding = (http.get_header("Content-Encoding") or "").strip().lower() if http else ""  # type: ignore[attr-defined]
+    if encoding in ("", "identity"):
+        return None
+    if encoding not in BufferedReader.get_supported_decompressors():
+        return (f"its Content-Encoding '{encoding[:40]}' is not one the tracker reads (gzip, "
+                "deflate, br); save the page again without it")
+    inflate = getattr(stream, "decompressor", None)
+    if inflate is None:  # warcio took the body for one sent unencoded despite its header
+        return None if not payload.startswith(b"\x1f\x8b") else (
+            f"its {encoding} Content-Encoding data is corrupt; re-crawl the page")
+    if not getattr(inflate, "eof", True):
+        return (f"its {encoding} Content-Encoding data ends before its end (cut short or "
+                "corrupt); re-crawl the page")
+    return None
 
 
 def _warc_date(value: str | None) -> dt.datetime | None:
@@ -280,6 +311,8 @@ def _not_a_snapshot(rec: WarcPayload, max_bytes: int) -> str | None:
         return f"{rec.record_type} record"
     if not rec.is_page:
         return f"{rec.content_type or 'no content type'}"
+    if rec.damaged:
+        return None  # a snapshot all the same: rejected with the reason when it is read
     if len(rec.payload) > max_bytes:
         return f"payload over the limit of {size(max_bytes)}"
     if not any(usd in rec.payload for usd in _USD):  # memory speed: most pages stop here
@@ -320,6 +353,8 @@ def read_warc_at(path: str | Path, offset: int, max_bytes: int, source: str) -> 
     rec = warc_record_at(path, offset, max_bytes, source)
     if not rec.complete:
         raise SourceError(_cut(offset), source)
+    if rec.damaged:
+        raise SourceError(rec.damaged, source)
     if len(rec.payload) > max_bytes:
         raise SourceError(f"payload over the limit of {size(max_bytes)}", source)
     return rec.payload
