@@ -8,6 +8,7 @@ import pytest
 from tests.proc import run_tracker
 from tests.tickers import FIVE
 from tracker.encoding import declared_charset, decode
+from tracker.errors import MalformedTickerError
 from tracker.layouts import render_layout
 from tracker.parse import parse
 
@@ -90,3 +91,21 @@ def test_the_entries_left_out_after_the_ticker_are_all_counted():
     assert [q.pair for q in page.quotes] == ["KGS/USD"]
     assert page.warnings == ("ignored 39 ticker-like line(s) further down the page (line 1); "
                              "only the ticker at the top counts",)
+
+
+@pytest.mark.parametrize(("old", "new", "hint"), [
+    ("-0.28%", "\u22120.28%", "it holds '\u2212' U+2212 MINUS SIGN, not an ASCII digit"),
+    ("-0%", "\u22120%", "it holds '\u2212' U+2212 MINUS SIGN, not an ASCII digit"),
+    ("0.01144", "\uff10.\uff10\uff11\uff11\uff14\uff14", "U+FF10 FULLWIDTH DIGIT ZERO"),
+    ("0.01144", "0.01\u200d144", "it holds U+200D ZERO WIDTH JOINER, inside a number"),
+    ("0.01144", "0.01\u200b144", "it holds U+200B ZERO WIDTH SPACE, inside a number"),
+])
+def test_a_value_that_looks_right_but_is_not_ascii_is_named(old, new, hint):
+    """`TJS/USD = 0.10811 −0.28%` quoted in a rejection looks exactly like the expected form;
+    the reason names the character that is not what it looks like."""
+    with pytest.raises(MalformedTickerError, match="is garbled or truncated") as caught:
+        parse(TEXT.replace(old, new, 1))
+    assert str(caught.value).endswith(hint) or hint in str(caught.value)
+    with pytest.raises(MalformedTickerError) as plain:  # (no hint where nothing is odd)
+        parse(TEXT.replace("0.01144", "1e-5", 1))
+    assert "it holds" not in str(plain.value)

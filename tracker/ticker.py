@@ -10,6 +10,7 @@ reading is linear in the text whatever it holds.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NamedTuple, NoReturn
 
 from .errors import MalformedTickerError
@@ -181,6 +182,26 @@ def _garbled(text: str, pos: int, cand: re.Match[str], source: str) -> Malformed
         at = token.end()
     return MalformedTickerError(
         f"ticker line {line_no(text, pos)} '{' '.join(quoted)}' is garbled or truncated "
-        f"(expected '<pair> = <rate> <change>%' like '{EXAMPLE_LINE}')",
+        f"(expected '<pair> = <rate> <change>%' like '{EXAMPLE_LINE}'){_odd(text, cand.end(), at)}",
         source,
     )
+
+
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+_INVISIBLE_IN_NUMBER = re.compile(r"(?<=[0-9])[\u200b-\u200f\u2060\ufeff](?=[0-9])")
+
+
+def _odd(text: str, start: int, end: int) -> str:
+    """What makes a quoted value look right but read wrong: a character that looks like an
+    ASCII one (a minus sign U+2212, full-width digits) or an invisible one inside a number."""
+    part = text[start:end]
+    odd, where = _INVISIBLE_IN_NUMBER.search(part), "inside a number"
+    if odd is None:
+        tokens = "".join(c for c in part if c not in WHITESPACE)
+        odd, where = _NOT_ASCII.search(tokens), "not an ASCII digit, point, sign or '%'"
+    if odd is None:
+        return ""
+    char = odd[0]
+    shown = "" if unicodedata.category(char) == "Cf" else f"'{char}' "  # (invisible: its name)
+    return f"; it holds {shown}U+{ord(char):04X} {unicodedata.name(char, '')}".rstrip() + \
+        f", {where}"
