@@ -39,3 +39,13 @@ def test_a_fifo_where_a_pack_was_is_damage_never_a_hang(tmp_path):
     again = run_tracker("ingest", "--db", db, page, timeout=60)
     assert again.code == 0 and "restored from this input" in again.stderr
     assert run_tracker("verify", "--db", db, timeout=60).code == 0
+
+
+def test_ingest_help_names_every_kind_of_file_it_reads():
+    """`--help` said '.txt, .html, .htm, and .gz of them': no .xhtml, WARC or MHTML."""
+    from tracker.containers import MHTML_SUFFIXES, WARC_SUFFIXES
+    from tracker.discovery import _OTHER_PAGES, SNAPSHOT_SUFFIXES
+
+    text = " ".join(run_tracker("ingest", "--help").stdout.split())
+    for suffix in (*SNAPSHOT_SUFFIXES, *_OTHER_PAGES, *WARC_SUFFIXES, *MHTML_SUFFIXES, ".gz"):
+        assert f"{suffix}," in text or f"{suffix} " in text or f"{suffix})" in text, suffix

@@ -196,7 +196,8 @@ def ingest(
     max_bytes: int,
     batch_size: int,
 ) -> None:
-    """Ingest snapshot files or folders (.txt, .html, .htm, and .gz of them).
+    """Ingest snapshot files or folders (.txt, .html, .htm, .xhtml, and .gz of them; each
+    page of a .warc, .warc.gz, .mhtml or .mht file).
 
     Folders are read recursively. Ingesting the same bytes again is a no-op. Exit status 0
     when every input was ingested or already present, 1 when any was rejected (the rest are
