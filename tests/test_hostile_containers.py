@@ -190,3 +190,39 @@ def test_a_page_whose_content_encoding_is_cut_or_corrupt_is_rejected_not_dropped
         ("https://timesca.com/good", "ingested"), ("https://timesca.com/plain", "ingested")]
     with pytest.raises(ValueError, match="ends before its end"):
         read_warc_record(parts[0])
+
+
+def test_reparse_never_loses_a_page_whose_container_file_has_moved(tmp_path):
+    """Only a WARC record's or MHTML part's payload is kept, not the headers that declared its
+    charset: once the file had moved, `reparse` read a windows-1251 page as UTF-8 and turned
+    it from ingested into rejected (its quotes gone, exit 0). It is left as it was."""
+    cyrillic = page("11 December 2025").decode().replace("\u2022", "&bull;").replace(
+        "<body>", "<body><p>Курс валют</p>").encode("windows-1251")
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=windows-1251\r\n\r\n" + cyrillic
+    warc = tmp_path / "crawl.warc.gz"
+    warc.write_bytes(record("response", "https://timesca.com/", http, RESPONSE))
+    mhtml = tmp_path / "saved.mhtml"
+    mhtml.write_bytes(b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=B\r\n\r\n"
+                      b"--B\r\nContent-Type: text/html; charset=windows-1251\r\n\r\n"
+                      + cyrillic.replace(b"11 December", b"12 December") + b"\r\n--B--\r\n")
+    db = tmp_path / "t.duckdb"
+    assert run_tracker("ingest", "--db", db, warc, mhtml).code == 0
+    before = snapshots(db)
+    assert [r[1] for r in before] == ["ingested", "ingested"]
+    away = tmp_path / "away"
+    away.mkdir()
+    for f in (warc, mhtml):
+        f.rename(away / f.name)
+    run = run_tracker("reparse", "--db", db)
+    assert run.code == 1
+    assert sorted(run.lines[:2]) == [
+        f"kept: {warc}#0: kept as it was: {warc} declared its charset and is no longer there; "
+        "put it back and reparse again",
+        f"kept: {mhtml}: kept as it was: {mhtml} declared its charset and is no longer there; "
+        "put it back and reparse again"]
+    assert snapshots(db) == before
+    for f in (warc, mhtml):
+        (away / f.name).rename(f)
+    back = run_tracker("reparse", "--db", db)
+    assert back.code == 0 and "2 ingested, 0 rejected, 0 changed" in back.stderr
+    assert snapshots(db) == before

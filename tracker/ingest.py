@@ -17,13 +17,14 @@ from pathlib import Path
 
 from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
 from .discovery import SNAPSHOT_SUFFIXES, Discovery, discover, is_snapshot_name
-from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError
+from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, DecodeError, StoreError
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
     MAX_BYTES,
     PreparedChunk,
     RawInput,
     build_rows,
+    container_gone,
     declared_charset_of,
     evidence_for,
     parse_content,
@@ -401,15 +402,18 @@ def ingest_paths(
 def reparse(
     *,
     db_path: Path | str | None = None,
-    progress: Callable[[str, str], None] | None = None,
+    progress: Callable[[str, str, str], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> dict[str, int]:
     """Rebuild every snapshot's quotes and dates from its kept raw bytes with today's parser.
 
     Date evidence that is not in the bytes (fetch time, file name, user date) is kept from
-    the stored row. Returns counts of snapshots by their new status, plus `missing_raw`.
+    the stored row. Returns counts of snapshots by their new status, plus `missing_raw` and
+    `kept`: ingested snapshots left as they were because the WARC or MHTML file whose headers
+    declared their charset is gone (only the payload is kept) and they are not UTF-8.
+    `progress(source, status, why)`: status `ingested`, `rejected`, `damaged` or `kept`.
     """
-    counts = {"ingested": 0, "rejected": 0, "missing_raw": 0, "changed": 0}
+    counts = {"ingested": 0, "rejected": 0, "missing_raw": 0, "changed": 0, "kept": 0}
     path = Path(db_path) if db_path is not None else default_db_path()
     if not path.exists():  # (a mistyped --db must not become a new, empty database)
         raise DatabaseMissingError(
@@ -426,7 +430,7 @@ def reparse(
                 except ArchiveError as exc:  # missing or damaged: never parsed
                     counts["missing_raw"] += 1
                     if progress:
-                        progress(old.source, f"kept as it was: {exc}")
+                        progress(old.source, "damaged", f"kept as it was: {exc}")
         snaps: list[SnapshotRow] = []
         quotes: list[QuoteRow] = []
         for old, data in loaded:
@@ -438,6 +442,13 @@ def reparse(
                 original_url=old.original_url,
             )
             page, error = parse_content(data, old.source, declared_charset_of(old.source))
+            gone = container_gone(old.source) if isinstance(error, DecodeError) else None
+            if gone is not None and old.status == "ingested":  # data never lost to a move
+                counts["kept"] += 1
+                if progress:
+                    progress(old.source, "kept", f"kept as it was: {gone} declared its charset "
+                             "and is no longer there; put it back and reparse again")
+                continue
             snap, rows = build_rows(
                 old.snapshot_id, item, data, page, error,
                 user_date=old.user_date, ingested_at=old.ingested_at,
@@ -450,7 +461,7 @@ def reparse(
             snaps.append(snap)
             quotes.extend(rows)
             if progress:
-                progress(old.source, snap.status)
+                progress(old.source, snap.status, "")
         with writing(db_path) as store:
             store.replace_snapshots(snapshot_table(snaps), quote_table(quotes))
     return counts

@@ -121,6 +121,14 @@ def declared_charset_of(source: str) -> str | None:
     return None
 
 
+def container_gone(source: str) -> str | None:
+    """The WARC or MHTML file a snapshot was read from, when it is no longer there."""
+    found = warc_source(source)
+    path = found[0] if found is not None else (
+        source if source.lower().endswith(MHTML_SUFFIXES) else None)
+    return path if path is not None and not os.path.isfile(path) else None
+
+
 def _read_file(path: str | Path, max_bytes: int, source: str) -> bytes:
     """At most `max_bytes` + 1 bytes of a file: one `os.read` of the size `fstat` gives.
 
