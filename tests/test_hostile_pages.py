@@ -8,7 +8,7 @@ import pytest
 from tests.proc import run_tracker
 from tests.tickers import FIVE
 from tracker.encoding import declared_charset, decode
-from tracker.errors import MalformedTickerError
+from tracker.errors import DecodeError, MalformedTickerError
 from tracker.layouts import render_layout
 from tracker.parse import parse
 
@@ -109,3 +109,21 @@ def test_a_value_that_looks_right_but_is_not_ascii_is_named(old, new, hint):
     with pytest.raises(MalformedTickerError) as plain:  # (no hint where nothing is odd)
         parse(TEXT.replace("0.01144", "1e-5", 1))
     assert "it holds" not in str(plain.value)
+
+
+@pytest.mark.parametrize("charset", ["base64", "hex", "rot13", "zlib", "uu", "undefined"])
+def test_a_charset_no_text_is_in_is_a_rejection_not_a_crash(charset, tmp_path):
+    """`<meta charset="base64">` named a codec Python knows but that decodes no text: the
+    LookupError (or UnicodeError) ended the whole `tracker ingest` with a traceback."""
+    html = f'<!doctype html><html><head><meta charset="{charset}"></head><body><pre>'
+    ascii_page = html + TEXT.replace("\u2022", "&bull;") + "</pre></body></html>"
+    with pytest.raises(DecodeError, match=rf"'{charset}'|as {charset}"):
+        parse(ascii_page.encode())
+    with pytest.raises(DecodeError):
+        parse(TEXT.replace("\u2022", "*").encode(), charset=charset)  # (a container's word)
+    (tmp_path / "odd.html").write_text(ascii_page)
+    (tmp_path / "good.txt").write_text(TEXT)
+    run = run_tracker("ingest", "--db", tmp_path / "t.duckdb", tmp_path)
+    assert run.code == 1 and "Traceback" not in run.stderr
+    assert run.lines[0].startswith(f"rejected: {tmp_path / 'odd.html'}: ")
+    assert run.lines[-1].startswith("ingested 1, already present 0, rejected 1")

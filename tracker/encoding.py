@@ -84,13 +84,17 @@ def decode(data: bytes, *, source: str = "<input>", charset: str | None = None) 
     if charset is None:
         return _decode(data, "utf-8", "", source, 0), False
     try:
-        name = codecs.lookup(charset).name
+        info = codecs.lookup(charset)
     except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):  # (`base64`, `rot13`…)
         raise DecodeError(
-            f"declares charset '{charset}' ({where}), which is unknown; "
+            f"declares charset '{charset}' ({where}), which is "
+            f"{'unknown' if info is None else 'no text encoding'}; "
             "correct the declaration or save the page as UTF-8",
             source,
         ) from None
+    name = info.name
     if name.startswith(("utf-16", "utf-32")):
         name = "utf-8"  # a declaration read as ASCII cannot be true: browsers use UTF-8
     elif name != "utf-8" and not data.isascii() and _is_utf8(data):
@@ -129,6 +133,12 @@ def _decode(data: bytes, codec: str, where: str, source: str, base: int) -> str:
         raise DecodeError(
             f"not valid {codec} text (byte 0x{bad} at offset {offset}), the charset "
             f"{where} declares; correct the declaration or save the page again",
+            source,
+        ) from None
+    except UnicodeError as exc:  # a codec that fails without saying where (`undefined`, `idna`)
+        raise DecodeError(
+            f"cannot be read as {codec} ({exc}), the charset {where} declares; correct the "
+            "declaration or save the page as UTF-8",
             source,
         ) from None
     if not text.strip():
