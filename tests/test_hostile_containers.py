@@ -226,3 +226,35 @@ def test_reparse_never_loses_a_page_whose_container_file_has_moved(tmp_path):
     back = run_tracker("reparse", "--db", db)
     assert back.code == 0 and "2 ingested, 0 rejected, 0 changed" in back.stderr
     assert snapshots(db) == before
+
+
+def test_odd_dates_and_offsets_are_no_reason_to_lose_records_or_raise_alarms(tmp_path):
+    """A WARC-Date with no UTC time (year 1 at +01:00) made the record and every one after
+    it "corrupt WARC data"; an MHTML `Date:` with a 20-digit year made the file unreadable;
+    a record's offset (`crawl.warc#20251210`) was read as a date in the file name, and each
+    page there was reported as disagreeing with it."""
+    odd = record("resource", "https://timesca.com/a", page("11 December 2025"), "text/html",
+                 date="0001-01-01T00:00:00+01:00", member=False)
+    filler_for = 20251210 - len(odd)  # the next record starts at offset 20251210
+    size = filler_for - 400
+    for _ in range(20):  # (the block's length changes its header's length)
+        filler = record("resource", "https://timesca.com/logo.png", b"x" * size, "image/png",
+                        member=False)
+        if len(filler) == filler_for:
+            break
+        size += filler_for - len(filler)
+    assert len(odd) + len(filler) == 20251210
+    dated = record("resource", "https://timesca.com/b", page("12 December 2025"), "text/html",
+                   date="2025-12-12T08:00:00Z", member=False)
+    warc = tmp_path / "crawl.warc"
+    warc.write_bytes(odd + filler + dated)
+    mhtml = tmp_path / "saved.mhtml"
+    mhtml.write_bytes(b"MIME-Version: 1.0\r\nDate: Thu, 01 Jan 99999999999999999999 00:00:00 "
+                      b"+0000\r\nContent-Type: text/html\r\n\r\n" + page("13 December 2025"))
+    run = run_tracker("ingest", "--db", tmp_path / "t.duckdb", warc, mhtml)
+    assert run.code == 0, run.stderr
+    assert "warning" not in run.stderr and "filename" not in run.stderr, run.stderr
+    rows = {r[0].rsplit("/", 1)[-1]: r for r in snapshots(tmp_path / "t.duckdb")}
+    assert sorted(rows) == ["crawl.warc#0", "crawl.warc#20251210", "saved.mhtml"]
+    assert all(r[1] == "ingested" and r[4] == "header" for r in rows.values())
+    assert rows["crawl.warc#0"][5] is None  # (no UTC time: no capture time, the header's date)

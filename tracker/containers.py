@@ -196,10 +196,10 @@ def _warc_date(value: str | None) -> dt.datetime | None:
         return None
     try:
         stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if stamp.tzinfo is not None:  # (year 1 at +01:00 has no UTC time: OverflowError)
+            stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return None
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
     return stamp
 
 
@@ -409,10 +409,10 @@ def _mail_date(value: str | None) -> dt.datetime | None:
         return None
     try:
         stamp = email.utils.parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    except (TypeError, ValueError, OverflowError):  # (a year of 20 digits: OverflowError)
         return None
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
     return stamp
 
 

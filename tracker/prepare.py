@@ -216,7 +216,9 @@ def evidence_for(item: RawInput, page: ParsedPage | None, user_date: dt.date | N
         stamp = archive_timestamp(item.source)
         if stamp is not None:
             captured_at, at_source = stamp, "archive"
-    name_date, name_stamp = date_from_name(item.source.split("?")[0].rstrip("/"))
+    found = warc_source(item.source)  # (a record's offset, `crawl.warc#20251210`, is no date)
+    name = found[0] if found is not None else item.source.split("?")[0].rstrip("/")
+    name_date, name_stamp = date_from_name(name)
     if captured_at is None and name_stamp is not None:
         captured_at, at_source = name_stamp, "archive"
     return DateEvidence(
