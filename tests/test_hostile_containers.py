@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import random
 
 import brotli
 import pytest
@@ -258,3 +259,19 @@ def test_odd_dates_and_offsets_are_no_reason_to_lose_records_or_raise_alarms(tmp
     assert sorted(rows) == ["crawl.warc#0", "crawl.warc#20251210", "saved.mhtml"]
     assert all(r[1] == "ingested" and r[4] == "header" for r in rows.values())
     assert rows["crawl.warc#0"][5] is None  # (no UTC time: no capture time, the header's date)
+
+
+def test_a_body_corrupt_far_into_it_is_one_line_not_warcios_own(tmp_path):
+    """warcio printed its decompressor's error on stderr for every block read after a
+    failure ("Error -3 while decompressing data", ten lines for this page)."""
+    body = page("11 December 2025") + random.Random(1).randbytes(200_000).hex().encode()
+    packed = bytearray(gzip.compress(body, 1))
+    packed[len(packed) * 3 // 4 : len(packed) * 3 // 4 + 30] = b"\xff" * 30
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n"
+    path = tmp_path / "crawl.warc.gz"
+    path.write_bytes(record("response", "https://timesca.com/", http + bytes(packed), RESPONSE))
+    run = run_tracker("ingest", "--db", tmp_path / "t.duckdb", path)
+    assert run.code == 1 and run.lines == [
+        f"rejected: {path}#0: its gzip Content-Encoding data ends before its end (cut short or "
+        "corrupt); re-crawl the page", run.lines[-1]]
+    assert run.lines[-1].startswith("ingested 0, already present 0, rejected 1")

@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import brotli
 from warcio.archiveiterator import ArchiveIterator
@@ -77,6 +78,37 @@ class _Brotli:
 
 
 BufferedReader.DECOMPRESSORS["br"] = _Brotli
+
+
+class _Quiet:
+    """A page body's decompressor as warcio uses it, failing in silence once it has given
+    output (warcio prints each failure on stderr, a line per block read after it); the page
+    is then rejected as cut short or corrupt (`_encoding_damage`). A failure before any
+    output is still warcio's call: a body sent unencoded despite its header."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner, self._given, self._failed = inner, False, False
+
+    @property
+    def unused_data(self) -> bytes | None:
+        return self._inner.unused_data  # type: ignore[no-any-return]
+
+    @property
+    def eof(self) -> bool:
+        return not self._failed and bool(getattr(self._inner, "eof", True))
+
+    def decompress(self, data: bytes) -> bytes:
+        if self._failed:
+            return b""
+        try:
+            out: bytes = self._inner.decompress(data)
+        except Exception:  # (zlib.error, brotli.error: the codec's own)
+            if not self._given:
+                raise
+            self._failed = True
+            return b""
+        self._given = self._given or bool(out)
+        return out
 
 
 class _Records(ArchiveIterator):  # type: ignore[misc]  # (warcio is untyped)
@@ -145,8 +177,10 @@ def _payload(record: object, max_bytes: int) -> WarcPayload:
     kind = (content_type or "").split(";")[0].strip().lower()
     if rec_type in _SNAPSHOT_TYPES and kind in _PAGE_TYPES:
         stream = record.content_stream()  # type: ignore[attr-defined]
-        if isinstance(inflate := getattr(stream, "decompressor", None), _Brotli):
-            inflate.limit = max_bytes + 1
+        if (inflate := getattr(stream, "decompressor", None)) is not None:
+            if isinstance(inflate, _Brotli):
+                inflate.limit = max_bytes + 1
+            stream.decompressor = _Quiet(inflate)
         payload = stream.read(max_bytes + 1)
         if len(payload) <= max_bytes:
             damaged = _encoding_damage(record.http_headers, stream, payload)  # type: ignore[attr-defined]
