@@ -21,17 +21,14 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import brotli
-from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import BufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 
 from .encoding import charset_of_content_type
 from .errors import NoTickerError, ParseError, SourceError
 from .humane import size
 from .parse import parse
+from .warcdecode import Brotli, Quiet, Records, encoding_damage
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 MHTML_SUFFIXES = (".mhtml", ".mht")
@@ -42,81 +39,6 @@ _SNAPSHOT_TYPES = ("response", "resource")
 _WARCIO_ERRORS = (ArchiveLoadFailed, OSError, EOFError, ValueError, AttributeError, TypeError,
                   IndexError, KeyError, OverflowError)
 _USD = (b"USD", "USD".encode("utf-16-le"), "USD".encode("utf-16-be"))
-
-
-class _Brotli:
-    """`Content-Encoding: br` for warcio, on the `brotli` package this project installs.
-
-    warcio's own `br` decompressor was written for `brotlipy` (`decompress()`, a writable
-    `unused_data`); on `brotli` it fails on the first byte, so every brotli page of a crawl,
-    and every record after it, was lost as "corrupt". Its output is bounded: past `limit`
-    bytes (set per record to just over the size limit) it stops inflating, so a brotli bomb
-    costs what a page over the limit does."""
-
-    unused_data = None  # (warcio's reader asks: a brotli stream has no member after it)
-    limit = 64 << 20
-
-    @property
-    def eof(self) -> bool:  # (as zlib's decompressors say the end of their data was read)
-        return bool(self._inflate.is_finished()) or self._out >= self.limit
-
-    def __init__(self) -> None:
-        self._inflate = brotli.Decompressor()
-        self._out = 0
-
-    def decompress(self, data: bytes) -> bytes:
-        parts = []
-        chunk = bytes(data)
-        while self._out < self.limit:
-            part = self._inflate.process(chunk, output_buffer_limit=1 << 20)
-            chunk = b""
-            parts.append(part)
-            self._out += len(part)
-            if self._inflate.can_accept_more_data():
-                break
-        return b"".join(parts)
-
-
-BufferedReader.DECOMPRESSORS["br"] = _Brotli
-
-
-class _Quiet:
-    """A page body's decompressor as warcio uses it, failing in silence once it has given
-    output (warcio prints each failure on stderr, a line per block read after it); the page
-    is then rejected as cut short or corrupt (`_encoding_damage`). A failure before any
-    output is still warcio's call: a body sent unencoded despite its header."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner, self._given, self._failed = inner, False, False
-
-    @property
-    def unused_data(self) -> bytes | None:
-        return self._inner.unused_data  # type: ignore[no-any-return]
-
-    @property
-    def eof(self) -> bool:
-        return not self._failed and bool(getattr(self._inner, "eof", True))
-
-    def decompress(self, data: bytes) -> bytes:
-        if self._failed:
-            return b""
-        try:
-            out: bytes = self._inner.decompress(data)
-        except Exception:  # (zlib.error, brotli.error: the codec's own)
-            if not self._given:
-                raise
-            self._failed = True
-            return b""
-        self._given = self._given or bool(out)
-        return out
-
-
-class _Records(ArchiveIterator):  # type: ignore[misc]  # (warcio is untyped)
-    """warcio's reader without its own lines on stderr (`WARNING: Record not followed by
-    newline…`, with page bytes in them): what it finds wrong is reported by the tracker, as
-    one line naming the file and the offset."""
-
-    INC_RECORD = ""
 
 
 @dataclass(frozen=True)
@@ -149,7 +71,7 @@ def is_container_name(name: str) -> bool:
 def read_warc_record(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> WarcPayload:
     """The first record of `data` (one gzip member or plain WARC bytes, as a Common Crawl
     range request returns). Pure; raises `ValueError` when the bytes are not a WARC record."""
-    it = _Records(io.BytesIO(data))
+    it = Records(io.BytesIO(data))
     try:
         record = next(iter(it))
     except StopIteration:
@@ -178,12 +100,12 @@ def _payload(record: object, max_bytes: int) -> WarcPayload:
     if rec_type in _SNAPSHOT_TYPES and kind in _PAGE_TYPES:
         stream = record.content_stream()  # type: ignore[attr-defined]
         if (inflate := getattr(stream, "decompressor", None)) is not None:
-            if isinstance(inflate, _Brotli):
+            if isinstance(inflate, Brotli):
                 inflate.limit = max_bytes + 1
-            stream.decompressor = _Quiet(inflate)
+            stream.decompressor = Quiet(inflate)
         payload = stream.read(max_bytes + 1)
         if len(payload) <= max_bytes:
-            damaged = _encoding_damage(record.http_headers, stream, payload)  # type: ignore[attr-defined]
+            damaged = encoding_damage(record.http_headers, stream, payload)  # type: ignore[attr-defined]
     raw = record.raw_stream  # type: ignore[attr-defined]
     if len(payload) <= max_bytes:
         while raw.read(1 << 20):  # to the record's end, a bounded piece at a time
@@ -203,26 +125,6 @@ def _payload(record: object, max_bytes: int) -> WarcPayload:
         complete=complete,
         damaged=damaged,
     )
-
-
-def _encoding_damage(http: object, stream: object, payload: bytes) -> str | None:
-    """Why a page's body was not decoded whole, or None. warcio gives up in silence: a body
-    cut short inflates to its first bytes, a corrupt one (or one in an encoding it does not
-    read) comes out still compressed, and either page was dropped as "no ticker"."""
-    encoding = (http.get_header("Content-Encoding") or "").strip().lower() if http else ""  # type: ignore[attr-defined]
-    if encoding in ("", "identity"):
-        return None
-    if encoding not in BufferedReader.get_supported_decompressors():
-        return (f"its Content-Encoding '{encoding[:40]}' is not one the tracker reads (gzip, "
-                "deflate, br); save the page again without it")
-    inflate = getattr(stream, "decompressor", None)
-    if inflate is None:  # warcio took the body for one sent unencoded despite its header
-        return None if not payload.startswith(b"\x1f\x8b") else (
-            f"its {encoding} Content-Encoding data is corrupt; re-crawl the page")
-    if not getattr(inflate, "eof", True):
-        return (f"its {encoding} Content-Encoding data ends before its end (cut short or "
-                "corrupt); re-crawl the page")
-    return None
 
 
 def _warc_date(value: str | None) -> dt.datetime | None:
@@ -290,7 +192,7 @@ def _scan_with_warcio(path: str | Path, max_bytes: int, start: int,
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         fh.seek(start)
-        it = _Records(fh)
+        it = Records(fh)
         end = start
         try:
             for record in it:
@@ -369,7 +271,7 @@ def warc_record_at(path: str | Path, offset: int, max_bytes: int, source: str) -
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
-            return _payload(next(iter(_Records(fh))), max_bytes)
+            return _payload(next(iter(Records(fh))), max_bytes)
     except (StopIteration, *_WARCIO_ERRORS) as exc:
         raise SourceError(f"WARC record cannot be read ({_short(exc)})", source) from None
 
