@@ -155,11 +155,16 @@ def check_warc_start(path: str | Path, source: str) -> None:
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head.startswith(b"\x1f\x8b"):
+        text, rest = b"", head
         try:
-            head = zlib.decompressobj(wbits=31).decompress(head, 64)
+            while not text.strip(b"\r\n\x00 ") and rest.startswith(b"\x1f\x8b"):
+                member = zlib.decompressobj(wbits=31)  # (empty members before the first record)
+                text += member.decompress(rest, 64)
+                rest = member.unused_data if member.eof else b""
         except zlib.error as exc:
             raise SourceError(f"corrupt gzip data at the start ({exc}); re-download or "
                               "re-write the file", source) from None
+        head = text
     if not head.strip(b"\r\n\x00 "):
         raise SourceError("is an empty WARC file (no record at all); was the crawl cut off?",
                           source)
