@@ -53,6 +53,8 @@ HOSTILE = {
     "uppercase": fill("A"),
     "digits-and-dates": fill("10 December ", GOOD),
     "unclosed-script": fill("<div>", "<html><body><script>"),
+    "copies-that-all-differ": " ".join(  # (each copy a value of its own: one warning line)
+        f"KGS/USD = 0.{i:07d} 0%" for i in range(1, N // 23)).encode()[: N - 8].rsplit(b" ", 3)[0],
 }
 
 

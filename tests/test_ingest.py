@@ -253,8 +253,7 @@ def test_reparse_rebuilds_from_raw_and_keeps_other_evidence(db_path):
     with Store.open(db_path) as store:
         store.con.execute("DELETE FROM quotes")  # simulate an older, poorer parser's output
     counts = reparse(db_path=db_path)
-    assert counts == {"ingested": 1, "rejected": 1, "missing_raw": 0, "changed": 0,
-                      "charset_unknown": 0}
+    assert counts == {"ingested": 1, "rejected": 1, "missing_raw": 0, "changed": 0, "kept": 0}
     with Store.open(db_path, read_only=True) as store:
         snaps = read.snapshots_frame(store, "ingested")
         assert store.counts()["quotes"] == 5

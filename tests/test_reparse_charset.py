@@ -1,7 +1,7 @@
 """`tracker reparse` parses a WARC or MHTML snapshot with the charset its container declared,
 wherever it is run from: the declaration is kept with the snapshot at ingest. A database
 ingested before it was kept reads it from the container again, and when that is not found
-from the current folder keeps the snapshot as it was (with a note), never turning it into a
+from the current folder keeps the snapshot as it was (with a `kept:` line), never turning it into a
 rejection. Through the real command, run from another folder."""
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ def test_a_database_ingested_before_reads_the_container_or_keeps_the_snapshot(tm
         b"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>another page")
 
     done = run_tracker("reparse", "--db", db, cwd=elsewhere)
-    assert done.code == 0 and "Traceback" not in done.stderr, done.stderr
-    notes = [line for line in done.lines if line.startswith("note: ")]
+    assert done.code == 1 and "Traceback" not in done.stderr, done.stderr  # (not all reparsed)
+    notes = [line for line in done.lines if line.startswith("kept: ")]
     assert len(notes) == 2 and all("kept as it was: " in n and str(elsewhere) in n
                                    and "run `tracker reparse` from the folder" in n
                                    for n in notes), done.lines
@@ -80,7 +80,7 @@ def test_a_database_ingested_before_reads_the_container_or_keeps_the_snapshot(tm
 
     again = run_tracker("reparse", "--db", db, cwd=tmp_path)  # where it was ingested from
     assert again.code == 0 and " 0 changed," in again.lines[-1], again.stderr
-    assert not [line for line in again.lines if line.startswith("note: ")], again.lines
+    assert not [line for line in again.lines if line.startswith("kept: ")], again.lines
     assert state(db) == before
     last = run_tracker("reparse", "--db", db, cwd=elsewhere)  # the declaration is kept now
     assert last.code == 0 and len(last.lines) == 1 and " 0 changed," in last.lines[0], last.lines

@@ -238,22 +238,19 @@ def reparse(db_path: Path | None) -> None:
     Example:
       tracker reparse --db data/tracker.duckdb
     """
-    def damaged(source: str, status: str) -> None:
-        if "charset its container declared" in status:  # not at hand from here: not parsed
-            err(f"note: {source}: {status}")
-        elif status not in ("ingested", "rejected"):  # raw bytes lost or damaged: not parsed
-            err(f"damaged: {source}: {status}")
+    def left(source: str, status: str, why: str) -> None:
+        if status in ("damaged", "kept"):  # raw bytes lost, or their charset: left as they were
+            err(f"{status}: {source}: {why}")
 
-    counts = reparse_snapshots(db_path=db_path, progress=damaged)
-    unknown = counts["charset_unknown"]
+    counts = reparse_snapshots(db_path=db_path, progress=left)
     err(
         f"reparsed: {counts['ingested']} ingested, {counts['rejected']} rejected, "
         f"{counts['changed']} changed, {counts['missing_raw']} with missing or damaged raw "
         "bytes (kept as they were, not parsed)"
-        + (f", {unknown} whose container is not found from here (kept as they were)"
-           if unknown else "")
+        + (f", {counts['kept']} whose container is not found from here (kept as they were)"
+           if counts["kept"] else "")
     )
-    sys.exit(EXIT_REJECTED if counts["missing_raw"] else EXIT_OK)
+    sys.exit(EXIT_REJECTED if counts["missing_raw"] or counts["kept"] else EXIT_OK)
 
 
 @main.command()

@@ -16,25 +16,28 @@ import email.policy
 import email.utils
 import io
 import os
+import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from .encoding import charset_of_content_type
 from .errors import NoTickerError, ParseError, SourceError
 from .humane import size
 from .parse import parse
+from .warcdecode import Brotli, Quiet, Records, encoding_damage
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 MHTML_SUFFIXES = (".mhtml", ".mht")
 _PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 _SNAPSHOT_TYPES = ("response", "resource")
-# what warcio raises on bytes that are no WARC (a cut header without a target URI: AttributeError)
+# what warcio raises on bytes that are no WARC (a cut header without a target URI: AttributeError;
+# a Content-Length too large for an index: OverflowError)
 _WARCIO_ERRORS = (ArchiveLoadFailed, OSError, EOFError, ValueError, AttributeError, TypeError,
-                  IndexError, KeyError)
+                  IndexError, KeyError, OverflowError)
 _USD = (b"USD", "USD".encode("utf-16-le"), "USD".encode("utf-16-be"))
 
 
@@ -49,6 +52,7 @@ class WarcPayload:
     content_type: str | None  # of the payload: HTTP Content-Type, else the record's
     headers: dict[str, str]  # the WARC headers, then the HTTP headers (HTTP wins on a clash)
     complete: bool  # False when the record ends before its Content-Length
+    damaged: str | None = None  # why its page cannot be read whole (its Content-Encoding)
 
     @property
     def charset(self) -> str | None:
@@ -67,14 +71,20 @@ def is_container_name(name: str) -> bool:
 def read_warc_record(data: bytes, max_bytes: int = 5 * 1024 * 1024) -> WarcPayload:
     """The first record of `data` (one gzip member or plain WARC bytes, as a Common Crawl
     range request returns). Pure; raises `ValueError` when the bytes are not a WARC record."""
-    it = ArchiveIterator(io.BytesIO(data))
+    it = Records(io.BytesIO(data))
     try:
         record = next(iter(it))
     except StopIteration:
         raise ValueError("no WARC record in the bytes") from None
-    except ArchiveLoadFailed as exc:
+    except _WARCIO_ERRORS as exc:
         raise ValueError(f"not a WARC record ({_short(exc)})") from None
-    return _payload(record, max_bytes)
+    try:
+        rec = _payload(record, max_bytes)
+    except _WARCIO_ERRORS as exc:
+        raise ValueError(f"not a readable WARC record ({_short(exc)})") from None
+    if rec.damaged:
+        raise ValueError(f"the WARC record's page {rec.damaged}")
+    return rec
 
 
 def _payload(record: object, max_bytes: int) -> WarcPayload:
@@ -85,10 +95,17 @@ def _payload(record: object, max_bytes: int) -> WarcPayload:
         record.http_headers.get_header("Content-Type") if record.http_headers  # type: ignore[attr-defined]
         else record.rec_headers.get_header("Content-Type")  # type: ignore[attr-defined]
     )
-    payload = b""
+    payload, damaged = b"", None
     kind = (content_type or "").split(";")[0].strip().lower()
     if rec_type in _SNAPSHOT_TYPES and kind in _PAGE_TYPES:
-        payload = record.content_stream().read(max_bytes + 1)  # type: ignore[attr-defined]
+        stream = record.content_stream()  # type: ignore[attr-defined]
+        if (inflate := getattr(stream, "decompressor", None)) is not None:
+            if isinstance(inflate, Brotli):
+                inflate.limit = max_bytes + 1
+            stream.decompressor = Quiet(inflate)
+        payload = stream.read(max_bytes + 1)
+        if len(payload) <= max_bytes:
+            damaged = encoding_damage(record.http_headers, stream, payload)  # type: ignore[attr-defined]
     raw = record.raw_stream  # type: ignore[attr-defined]
     if len(payload) <= max_bytes:
         while raw.read(1 << 20):  # to the record's end, a bounded piece at a time
@@ -106,6 +123,7 @@ def _payload(record: object, max_bytes: int) -> WarcPayload:
         content_type=content_type,
         headers={**warc, **http},
         complete=complete,
+        damaged=damaged,
     )
 
 
@@ -114,10 +132,10 @@ def _warc_date(value: str | None) -> dt.datetime | None:
         return None
     try:
         stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if stamp.tzinfo is not None:  # (year 1 at +01:00 has no UTC time: OverflowError)
+            stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return None
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
     return stamp
 
 
@@ -128,6 +146,32 @@ class WarcScan:
     snapshots: tuple[tuple[int, WarcPayload], ...]  # (offset, record), payload bytes dropped
     skipped: tuple[str, ...]  # "path#offset (why)"
     error: tuple[str, str] | None  # (path#offset, reason) when the file is cut or corrupt
+
+
+def check_warc_start(path: str | Path, source: str) -> None:
+    """Refuse a file that does not begin with a WARC record (empty, or another kind of file
+    under a `.warc` name), before a reader tries it: warcio would take its lines for ARC
+    records and count them as skipped, saying nothing of the file."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"\x1f\x8b"):
+        text, rest = b"", head
+        try:
+            while not text.strip(b"\r\n\x00 ") and rest.startswith(b"\x1f\x8b"):
+                member = zlib.decompressobj(wbits=31)  # (empty members before the first record)
+                text += member.decompress(rest, 64)
+                rest = member.unused_data if member.eof else b""
+        except zlib.error as exc:
+            raise SourceError(f"corrupt gzip data at the start ({exc}); re-download or "
+                              "re-write the file", source) from None
+        head = text
+    if not head.strip(b"\r\n\x00 "):
+        raise SourceError("is an empty WARC file (no record at all); was the crawl cut off?",
+                          source)
+    if not head.lstrip(b"\r\n").startswith(b"WARC/"):
+        shown = head.lstrip()[:24].decode("utf-8", "replace")
+        raise SourceError(f"is not a WARC file: it begins with '{shown}', not 'WARC/1.0'; "
+                          "ingest it under a name that says what it is", source)
 
 
 def scan_warc(path: str | Path, max_bytes: int) -> WarcScan:
@@ -153,7 +197,7 @@ def _scan_with_warcio(path: str | Path, max_bytes: int, start: int,
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         fh.seek(start)
-        it = ArchiveIterator(fh)
+        it = Records(fh)
         end = start
         try:
             for record in it:
@@ -170,9 +214,16 @@ def _scan_with_warcio(path: str | Path, max_bytes: int, start: int,
                 if end < size and _more_than_padding(fh, end):
                     error = (f"{name}#{end}", _cut(end))
         except _WARCIO_ERRORS as exc:
-            at = getattr(it, "offset", end)
-            error = (f"{name}#{at}", f"corrupt WARC data at offset {at} ({_short(exc)}); "
-                     "the records before it were read; re-download or re-write the file")
+            at = max(0, getattr(it, "offset", end))
+            why = f"corrupt WARC data at offset {at} ({_short(exc)})"
+            if "non-chunked gzip" in str(exc):  # (warcio's words for it)
+                at, why = end, (f"the records after the one at offset {end} share its gzip "
+                                "member (the file was gzip-compressed as a whole), so they cannot "
+                                "be read one by one; run `warcio recompress` on the file (or "
+                                "gunzip it) and ingest the result")
+            else:
+                why += "; the records before it were read; re-download or re-write the file"
+            error = (f"{name}#{at}", why)
     return WarcScan(tuple(snapshots), tuple(skipped), error)
 
 
@@ -201,6 +252,8 @@ def _not_a_snapshot(rec: WarcPayload, max_bytes: int) -> str | None:
         return f"{rec.record_type} record"
     if not rec.is_page:
         return f"{rec.content_type or 'no content type'}"
+    if rec.damaged:
+        return None  # a snapshot all the same: rejected with the reason when it is read
     if len(rec.payload) > max_bytes:
         return f"payload over the limit of {size(max_bytes)}"
     if not any(usd in rec.payload for usd in _USD):  # memory speed: most pages stop here
@@ -223,7 +276,7 @@ def warc_record_at(path: str | Path, offset: int, max_bytes: int, source: str) -
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
-            return _payload(next(iter(ArchiveIterator(fh))), max_bytes)
+            return _payload(next(iter(Records(fh))), max_bytes)
     except (StopIteration, *_WARCIO_ERRORS) as exc:
         raise SourceError(f"WARC record cannot be read ({_short(exc)})", source) from None
 
@@ -241,6 +294,8 @@ def read_warc_at(path: str | Path, offset: int, max_bytes: int, source: str) -> 
     rec = warc_record_at(path, offset, max_bytes, source)
     if not rec.complete:
         raise SourceError(_cut(offset), source)
+    if rec.damaged:
+        raise SourceError(rec.damaged, source)
     if len(rec.payload) > max_bytes:
         raise SourceError(f"payload over the limit of {size(max_bytes)}", source)
     return rec.payload
@@ -256,8 +311,21 @@ class MhtmlPage:
     date: dt.datetime | None
 
 
+# a Content-Type header with its folded lines: the email parser reads its parameters in time
+# quadratic in their number (1 MB of `; a=1`: minutes), so a long one is refused first
+_CONTENT_TYPE = re.compile(rb"^content-type:[^\r\n]*+(?:\r?\n[ \t][^\r\n]*+)*+",
+                           re.IGNORECASE | re.MULTILINE)
+_MAX_CONTENT_TYPE = 4096  # bytes (a browser writes a hundred or so)
+
+
 def read_mhtml(data: bytes, source: str) -> MhtmlPage:
     """The first `text/html` part of an MHTML file (base64 or quoted-printable undone)."""
+    for m in _CONTENT_TYPE.finditer(data):
+        if m.end() - m.start() > _MAX_CONTENT_TYPE:
+            raise SourceError(
+                f"is not a readable MHTML file (a Content-Type header of {m.end() - m.start():,} "
+                f"bytes at offset {m.start()}; a saved page's are a line); save the page again",
+                source)
     try:
         message = email.message_from_bytes(data, policy=email.policy.compat32)
         parts: Iterator[email.message.Message] = message.walk()
@@ -282,10 +350,10 @@ def _mail_date(value: str | None) -> dt.datetime | None:
         return None
     try:
         stamp = email.utils.parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    except (TypeError, ValueError, OverflowError):  # (a year of 20 digits: OverflowError)
         return None
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
     return stamp
 
 

@@ -8,13 +8,13 @@ that names the entries; a last copy cut short is a warning.
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from operator import attrgetter
 
 from .errors import MalformedTickerError
 from .models import Quote
-from .ticker import Entry, line_no
+from .ticker import Entry, line_no, shown
 
 MAX_RATE_DECIMALS = 10
 MAX_RATE_INTEGER_DIGITS = 8
@@ -59,23 +59,35 @@ def read_copies(
         if agree:
             quotes.append(quote(currency, quote_currency, *values[j], source))
             continue
-        printed = values[j::period]
-        tally = Counter(printed)
-        rate_text, change_text = max(tally, key=lambda v: (tally[v], -printed.index(v)))
-        if len(tally) > 1:
-            tie = sum(1 for n in tally.values() if n == tally[rate_text, change_text]) > 1
+        where: dict[tuple[str, str], list[int]] = {}  # value -> the copies printing it
+        for k, value in enumerate(values[j::period]):
+            where.setdefault(value, []).append(k + 1)
+        rate_text, change_text = max(where, key=lambda v: (len(where[v]), -where[v][0]))
+        if len(where) > 1:
+            tie = sum(1 for n in where.values() if len(n) == len(where[rate_text, change_text])) > 1
             why = "the earliest copy: no value is in most copies" if tie else "most copies"
-            variants = "; ".join(
-                f"{r} {c}% in copies "
-                + ", ".join(str(k + 1) for k, v in enumerate(printed) if v == (r, c))
-                for (r, c) in tally
-            )
             warnings.append(
-                f"copies disagree on {currency}/{quote_currency}: {variants}; "
-                f"kept {rate_text} {change_text}% ({why})"
+                f"copies disagree on {currency}/{quote_currency}: {_variants(where)}; "
+                f"kept {shown(rate_text)} {shown(change_text)}% ({why})"
             )
         quotes.append(quote(currency, quote_currency, rate_text, change_text, source))
     return quotes, copies, agree, warnings
+
+
+_VALUES, _COPIES = 5, 10  # what a warning lists at most (10,000 copies: still one short line)
+
+
+def _variants(where: dict[tuple[str, str], list[int]]) -> str:
+    """`0.01144 0% in copies 1, 3; 0.01145 0% in copies 2`: the first `_VALUES` values, the
+    first `_COPIES` copies of each."""
+    def copies(numbers: list[int]) -> str:
+        listed = ", ".join(map(str, numbers[:_COPIES]))
+        return listed + (f", … ({len(numbers):,} copies)" if len(numbers) > _COPIES else "")
+
+    text = "; ".join(f"{shown(r)} {shown(c)}% in copies {copies(n)}"
+                     for (r, c), n in islice(where.items(), _VALUES))
+    more = len(where) - _VALUES
+    return text + (f"; and {more:,} other value{'s' if more > 1 else ''}" if more > 0 else "")
 
 
 def _raise_if_repeated_in_copy(
@@ -136,10 +148,11 @@ def _rate(text: str, currency: str) -> Decimal:
     whole, _, frac = text.partition(".")
     value = Decimal(text)
     if value <= 0:
-        raise _NumberError(f"rate {text} for {currency} is not positive; a rate must be above zero")
+        raise _NumberError(
+            f"rate {shown(text)} for {currency} is not positive; a rate must be above zero")
     if len(frac) > MAX_RATE_DECIMALS or len(whole.lstrip("0")) > MAX_RATE_INTEGER_DIGITS:
         raise _NumberError(
-            f"rate {text} for {currency} has more digits than the tracker stores "
+            f"rate {shown(text)} for {currency} has more digits than the tracker stores "
             f"({MAX_RATE_INTEGER_DIGITS} before and {MAX_RATE_DECIMALS} after the point)"
         )
     return value
@@ -148,11 +161,12 @@ def _rate(text: str, currency: str) -> Decimal:
 def _change(text: str, currency: str) -> Decimal:
     whole, _, frac = text.lstrip("+-").partition(".")
     if len(frac) > MAX_CHANGE_DECIMALS or len(whole.lstrip("0")) > MAX_CHANGE_INTEGER_DIGITS:
-        raise _NumberError(f"change {text}% for {currency} has more digits than the tracker stores")
+        raise _NumberError(
+            f"change {shown(text)}% for {currency} has more digits than the tracker stores")
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the regex admits only plain decimals
-        raise _NumberError(f"change {text}% for {currency} is not a number") from None
+        raise _NumberError(f"change {shown(text)}% for {currency} is not a number") from None
     return value.copy_abs() if value.is_zero() else value  # -0 is kept in the text only
 
 

@@ -2,8 +2,9 @@
 
 Order of evidence (as browsers do): a byte-order mark, then the charset the container
 declares (a WARC record's HTTP `Content-Type`, an MHTML part's header), then the page's own
-`<meta charset>` / `<meta http-equiv>` / XML declaration, then UTF-8. Only the first
-4 KB are looked at for a declaration, so this is linear in the input whatever it holds.
+`<meta charset>` / `<meta http-equiv>` / XML declaration, then UTF-8. A declared charset
+other than UTF-8 on bytes that are valid UTF-8 (and not plain ASCII) is taken for a lie.
+Only the first 4 KB are looked at for a declaration, so this is linear in the input.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _BOMS = (  # longest first: a UTF-32 LE mark starts like a UTF-16 LE one
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _PRESCAN = 4096  # bytes of the page searched for a declaration (HTML's prescan uses 1024)
-_META = re.compile(rb"<meta\b([^<>]{0,1024})", re.IGNORECASE)
+_META = re.compile(rb"<!--|<meta\b([^<>]{0,1024})", re.IGNORECASE)  # (comments: skipped)
 _META_CHARSET = re.compile(rb"charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]{1,40})", re.IGNORECASE)
 _XML_DECL = re.compile(
     rb"\s{0,64}<\?xml\b[^<>]{0,200}?\bencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']"
@@ -43,7 +44,15 @@ def declared_charset(data: bytes) -> tuple[str, str] | None:
         return xml.group(1).decode("ascii"), "XML declaration"
     if b"<" not in head:
         return None
-    for meta in _META.finditer(head):
+    pos = 0
+    while (meta := _META.search(head, pos)) is not None:
+        pos = meta.end()
+        if meta.group(1) is None:  # a comment: what it holds declares nothing (HTML's prescan)
+            end = head.find(b"-->", meta.start() + 2)
+            if end == -1:
+                return None
+            pos = end + 3
+            continue
         m = _META_CHARSET.search(meta.group(1))
         if m:
             return m.group(1).decode("ascii"), "<meta> charset"
@@ -75,16 +84,32 @@ def decode(data: bytes, *, source: str = "<input>", charset: str | None = None) 
     if charset is None:
         return _decode(data, "utf-8", "", source, 0), False
     try:
-        name = codecs.lookup(charset).name
+        info = codecs.lookup(charset)
     except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):  # (`base64`, `rot13`…)
         raise DecodeError(
-            f"declares charset '{charset}' ({where}), which is unknown; "
+            f"declares charset '{charset}' ({where}), which is "
+            f"{'unknown' if info is None else 'no text encoding'}; "
             "correct the declaration or save the page as UTF-8",
             source,
         ) from None
+    name = info.name
     if name.startswith(("utf-16", "utf-32")):
         name = "utf-8"  # a declaration read as ASCII cannot be true: browsers use UTF-8
+    elif name != "utf-8" and not data.isascii() and _is_utf8(data):
+        name = "utf-8"  # the declaration lies (a server's default ISO-8859-1, a page re-saved
+        # as UTF-8): text in another charset is next to never valid UTF-8, and read in that
+        # charset a UTF-8 bullet becomes three letters that cut the ticker after its first entry
     return _decode(data, name, where, source, 0), False
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode(data: bytes, codec: str, where: str, source: str, base: int) -> str:
@@ -108,6 +133,12 @@ def _decode(data: bytes, codec: str, where: str, source: str, base: int) -> str:
         raise DecodeError(
             f"not valid {codec} text (byte 0x{bad} at offset {offset}), the charset "
             f"{where} declares; correct the declaration or save the page again",
+            source,
+        ) from None
+    except UnicodeError as exc:  # a codec that fails without saying where (`undefined`, `idna`)
+        raise DecodeError(
+            f"cannot be read as {codec} ({exc}), the charset {where} declares; correct the "
+            "declaration or save the page as UTF-8",
             source,
         ) from None
     if not text.strip():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
 from .discovery import SNAPSHOT_SUFFIXES, Discovery, discover, is_snapshot_name
-from .errors import ArchiveError, DatabaseBusyError, StoreError
+from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
     MAX_BYTES,
@@ -404,19 +404,24 @@ def ingest_paths(
 def reparse(
     *,
     db_path: Path | str | None = None,
-    progress: Callable[[str, str], None] | None = None,
+    progress: Callable[[str, str, str], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> dict[str, int]:
     """Rebuild every snapshot's quotes and dates from its kept raw bytes with today's parser.
 
     Date evidence that is not in the bytes (fetch time, file name, user date) is kept from
     the stored row. Returns counts of snapshots by their new status, plus `missing_raw` and
-    `charset_unknown` (both kept as they were, not parsed: raw bytes lost or damaged; a WARC
-    or MHTML snapshot ingested before its declared charset was kept, whose container is not
-    found from the current folder).
+    `kept` (both left as they were, not parsed: raw bytes lost or damaged; a WARC or MHTML
+    snapshot ingested before its declared charset was stored, whose container is not found
+    from the current folder). `progress(source, status, why)`: status `ingested`,
+    `rejected`, `damaged` or `kept`.
     """
-    counts = {"ingested": 0, "rejected": 0, "missing_raw": 0, "changed": 0, "charset_unknown": 0}
-    with writing(db_path) as store:
+    counts = {"ingested": 0, "rejected": 0, "missing_raw": 0, "changed": 0, "kept": 0}
+    path = Path(db_path) if db_path is not None else default_db_path()
+    if not path.exists():  # (a mistyped --db must not become a new, empty database)
+        raise DatabaseMissingError(
+            f"no database at {path}; nothing to reparse (is the --db path right?)")
+    with writing(path) as store:
         ids = store.snapshot_ids()
     for start in range(0, len(ids), batch_size):
         with writing(db_path) as store:  # read the rows and their raw bytes, then let go
@@ -428,15 +433,15 @@ def reparse(
                 except ArchiveError as exc:  # missing or damaged: never parsed
                     counts["missing_raw"] += 1
                     if progress:
-                        progress(old.source, f"kept as it was: {exc}")
+                        progress(old.source, "damaged", f"kept as it was: {exc}")
         snaps: list[SnapshotRow] = []
         quotes: list[QuoteRow] = []
         for old, data in loaded:
             declared = reparse_charset(old.source, old.snapshot_id, old.declared_charset)
             if declared.unknown is not None:  # its container is not at hand: not parsed
-                counts["charset_unknown"] += 1
+                counts["kept"] += 1
                 if progress:
-                    progress(old.source, f"kept as it was: {declared.unknown}")
+                    progress(old.source, "kept", f"kept as it was: {declared.unknown}")
                 continue
             item = RawInput(
                 source=old.source,
@@ -459,7 +464,7 @@ def reparse(
             snaps.append(snap)
             quotes.extend(rows)
             if progress:
-                progress(old.source, snap.status)
+                progress(old.source, snap.status, "")
         with writing(db_path) as store:
             store.replace_snapshots(snapshot_table(snaps), quote_table(quotes))
     return counts

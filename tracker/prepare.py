@@ -18,6 +18,7 @@ from pathlib import Path
 from .containers import (
     MHTML_SUFFIXES,
     WARC_SUFFIXES,
+    check_warc_start,
     read_mhtml,
     read_warc_at,
     scan_warc,
@@ -86,6 +87,7 @@ def container_inputs(
     lower = name.lower()
     try:
         if lower.endswith(WARC_SUFFIXES):
+            check_warc_start(path, name)
             scan = scan_warc(path, max_bytes)
             inputs = [
                 RawInput(source=f"{name}#{offset}", path=path, warc_offset=offset,
@@ -237,7 +239,9 @@ def evidence_for(item: RawInput, page: ParsedPage | None, user_date: dt.date | N
         stamp = archive_timestamp(item.source)
         if stamp is not None:
             captured_at, at_source = stamp, "archive"
-    name_date, name_stamp = date_from_name(item.source.split("?")[0].rstrip("/"))
+    found = warc_source(item.source)  # (a record's offset, `crawl.warc#20251210`, is no date)
+    name = found[0] if found is not None else item.source.split("?")[0].rstrip("/")
+    name_date, name_stamp = date_from_name(name)
     if captured_at is None and name_stamp is not None:
         captured_at, at_source = name_stamp, "archive"
     return DateEvidence(

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
+import stat
 import threading
 import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import zstandard
 
@@ -208,10 +211,24 @@ def _pid_alive(pid: int) -> bool | None:
     return True
 
 
+def open_pack(path: Path) -> BinaryIO:
+    """A pack opened for reading. Anything but a regular file is an `OSError`, found without
+    blocking: opening a FIFO put where a pack was would wait for a writer forever."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_blob(raw_dir: Path, pack: str, offset: int, length: int, *, snapshot_id: str) -> bytes:
     path = Path(raw_dir) / pack
     try:
-        with open(path, "rb") as fh:
+        with open_pack(path) as fh:
             fh.seek(offset)
             blob = fh.read(length)
     except OSError as exc:

@@ -1,8 +1,8 @@
 """Ticker entries read from visible text as a stream of tokens, whatever the layout.
 
 An entry is `[•] CCC/CCC = rate change%`, its parts separated by any whitespace (spaces, tabs,
-NBSP, line breaks, thin and zero-width spaces), so one entry may span lines or elements and
-many entries may share a line. Every scan moves forward only, and every pattern is anchored
+NBSP, line breaks, thin and zero-width spaces, direction marks), so one entry may span lines
+or elements and many entries may share a line. Every scan moves forward only, and every pattern is anchored
 at a position `str.find` gave (possessive quantifiers, no backtracking into whitespace), so
 reading is linear in the text whatever it holds.
 """
@@ -10,15 +10,17 @@ reading is linear in the text whatever it holds.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NamedTuple, NoReturn
 
 from .errors import MalformedTickerError
 
 EXAMPLE_LINE = "KGS/USD = 0.01144 0%"
 BULLET = "\u2022"
-WHITESPACE = (
+WHITESPACE = (  # (+ the invisible direction marks and isolates a right-to-left editor leaves)
     " \t\n\r\f\v\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
     "\u200a\u200b\u200c\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+    "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
 _W = "[" + re.escape(WHITESPACE) + "]"
 _BOUNDARY = frozenset(WHITESPACE + BULLET)  # what may precede a pair that starts an entry
@@ -59,6 +61,12 @@ def _entry(currency: str, quote_currency: str, rate: str, change: str, offset: i
     line = f"{BULLET + ' ' if bullet else ''}{currency}/{quote_currency} = {rate} {change}%"
     return Entry(currency, quote_currency, rate, change, offset, (currency, quote_currency),
                  (rate, change), line)
+
+
+def shown(token: str) -> str:
+    """A printed token as a message quotes it: whole when short, else its start and length
+    (a number of 100,000 digits must not become a 100 KB line of stderr and of the store)."""
+    return token if len(token) <= _SHOWN else f"{token[:_SHOWN]}… ({len(token):,} characters)"
 
 
 def line_no(text: str, pos: int) -> int:
@@ -139,7 +147,7 @@ def _raise_for(text: str, pos: int, source: str) -> NoReturn:
     value = _VALUE.match(text, cand.end())
     if value is not None and value.group(1):
         raise MalformedTickerError(
-            f"ticker line {line_no(text, pos)}: rate -{value.group(2)} for {cand.group(1)} "
+            f"ticker line {line_no(text, pos)}: rate -{shown(value.group(2))} for {cand.group(1)} "
             "is negative; a rate must be above zero",
             source,
         )
@@ -147,20 +155,9 @@ def _raise_for(text: str, pos: int, source: str) -> NoReturn:
 
 
 def count_entries(text: str, start: int) -> int:
-    """How many candidates follow each other from `start` (garbled ones end the run)."""
-    count, pos, n = 0, start, len(text)
-    while True:
-        cand = _CANDIDATE.match(text, pos)
-        count += 1
-        value = _VALUE.match(text, cand.end()) if cand else None
-        if value is None:
-            return count
-        gap = _NEXT.match(text, value.end())
-        assert gap is not None  # (it matches the empty string)
-        nxt = gap.end()
-        if nxt >= n or not _PAIR.match(text, nxt) or not _CANDIDATE.match(text, nxt):
-            return count
-        pos = nxt
+    """How many candidates there are from `start` on (one regex pass): the entries a warning
+    says were ignored, also when something other than whitespace separates them."""
+    return sum(1 for _ in _FIND.finditer(text, start + 3))
 
 
 def _bullet_before(text: str, pos: int) -> bool:
@@ -172,7 +169,7 @@ def _bullet_before(text: str, pos: int) -> bool:
 def _garbled(text: str, pos: int, cand: re.Match[str], source: str) -> MalformedTickerError:
     """The error for a candidate whose value is not `rate change%`, quoting what it says:
     the tokens after `=` on the same line (six at most), up to anything that starts an entry."""
-    shown = [f"{cand.group(1)}/{cand.group(2)} ="]
+    quoted = [f"{cand.group(1)}/{cand.group(2)} ="]
     at = cand.end()
     for _ in range(6):
         token = _TOKEN.match(text, at)
@@ -181,10 +178,30 @@ def _garbled(text: str, pos: int, cand: re.Match[str], source: str) -> Malformed
         word = token.group(2)
         if word.startswith(BULLET) or _PAIR.match(word):
             break
-        shown.append(word if len(word) <= _SHOWN else word[:_SHOWN] + "…")
+        quoted.append(word if len(word) <= _SHOWN else word[:_SHOWN] + "…")
         at = token.end()
     return MalformedTickerError(
-        f"ticker line {line_no(text, pos)} '{' '.join(shown)}' is garbled or truncated "
-        f"(expected '<pair> = <rate> <change>%' like '{EXAMPLE_LINE}')",
+        f"ticker line {line_no(text, pos)} '{' '.join(quoted)}' is garbled or truncated "
+        f"(expected '<pair> = <rate> <change>%' like '{EXAMPLE_LINE}'){_odd(text, cand.end(), at)}",
         source,
     )
+
+
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+_INVISIBLE_IN_NUMBER = re.compile(r"(?<=[0-9])[\u200b-\u200f\u2060\ufeff](?=[0-9])")
+
+
+def _odd(text: str, start: int, end: int) -> str:
+    """What makes a quoted value look right but read wrong: a character that looks like an
+    ASCII one (a minus sign U+2212, full-width digits) or an invisible one inside a number."""
+    part = text[start:end]
+    odd, where = _INVISIBLE_IN_NUMBER.search(part), "inside a number"
+    if odd is None:
+        tokens = "".join(c for c in part if c not in WHITESPACE)
+        odd, where = _NOT_ASCII.search(tokens), "not an ASCII digit, point, sign or '%'"
+    if odd is None:
+        return ""
+    char = odd[0]
+    shown = "" if unicodedata.category(char) == "Cf" else f"'{char}' "  # (invisible: its name)
+    return f"; it holds {shown}U+{ord(char):04X} {unicodedata.name(char, '')}".rstrip() + \
+        f", {where}"

@@ -19,7 +19,7 @@ from typing import BinaryIO
 import zstandard
 
 from .errors import ArchiveError
-from .raw import CODEC, decompress
+from .raw import CODEC, decompress, open_pack
 from .store import Store
 from .store.connection import LEGACY_RAW
 from .store.rawfolder import Sharing, sharing
@@ -52,7 +52,7 @@ def _frames(raw_dir: Path, items: Sequence[tuple[str, Location]]
         for sid, (_codec, pack, offset, length) in items:
             if pack not in handles:
                 try:
-                    handles[pack] = stack.enter_context(open(raw_dir / pack, "rb"))
+                    handles[pack] = stack.enter_context(open_pack(raw_dir / pack))
                 except OSError as exc:
                     handles[pack] = f"pack {raw_dir / pack} cannot be read ({exc.strerror or exc})"
             fh = handles[pack]

@@ -136,6 +136,8 @@ def _gz_records(path: str | Path, max_bytes: int) -> Iterator[tuple[int, str | N
 
     with open(path, "rb") as fh:
         for record in FastIterator(fh, parse_http=False):
+            if record.stream_pos and os.pread(fh.fileno(), 2, record.stream_pos) != b"\x1f\x8b":
+                raise _OutOfTheOrdinary()  # records sharing a gzip member: warcio says so
             head = record.headers.__getstate__()[0]  # (the header block as it was written)
             if (read := _header_block(head, 0, len(head), _WARC_BLOCK, _WARC_FIELDS)) is None:
                 raise _OutOfTheOrdinary()
