@@ -7,6 +7,7 @@ import os
 
 from tests.proc import run_tracker
 from tests.test_hostile_pages import TEXT
+from tracker.store import default_raw_dir
 
 
 def test_reparse_of_a_database_that_is_not_there_creates_none(tmp_path):
@@ -27,7 +28,7 @@ def test_a_fifo_where_a_pack_was_is_damage_never_a_hang(tmp_path):
     page.write_text(TEXT)
     db = tmp_path / "t.duckdb"
     assert run_tracker("ingest", "--db", db, page).code == 0
-    (pack,) = (tmp_path / "raw").glob("*.pack")
+    (pack,) = default_raw_dir(db).glob("*.pack")
     pack.unlink()
     os.mkfifo(pack)
     verify = run_tracker("verify", "--db", db, timeout=60)
