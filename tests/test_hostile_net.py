@@ -1,0 +1,43 @@
+"""Hostile servers against the network side: answers a careless client would choke on
+(headers in odd bytes, refusals with unreadable waits), through the real client and commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from tracker.errors import RefusedError
+from tracker.http import Client, retry_after
+
+from .test_fetch import Route, Site, running_site
+
+
+@pytest.fixture
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    with running_site(monkeypatch) as s:
+        yield s
+
+
+def raw(head: bytes, body: bytes = b"") -> Route:
+    """An answer written byte for byte, header values in any bytes a server cares to send."""
+    def route(h: BaseHTTPRequestHandler) -> None:
+        h.wfile.write(head + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        h.close_connection = True
+    return route
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u00b9\u00b3", "\u0663"])
+def test_retry_after_in_digits_float_cannot_read_is_not_a_number_of_seconds(value):
+    assert retry_after(value) is None
+
+
+@pytest.mark.parametrize("value", [b"\xb2", b"\xb9\xb3"])
+def test_a_429_whose_retry_after_is_a_latin1_digit_backs_off_then_gives_up(site, value):
+    """Latin-1 "²" is a digit to `str.isdigit` but not to `float`: once a crash (ValueError)."""
+    site.routes["/busy"] = raw(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: " + value)
+    with Client(backoff=0.01, max_refusals=2) as client, pytest.raises(
+            RefusedError, match="HTTP 429 Too Many Requests: refused 2 times in a row"):
+        client.get(site.url("/busy"), max_bytes=100)
+    assert site.hits["/busy"] == 2
