@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
@@ -11,7 +12,9 @@ import pytest
 from tracker.errors import RefusedError
 from tracker.http import Client, retry_after
 
+from .fakebanks import FakeBanks
 from .test_fetch import Route, Site, running_site
+from .test_official_fetch import WEEK, fetch, runs, stored, week_rates
 
 
 @pytest.fixture
@@ -41,3 +44,24 @@ def test_a_429_whose_retry_after_is_a_latin1_digit_backs_off_then_gives_up(site,
             RefusedError, match="HTTP 429 Too Many Requests: refused 2 times in a row"):
         client.get(site.url("/busy"), max_bytes=100)
     assert site.hits["/busy"] == 2
+
+
+def test_a_bank_that_refuses_is_not_asked_for_its_other_days(db_path):
+    """After "refused 3 times in a row; stopped asking" the run must stop asking that bank
+    (once it went on day after day: three requests per day to a bank that says stop); the
+    other banks are still fetched, the days not asked are failures for the next run."""
+    with FakeBanks(week_rates(), today=WEEK[-1] + dt.timedelta(days=7)) as banks:
+        banks.fault("nbk", "429", times=100)
+        done = fetch(banks, db_path, "--currency", "KZT", "--currency", "UZS")
+        asked = [path for path, _ in banks.requests if path.startswith("/rss/")]
+    assert done.code == 1, done.stderr
+    assert len(asked) == 3, asked  # the first day, refused three times; no other day
+    failed = [line for line in done.lines if line.startswith("failed: NBK")]
+    assert failed[0].endswith("refused 3 times in a row; stopped asking (wait a while, then "
+                              "run the same command again)"), failed
+    assert failed[1] == (f"failed: NBK {WEEK[1]}..{WEEK[-1]}: 6 request(s) not sent: the bank "
+                         "refused the one before; run the same command again later"), failed
+    assert len(failed) == 2
+    assert {r[0] for r in stored(db_path)} == {"UZS"}
+    row = runs(db_path).iloc[-1]
+    assert row["rejected"] == 7 and "6 request(s) not sent" in row["error"]

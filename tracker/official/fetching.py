@@ -26,7 +26,14 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from ..errors import FetchError, MissingRateError, OfficialRateError, UsageError, WrongDateError
+from ..errors import (
+    FetchError,
+    MissingRateError,
+    OfficialRateError,
+    RefusedError,
+    UsageError,
+    WrongDateError,
+)
 from ..http import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client
 from ..models import EXPECTED_CURRENCIES
 from ..schedule import DB_TIMEOUT, RunReport, Settings, recorded_run, stopping, writer
@@ -169,6 +176,9 @@ def _fetch_bank(bank: Bank, requests: list[Request], client: Client, db: Path,
                 break
             failed += 1
             _failure(report, say, bank, request, exc.reason)
+            if isinstance(exc, RefusedError):  # asking for the next day is asking again
+                failed += _refused(report, say, bank, requests[i + 1:])
+                break
             continue
         body = got.body
         responses.append(RawResponse(hashlib.sha256(body).hexdigest(), request.url,
@@ -239,6 +249,19 @@ def _failure(report: OfficialReport, say: Echo, bank: Bank, request: Request,
     report.rejected += 1
     report.problems.append(what)
     say(f"failed: {what}")
+
+
+def _refused(report: OfficialReport, say: Echo, bank: Bank, left: list[Request]) -> int:
+    """The requests not sent to a bank that refused us: failed, for the same command later."""
+    if not left:
+        return 0
+    span = Request(bank.name, "", left[0].start, left[-1].end)
+    what = (f"{bank.source} {_days(span)}: {len(left)} request(s) not sent: the bank refused "
+            "the one before; run the same command again later")
+    report.rejected += len(left)
+    report.problems.append(what)
+    say(f"failed: {what}")
+    return len(left)
 
 
 def _note(report: OfficialReport, say: Echo, bank: Bank, request: Request, text: str) -> None:
