@@ -14,7 +14,7 @@ from tracker.http import Client, retry_after
 
 from .fakebanks import FakeBanks
 from .test_fetch import Route, Site, running_site
-from .test_official_fetch import WEEK, fetch, runs, stored, week_rates
+from .test_official_fetch import WEEK, D, fetch, runs, stored, week_rates
 
 
 @pytest.fixture
@@ -65,3 +65,37 @@ def test_a_bank_that_refuses_is_not_asked_for_its_other_days(db_path):
     assert {r[0] for r in stored(db_path)} == {"UZS"}
     row = runs(db_path).iloc[-1]
     assert row["rejected"] == 7 and "6 request(s) not sent" in row["error"]
+
+
+class NbkrTwice(FakeBanks):
+    """The NBKR archive lists its first day twice, the second time with another rate."""
+
+    def _nbkr(self, path: str, query: dict[str, str], wrong: bool) -> bytes:
+        page = super()._nbkr(path, query, wrong)
+        row = f"<tr><td><!--date-->{WEEK[0]:%d.%m.%Y}<!--date--></td><td><!--value-->99,99"
+        return page.replace(b"</table>", row.encode() + b"<!--value--></td></tr>\n</table>")
+
+
+class CbuRevisedOnSaturday(FakeBanks):
+    """CBU answers Saturday with Friday's document, but another rate than Friday's own."""
+
+    def _cbu(self, path: str, query: dict[str, str], wrong: bool) -> bytes:
+        body = super()._cbu(path, query, wrong)
+        return body.replace(b"12198.21", b"12200.00") if WEEK[5].isoformat() in path else body
+
+
+@pytest.mark.parametrize(("fake", "currency", "day", "values", "rows"), [
+    (NbkrTwice, "KGS", WEEK[0], "87.45 and 99.99", 4),
+    (CbuRevisedOnSaturday, "UZS", WEEK[4], "12198.21 and 12200", 4),
+])
+def test_a_day_stated_with_two_rates_stores_neither(db_path, fake, currency, day, values, rows):
+    """Once the last one silently won (whichever came later in the page or the run)."""
+    with fake(week_rates(), today=WEEK[-1] + dt.timedelta(days=7)) as banks:
+        done = fetch(banks, db_path, "--currency", currency)
+    assert done.code == 1, done.stderr
+    failed = [line for line in done.lines if line.startswith("failed: ")]
+    assert len(failed) == 1 and f"{day} is stated with two rates, {values} per USD" in failed[0]
+    assert failed[0].endswith("; neither is stored"), failed
+    kept = stored(db_path)
+    assert day.isoformat() not in {r[1] for r in kept} and len(kept) == rows
+    assert all(D(r[2]) == week_rates()[currency][dt.date.fromisoformat(r[1])] for r in kept)

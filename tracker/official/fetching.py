@@ -156,7 +156,8 @@ def _fetch_bank(bank: Bank, requests: list[Request], client: Client, db: Path,
                 stop: threading.Event | None) -> None:
     """Every request of one bank, then its answers and rates in one write."""
     responses: list[RawResponse] = []
-    rates: list[OfficialRate] = []
+    kept: dict[tuple[str, dt.date, str], OfficialRate] = {}  # the first rate of each day
+    ambiguous: set[tuple[str, dt.date, str]] = set()
     failed = quiet = 0
     last = time.monotonic()
     for i, request in enumerate(requests):
@@ -204,11 +205,21 @@ def _fetch_bank(bank: Bank, requests: list[Request], client: Client, db: Path,
             failed += 1
             _failure(report, say, bank, request, exc.reason)
             continue
-        rates.extend(parsed)
+        for rate in parsed:  # one day stated twice must say one thing, else neither is kept
+            key = (rate.currency, rate.rate_date, rate.source)
+            first = kept.setdefault(key, rate)
+            if first.per_usd != rate.per_usd and key not in ambiguous:
+                ambiguous.add(key)
+                failed += 1
+                other = "" if first.url == rate.url else f" (the first in {first.url})"
+                _failure(report, say, bank, request, f"{rate.rate_date} is stated with two rates, "
+                         f"{plain(first.per_usd)} and {plain(rate.per_usd)} per USD{other}; "
+                         "neither is stored")
     report.quiet += quiet
     summary = (f"{bank.currency}: {bank.title} ({bank.source}), {len(requests)} request"
                f"{'' if len(requests) == 1 else 's'}, {quiet} without publication, {failed} "
                "failed")
+    rates = [rate for key, rate in kept.items() if key not in ambiguous]
     _store(db, db_timeout, report, responses, rates, say, summary)
 
 
