@@ -99,3 +99,23 @@ def test_a_day_stated_with_two_rates_stores_neither(db_path, fake, currency, day
     kept = stored(db_path)
     assert day.isoformat() not in {r[1] for r in kept} and len(kept) == rows
     assert all(D(r[2]) == week_rates()[currency][dt.date.fromisoformat(r[1])] for r in kept)
+
+
+class Utf16Doctype(FakeBanks):
+    """NBK's document in UTF-16 with a DOCTYPE whose entity is the rate: the byte search for
+    `<!DOCTYPE` cannot see it, yet docs/official.md says such XML is refused."""
+
+    def _nbk(self, path: str, query: dict[str, str], wrong: bool) -> bytes:
+        day = self._day(query["fdate"], "%d.%m.%Y")
+        return (f'<?xml version="1.0" encoding="utf-16"?><!DOCTYPE rates [<!ENTITY usd '
+                f'"512.34">]><rates><date>{day:%d.%m.%Y}</date><item><title>USD</title>'
+                "<description>&usd;</description><quant>1</quant></item></rates>"
+                ).encode("utf-16")
+
+
+def test_a_doctype_in_utf16_is_refused_like_any_other(db_path):
+    with Utf16Doctype(week_rates(), today=WEEK[-1] + dt.timedelta(days=7)) as banks:
+        done = fetch(banks, db_path, "--currency", "KZT", end=WEEK[0])
+    assert done.code == 1, done.stderr
+    assert "XML with a DOCTYPE or ENTITY declaration is refused" in done.stderr
+    assert stored(db_path) == []
