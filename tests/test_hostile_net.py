@@ -11,8 +11,11 @@ import pytest
 
 from tracker.errors import RefusedError
 from tracker.http import Client, retry_after
+from tracker.store import Store
 
+from .fakearchive import FakeArchive, serving
 from .fakebanks import FakeBanks
+from .proc import run_tracker
 from .test_fetch import Route, Site, running_site
 from .test_official_fetch import WEEK, D, fetch, runs, stored, week_rates
 
@@ -21,6 +24,13 @@ from .test_official_fetch import WEEK, D, fetch, runs, stored, week_rates
 def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     with running_site(monkeypatch) as s:
         yield s
+
+
+@pytest.fixture
+def archive_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeArchive]:
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with serving(FakeArchive()) as served:
+        yield served
 
 
 def raw(head: bytes, body: bytes = b"") -> Route:
@@ -119,3 +129,28 @@ def test_a_doctype_in_utf16_is_refused_like_any_other(db_path):
     assert done.code == 1, done.stderr
     assert "XML with a DOCTYPE or ENTITY declaration is refused" in done.stderr
     assert stored(db_path) == []
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("offset", "9" * 5000, "index line's offset '9999"),  # int() raised: a traceback
+    ("offset", "9" * 25, "index line's offset '9999"),  # past int64: "database failed"
+    ("length", "9" * 19, "index line's length '9999"),
+    ("length", "0", "index line's length '0' is not a number of at most 15 digits above 0"),
+])
+def test_a_common_crawl_index_line_with_an_absurd_number_is_a_planning_failure(
+        archive_server, tmp_path, field, value, words):
+    row = archive_server.add_record("CC-MAIN-2025-49", "20251201100000", "https://timesca.com/",
+                                    b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%</html>")
+    row[field] = value
+    db = tmp_path / "t.duckdb"
+    run = run_tracker("backfill", "--db", db, "--source", "commoncrawl", "--cc-index-url",
+                      archive_server.base, "--cc-data-url", archive_server.base,
+                      "--max-rate", 600)
+    assert run.code == 3, run.stderr
+    assert "Traceback" not in run.stderr and "database" not in run.stderr.split("\n", 1)[1]
+    [error] = [line for line in run.lines if line.startswith("error: ")]
+    assert error.startswith("error: planning failed, nothing queued: http://127.0.0.1:")
+    assert words in error and "(line 1)" in error
+    assert not archive_server.hits("/crawl-data/")
+    with Store.open(db, read_only=True) as store:
+        assert store.backfill_rows().num_rows == 0
