@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
+from urllib.parse import quote
 
 import pytest
 
@@ -154,3 +155,19 @@ def test_a_common_crawl_index_line_with_an_absurd_number_is_a_planning_failure(
     assert not archive_server.hits("/crawl-data/")
     with Store.open(db, read_only=True) as store:
         assert store.backfill_rows().num_rows == 0
+
+
+@pytest.mark.parametrize("original", ["https://timesca.com/новости/", "https://timesca.com/a b"])
+def test_a_capture_listed_with_a_non_ascii_address_is_fetched(archive_server, tmp_path, original):
+    """The CDX API lists addresses as crawled; once such a capture failed for good with "percent-
+    encode them (copy the address from the browser's address bar)", advice nobody can follow."""
+    body = b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%<br>10 December 2025</html>"
+    archive_server.add("20251210100000", original, body)
+    db = tmp_path / "t.duckdb"
+    run = run_tracker("backfill", "--db", db, "--wayback-url", archive_server.base,
+                      "--max-rate", 600)
+    assert run.code == 0, run.stderr
+    with Store.open(db, read_only=True) as store:
+        [(source, url)] = store.con.execute("SELECT source, original_url FROM snapshots").fetchall()
+    assert url == original and source.isascii()
+    assert source == f"{archive_server.base}/web/20251210100000id_/{quote(original, safe=':/')}"
