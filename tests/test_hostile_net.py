@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tracker.errors import RefusedError
+from tracker.errors import FetchError, RefusedError
 from tracker.http import Client, retry_after
 from tracker.store import Store
 
@@ -171,3 +171,18 @@ def test_a_capture_listed_with_a_non_ascii_address_is_fetched(archive_server, tm
         [(source, url)] = store.con.execute("SELECT source, original_url FROM snapshots").fetchall()
     assert url == original and source.isascii()
     assert source == f"{archive_server.base}/web/20251210100000id_/{quote(original, safe=':/')}"
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 302 Found\r\nLocation: /" + b"a" * 200_000,
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: " + b"b" * 200_000,
+])
+def test_headers_over_the_limit_are_one_clear_failure_not_a_retried_connection_error(site, head):
+    """Once "connection failed (Receive buffer too long) (3 attempts)": retried as if the
+    network had failed, and a backfill counted it towards "the archive is not answering"."""
+    site.routes["/huge"] = raw(head)
+    with Client(backoff=0.01) as client, pytest.raises(FetchError) as info:
+        client.get(site.url("/huge"), max_bytes=1000)
+    assert info.value.reason == ("the answer's headers are over 100 KB (a redirect to a huge "
+                                 "address, or not an HTTP server); not retried")
+    assert site.hits["/huge"] == 1

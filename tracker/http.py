@@ -356,6 +356,9 @@ def _classify(exc: BaseException, url: str) -> Exception:
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.RemoteProtocolError) and "location header" in str(exc):
         return FetchError(f"redirect not followed: {exc}", url)  # httpx reads Location itself
+    if isinstance(exc, httpx.RemoteProtocolError) and "buffer too long" in str(exc):
+        return FetchError("the answer's headers are over 100 KB (a redirect to a huge address, "
+                          "or not an HTTP server); not retried", url)  # h11 in httpcore
     if isinstance(exc, httpx.RemoteProtocolError) and "complete message body" in str(exc):
         return _Transient("connection closed before the whole body arrived")
     if isinstance(exc, httpx.TransportError):
