@@ -11,13 +11,15 @@ from urllib.parse import quote
 import pytest
 
 from tracker.errors import FetchError, RefusedError
+from tracker.fetch import fetch as fetch_page
 from tracker.http import Client, retry_after
+from tracker.ingest import ingest
 from tracker.store import Store
 
 from .fakearchive import FakeArchive, serving
 from .fakebanks import FakeBanks
 from .proc import run_tracker
-from .test_fetch import Route, Site, running_site
+from .test_fetch import Route, Site, reply, running_site
 from .test_official_fetch import WEEK, D, fetch, runs, stored, week_rates
 
 
@@ -186,3 +188,18 @@ def test_headers_over_the_limit_are_one_clear_failure_not_a_retried_connection_e
     assert info.value.reason == ("the answer's headers are over 100 KB (a redirect to a huge "
                                  "address, or not an HTTP server); not retried")
     assert site.hits["/huge"] == 1
+
+
+def test_a_live_page_in_the_charset_its_content_type_names_is_read_in_it(site, tmp_path):
+    """The header's charset was lost (only the media type was kept), so a windows-1251 page
+    was rejected as "not UTF-8 text ...; no charset is declared" though the server said so."""
+    text = "<html><body>Курсы валют • KGS/USD = 0.01144 0% 10 December 2025</body></html>"
+    site.routes["/1251"] = lambda h: reply(h, 200, text.encode("windows-1251"),
+                                           "text/html; charset=windows-1251")
+    page = fetch_page(site.url("/1251"), timeout=5, retries=0)
+    summary = ingest([page.as_input()], db_path=tmp_path / "t.duckdb")
+    [outcome] = summary.outcomes
+    assert outcome.status == "ingested", outcome.reason
+    assert page.content_type == "text/html"
+    with Store.open(tmp_path / "t.duckdb", read_only=True) as store:
+        assert store.con.execute("SELECT rate_text FROM quotes").fetchall() == [("0.01144",)]
