@@ -190,12 +190,16 @@ def test_headers_over_the_limit_are_one_clear_failure_not_a_retried_connection_e
     assert site.hits["/huge"] == 1
 
 
-def test_a_live_page_in_the_charset_its_content_type_names_is_read_in_it(site, tmp_path):
+@pytest.mark.parametrize(("encoding", "ctype"), [
+    ("windows-1251", "text/html; charset=windows-1251"),
+    ("utf-8", "text/html; charset=x-unknown-to-anyone"),  # ignored, as browsers do
+])
+def test_a_live_page_in_the_charset_its_content_type_names_is_read_in_it(site, tmp_path,
+                                                                         encoding, ctype):
     """The header's charset was lost (only the media type was kept), so a windows-1251 page
     was rejected as "not UTF-8 text ...; no charset is declared" though the server said so."""
     text = "<html><body>Курсы валют • KGS/USD = 0.01144 0% 10 December 2025</body></html>"
-    site.routes["/1251"] = lambda h: reply(h, 200, text.encode("windows-1251"),
-                                           "text/html; charset=windows-1251")
+    site.routes["/1251"] = lambda h: reply(h, 200, text.encode(encoding), ctype)
     page = fetch_page(site.url("/1251"), timeout=5, retries=0)
     summary = ingest([page.as_input()], db_path=tmp_path / "t.duckdb")
     [outcome] = summary.outcomes

@@ -14,7 +14,6 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 
-from .encoding import charset_of_content_type
 from .http import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
@@ -96,5 +95,5 @@ def fetch(
     return Fetched(
         url=got.url, final_url=got.final_url, status=got.status,
         content_type=got.content_type, body=got.body, fetched_at=got.fetched_at,
-        charset=charset_of_content_type(got.headers.get("content-type")),
+        charset=got.charset,
     )

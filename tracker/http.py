@@ -12,6 +12,7 @@ to http(s). A `stop` event makes a waiting or fetching call return within `SLICE
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import email.utils
 import random
@@ -26,6 +27,7 @@ import httpx
 
 from . import __version__
 from .deadline import SLICE, DeadlineTransport, Stopped, limits
+from .encoding import charset_of_content_type
 from .errors import FetchError, RefusedError
 from .store import utcnow
 
@@ -53,6 +55,19 @@ class Response:
     headers: Mapping[str, str]
     body: bytes
     fetched_at: dt.datetime
+
+    @property
+    def charset(self) -> str | None:
+        """The charset the Content-Type header names, if it is one Python knows: browsers
+        ignore a label they do not know and read the page's own declaration instead."""
+        named = charset_of_content_type(self.headers.get("content-type"))
+        if named is None:
+            return None
+        try:
+            codecs.lookup(named)
+        except LookupError:
+            return None
+        return named
 
 
 def check_url(url: str) -> str:
