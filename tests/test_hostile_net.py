@@ -4,6 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote
@@ -207,3 +212,26 @@ def test_a_live_page_in_the_charset_its_content_type_names_is_read_in_it(site, t
     assert page.content_type == "text/html"
     with Store.open(tmp_path / "t.duckdb", read_only=True) as store:
         assert store.con.execute("SELECT rate_text FROM quotes").fetchall() == [("0.01144",)]
+
+
+def test_a_second_ctrl_c_stops_at_once_with_the_documented_exit_status(archive_server, tmp_path):
+    """The second signal aborts without waiting; it once ended in click's "Aborted!" with exit
+    1 (which the README gives to rejected captures), not 3 (stopped, the queue ready)."""
+    body = b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%<br>10 December 2025</html>"
+    archive_server.add("20251210100000", "https://timesca.com/", body, replay="stall")
+    db = tmp_path / "t.duckdb"
+    command = [sys.executable, "-m", "tracker", "backfill", "--db", str(db), "--wayback-url",
+               archive_server.base, "--max-rate", "600", "--timeout", "60"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "no_proxy": "127.0.0.1,localhost"})
+    for _ in range(300):  # stop it while the capture's answer stalls
+        if archive_server.hits("/web/"):
+            break
+        time.sleep(0.1)
+    child.send_signal(signal.SIGINT)
+    time.sleep(0.05)  # two signals at once are one to Python's handler
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 3, stderr
+    assert "Traceback" not in stderr and "Aborted!" not in stderr
+    assert "run the same command again" in stderr
