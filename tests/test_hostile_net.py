@@ -235,3 +235,18 @@ def test_a_second_ctrl_c_stops_at_once_with_the_documented_exit_status(archive_s
     assert child.returncode == 3, stderr
     assert "Traceback" not in stderr and "Aborted!" not in stderr
     assert "run the same command again" in stderr
+
+
+def test_the_progress_line_counts_only_the_requests_of_its_own_phase(archive_server, tmp_path):
+    """The index's requests were divided by the fetching phase's time: a plan that failed after
+    three quick index requests printed "0/0 captures fetched; ... 69224.5 requests/min" under
+    --max-rate 600, as if the rate limit had been broken."""
+    row = archive_server.add_record("CC-MAIN-2025-49", "20251201100000", "https://timesca.com/",
+                                    b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%</html>")
+    row["status"] = "two hundred"
+    run = run_tracker("backfill", "--db", tmp_path / "t.duckdb", "--source", "commoncrawl",
+                      "--cc-index-url", archive_server.base, "--cc-data-url",
+                      archive_server.base, "--max-rate", 600)
+    assert run.code == 3, run.stderr
+    [progress] = [line for line in run.lines if line.startswith("backfill: 0/0 captures")]
+    assert progress.endswith("(0 fetch failures); 0.0 requests/min; ETA -"), progress

@@ -256,6 +256,7 @@ def _work_queue(archive: ArchiveSource, run: _Run, client: Client) -> None:
     spool = Spool(run.db, options.max_bytes)
     spool.sweep(everyone)
     started, last, done = time.monotonic(), time.monotonic(), 0
+    asked = client.requests  # the index's: made before `started`, not part of the rate
     on_disk = [item for item in todo if spool.path(item).exists()]
     if on_disk:  # fetched by a run that was killed before storing them: stored first
         say(f"backfill: {len(on_disk)} capture(s) fetched before are spooled; storing them")
@@ -281,7 +282,8 @@ def _work_queue(archive: ArchiveSource, run: _Run, client: Client) -> None:
             done += sum(1 for b in batch if isinstance(b[0], QueueItem))
             if time.monotonic() - last > _PROGRESS_EVERY:
                 last = time.monotonic()
-                say(_progress(outcome, done, len(todo), client.requests, last - started))
+                say(_progress(outcome, done, len(todo), client.requests - asked,
+                              last - started))
     finally:
         halt.set()
         thread.join()
@@ -289,7 +291,8 @@ def _work_queue(archive: ArchiveSource, run: _Run, client: Client) -> None:
     if stopping(stop) and outcome.left:
         _halt(outcome, "stopped", f"stopped: {outcome.left} capture(s) left in the queue; "
               "run the same command again to continue")
-    say(_progress(outcome, done, len(todo), client.requests, time.monotonic() - started))
+    say(_progress(outcome, done, len(todo), client.requests - asked,
+                  time.monotonic() - started))
 
 
 def _batches(results: queue.Queue[object]) -> Iterator[list[tuple[object, object, object]]]:
