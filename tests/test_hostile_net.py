@@ -243,7 +243,7 @@ def test_the_progress_line_counts_only_the_requests_of_its_own_phase(archive_ser
     --max-rate 600, as if the rate limit had been broken."""
     row = archive_server.add_record("CC-MAIN-2025-49", "20251201100000", "https://timesca.com/",
                                     b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%</html>")
-    row["status"] = "two hundred"
+    row["offset"] = "-1"
     run = run_tracker("backfill", "--db", tmp_path / "t.duckdb", "--source", "commoncrawl",
                       "--cc-index-url", archive_server.base, "--cc-data-url",
                       archive_server.base, "--max-rate", 600)
