@@ -250,3 +250,19 @@ def test_the_progress_line_counts_only_the_requests_of_its_own_phase(archive_ser
     assert run.code == 3, run.stderr
     [progress] = [line for line in run.lines if line.startswith("backfill: 0/0 captures")]
     assert progress.endswith("(0 fetch failures); 0.0 requests/min; ETA -"), progress
+
+
+class CbuHugeNumber(FakeBanks):
+    """CBU's list with a JSON number of 5000 digits where the rate should be."""
+
+    def _cbu(self, path: str, query: dict[str, str], wrong: bool) -> bytes:
+        return b'[{"Ccy": "USD", "Nominal": "1", "Rate": 1' + b"2" * 5000 + b', "Date": "x"}]'
+
+
+def test_a_json_number_too_long_to_read_is_a_failed_request_not_a_traceback(db_path):
+    with CbuHugeNumber(week_rates(), today=WEEK[-1] + dt.timedelta(days=7)) as banks:
+        done = fetch(banks, db_path, "--currency", "UZS", end=WEEK[0])
+    assert done.code == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.lines[0].endswith("JSON with a number too long to read; not the bank's list")
+    assert stored(db_path) == []

@@ -100,6 +100,9 @@ def json_value(body: bytes, url: str) -> Any:
         raise BankResponseError(f"not valid JSON ({exc})", url) from None
     except RecursionError:
         raise BankResponseError("JSON nested too deeply to be the bank's list", url) from None
+    except ValueError:  # an integer of more digits than int() reads (4300)
+        raise BankResponseError("JSON with a number too long to read; not the bank's list",
+                                url) from None
 
 
 def child_text(element: ET.Element, tag: str) -> str | None:
