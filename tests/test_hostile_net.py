@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tracker.archives.wayback import Wayback
 from tracker.errors import FetchError, RefusedError
 from tracker.fetch import fetch as fetch_page
 from tracker.http import Client, retry_after
@@ -266,3 +267,17 @@ def test_a_json_number_too_long_to_read_is_a_failed_request_not_a_traceback(db_p
     assert "Traceback" not in done.stderr
     assert done.lines[0].endswith("JSON with a number too long to read; not the bank's list")
     assert stored(db_path) == []
+
+
+
+@pytest.mark.parametrize("body", [b"[[1" + b"1" * 5000 + b"]]", b"[" * 100_000])
+def test_a_cdx_answer_json_cannot_hold_is_one_reason_not_a_traceback(site, body):
+    """json.loads raises ValueError (int() past 4300 digits) and RecursionError, not only
+    JSONDecodeError; both once ended `tracker backfill` in a traceback."""
+    with Client() as client:
+        archive = Wayback(client, site.url(""))
+        ask = archive.search_url("timesca.com/")
+        site.routes[ask.removeprefix(site.url(""))] = lambda h: reply(h, 200, body,
+                                                                      "application/json")
+        with pytest.raises(FetchError, match="CDX answer is JSON that is not rows of fields"):
+            next(archive.pages("timesca.com/"))

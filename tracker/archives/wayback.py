@@ -166,6 +166,9 @@ def _json_rows(text: str, request: str) -> list[list[str]]:
     except json.JSONDecodeError as exc:
         raise FetchError(f"CDX answer is not valid JSON ({exc.msg} at char {exc.pos}; cut short?)",
                          request) from None
+    except (ValueError, RecursionError):  # a number of over 4300 digits; arrays nested deep
+        raise FetchError("CDX answer is JSON that is not rows of fields (a number too long to "
+                         "read, or arrays nested too deeply)", request) from None
     if not isinstance(rows, list) or not all(
         isinstance(r, list) and all(isinstance(v, str) for v in r) for r in rows
     ):
