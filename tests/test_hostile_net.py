@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tracker.archives.commoncrawl import CommonCrawl
 from tracker.archives.wayback import Wayback
 from tracker.errors import FetchError, RefusedError
 from tracker.fetch import fetch as fetch_page
@@ -281,3 +282,21 @@ def test_a_cdx_answer_json_cannot_hold_is_one_reason_not_a_traceback(site, body)
                                                                       "application/json")
         with pytest.raises(FetchError, match="CDX answer is JSON that is not rows of fields"):
             next(archive.pages("timesca.com/"))
+
+
+@pytest.mark.parametrize("ask", ["collinfo", "page count", "index page"])
+def test_a_common_crawl_answer_nested_too_deep_is_one_reason_not_a_traceback(site, ask):
+    """json.loads raises RecursionError on arrays nested 100,000 deep: once a traceback."""
+    deep = b"[" * 100_000 + b"\n"
+    with Client() as client:
+        cc = CommonCrawl(client, site.url(""), site.url(""))
+        crawl = "CC-MAIN-2025-49"
+        path = {"collinfo": "/collinfo.json", "page count": cc.query_url(crawl, "timesca.com/"),
+                "index page": cc.query_url(crawl, "timesca.com/", page=0)}[ask]
+        site.routes[path.removeprefix(site.url(""))] = lambda h: reply(h, 200, deep,
+                                                                       "application/json")
+        call = {"collinfo": cc.crawls, "page count": lambda: cc.page_count(crawl, "timesca.com/"),
+                "index page": lambda: cc.page(crawl, "timesca.com/", 0)}[ask]
+        with pytest.raises(FetchError) as info:
+            call()
+    assert "\n" not in str(info.value) and len(str(info.value)) < 400

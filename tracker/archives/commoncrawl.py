@@ -72,7 +72,7 @@ class CommonCrawl:
         try:
             items = json.loads(body)
             crawls = [Crawl(id=i["id"], name=str(i.get("name", i["id"]))) for i in items]
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise FetchError(f"collinfo.json is not a list of crawls with an 'id' ({exc})",
                              url) from None
         bad = [c.id for c in crawls if not isinstance(c.id, str) or not _CRAWL_ID.fullmatch(c.id)]
@@ -155,7 +155,7 @@ class CommonCrawl:
 def _pages(body: bytes, request: str) -> int:
     try:
         pages = json.loads(body)["pages"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         raise FetchError("the page count answer is not JSON with 'pages'", request) from None
     if not isinstance(pages, int) or pages < 0:
         raise FetchError(f"the page count {pages!r} is not a whole number", request)
@@ -178,7 +178,7 @@ def parse_index(body: bytes, request: str) -> list[Record]:
         try:
             item = json.loads(line)
             values = {k: item[k] for k in _FIELDS}
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise FetchError(f"index line is not a JSON record with {', '.join(_FIELDS)} ({exc})",
                              where) from None
         if not all(isinstance(v, str) for v in values.values()) or not re.fullmatch(

@@ -147,7 +147,7 @@ def _parse(data: bytes, item: QueueItem) -> RawInput | str:
         return "no header line (cut short?)"
     try:
         header = json.loads(data[len(MAGIC):end])
-    except ValueError:
+    except (ValueError, RecursionError):
         return "unreadable header (cut short?)"
     if not isinstance(header, dict) or set(header) != _FIELDS:
         return "header fields are not the spool's"
