@@ -19,7 +19,7 @@ from tracker.archives.commoncrawl import CommonCrawl
 from tracker.archives.wayback import Wayback
 from tracker.errors import FetchError, RefusedError
 from tracker.fetch import fetch as fetch_page
-from tracker.http import Client, retry_after
+from tracker.http import Client, check_url, retry_after
 from tracker.ingest import ingest
 from tracker.store import Store
 
@@ -300,3 +300,16 @@ def test_a_common_crawl_answer_nested_too_deep_is_one_reason_not_a_traceback(sit
         with pytest.raises(FetchError) as info:
             call()
     assert "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:1/\nfoo", "http://127.0.0.1:1/a\tb",
+                                 "http://127.0.0.1:1/\x1b[31m", "http://127.0.0.1:1/\x7f"])
+def test_an_address_with_a_control_character_is_a_usage_error_naming_it(tmp_path, url):
+    """urlsplit drops a newline or a tab without a word and httpx refuses an escape on every
+    request: such a --wayback-url was accepted and each request failed (exit 1 or 3, not 2)."""
+    with pytest.raises(FetchError, match="contains a control character"):
+        check_url(url)
+    run = run_tracker("backfill", "--db", tmp_path / "t.duckdb", "--wayback-url", url)
+    assert run.code == 2, run.stderr
+    assert "--wayback-url" in run.stderr and "contains a control character" in run.stderr
+    assert "\x1b" not in run.stderr and not (tmp_path / "t.duckdb").exists()

@@ -83,6 +83,9 @@ def check_url(url: str) -> str:
             "browser's address bar)",
             url,
         )
+    if any(c < " " or c == "\x7f" for c in url.strip()):  # urlsplit drops a newline unseen
+        raise FetchError("contains a control character (a newline, a tab, an escape); copy "
+                         "the address again", url)
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         shown = f"'{scheme}:'" if scheme else "no scheme"
