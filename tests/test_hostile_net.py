@@ -313,3 +313,22 @@ def test_an_address_with_a_control_character_is_a_usage_error_naming_it(tmp_path
     assert run.code == 2, run.stderr
     assert "--wayback-url" in run.stderr and "contains a control character" in run.stderr
     assert "\x1b" not in run.stderr and not (tmp_path / "t.duckdb").exists()
+
+
+def test_a_bank_that_stopped_answering_is_not_asked_day_after_day(db_path):
+    """Three requests in a row that timed out or got a 5xx (after their retries) end the
+    bank's requests, as a backfill does with an archive: a year asked of a dead bank was
+    otherwise 365 x (retries + backoff) of waiting. The other banks are still asked."""
+    with FakeBanks(week_rates(), today=WEEK[-1] + dt.timedelta(days=7)) as banks:
+        banks.fault("nbk", "503", times=100)
+        done = fetch(banks, db_path, "--currency", "KZT", "--currency", "TJS", "--retries", 0)
+        asked = [path for path, _ in banks.requests if path.startswith("/rss/")]
+    assert done.code == 1, done.stderr
+    assert len(asked) == 3, asked
+    failed = [line for line in done.lines if line.startswith("failed: NBK")]
+    assert [line.endswith("HTTP 503 Service Unavailable (1 attempt)") for line in failed[:3]] \
+        == [True] * 3, failed
+    assert failed[3:] == [f"failed: NBK {WEEK[3]}..{WEEK[-1]}: 4 request(s) not sent: the bank "
+                          "did not answer the 3 before; run the same command again later"]
+    assert {r[0] for r in stored(db_path)} == {"TJS"}
+    assert runs(db_path).iloc[-1]["rejected"] == 7

@@ -27,8 +27,8 @@ from pathlib import Path
 from .archives import commoncrawl, wayback
 from .archives.captures import ArchiveSource
 from .archives.spool import Spool
-from .errors import FetchError, RefusedError, StoreError, TrackerError
-from .http import DEFAULT_TIMEOUT, Client
+from .errors import RefusedError, StoreError, TrackerError
+from .http import DEFAULT_TIMEOUT, MAX_TRANSIENT, Client, transient
 from .ingest import MAX_BYTES, RawInput, ingest
 from .models import IngestOutcome
 from .schedule import DB_TIMEOUT, RunReport, recorded_run, stopping
@@ -40,7 +40,6 @@ DEFAULT_PREFIXES = ("timesca.com/",)  # the home page and every section page und
 DEFAULT_PER_DAY = 3
 DEFAULT_RATE = wayback.DEFAULT_RATE  # 24/min: what the Wayback Machine's maintained clients keep to
 MAX_ATTEMPTS = 3  # a capture failing transiently this many runs is given up (`failed`)
-MAX_TRANSIENT = 3  # transient failures in a row: the archive is not answering; stop the run
 _BATCH = 50  # captures stored per ingest at most (whatever has arrived meanwhile)
 LINGER = 0.25  # seconds a batch waits for more captures (they wait on the spool: nothing lost)
 _PROGRESS_EVERY = 5.0  # seconds between progress lines
@@ -85,14 +84,6 @@ class Outcome:
     backlog: int = 0  # most fetched captures waiting on the spool to be stored at once
     storing: float = 0.0  # seconds spent ingesting and marking the queue
     lines: list[str] = field(default_factory=list)
-
-
-def transient(exc: TrackerError) -> bool:
-    """A failure worth another try in a later run: the client gave up retrying (timeouts, 5xx,
-    connections closed mid-body all end "(N attempts)"); a 404, a redirect or a non-HTML
-    answer is the capture itself, and stays so."""
-    return isinstance(exc, FetchError) and str(getattr(exc, "reason", "")).endswith(
-        ("attempt)", "attempts)"))
 
 
 def backfill(

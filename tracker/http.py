@@ -39,6 +39,7 @@ DEFAULT_BACKOFF = 1.0
 MAX_REDIRECTS = 5
 MAX_REFUSALS = 3  # refusals (429, 503 + Retry-After) of one request before giving up
 MAX_WAIT = 600.0  # a Retry-After longer than this ends the request at once: come back later
+MAX_TRANSIENT = 3  # requests in a row failing transiently: the server is not answering; stop
 _CHUNK = 64 * 1024
 _REDIRECT_CODES = (301, 302, 303, 307, 308)
 
@@ -342,6 +343,13 @@ class Client:
             content_type=ctype, headers=dict(response.headers), body=bytes(body),
             fetched_at=fetched_at,
         )
+
+
+def transient(exc: Exception) -> bool:
+    """A failure worth another try later: the client gave up retrying (timeouts, 5xx,
+    connections closed mid-body all end "(N attempts)"); a 404, a redirect or a non-HTML
+    answer is the answer itself, and stays so."""
+    return isinstance(exc, FetchError) and exc.reason.endswith(("attempt)", "attempts)"))
 
 
 def retry_after(value: str | None) -> float | None:

@@ -34,7 +34,14 @@ from ..errors import (
     UsageError,
     WrongDateError,
 )
-from ..http import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client
+from ..http import (
+    DEFAULT_BACKOFF,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    MAX_TRANSIENT,
+    Client,
+    transient,
+)
 from ..models import EXPECTED_CURRENCIES
 from ..schedule import DB_TIMEOUT, RunReport, Settings, recorded_run, stopping, writer
 from ..store import utcnow
@@ -158,7 +165,7 @@ def _fetch_bank(bank: Bank, requests: list[Request], client: Client, db: Path,
     responses: list[RawResponse] = []
     kept: dict[tuple[str, dt.date, str], OfficialRate] = {}  # the first rate of each day
     ambiguous: set[tuple[str, dt.date, str]] = set()
-    failed = quiet = 0
+    failed = quiet = silent = 0  # silent: requests in a row that timed out or got 5xx
     last = time.monotonic()
     for i, request in enumerate(requests):
         if time.monotonic() - last > PROGRESS_EVERY:
@@ -177,10 +184,14 @@ def _fetch_bank(bank: Bank, requests: list[Request], client: Client, db: Path,
                 break
             failed += 1
             _failure(report, say, bank, request, exc.reason)
-            if isinstance(exc, RefusedError):  # asking for the next day is asking again
-                failed += _refused(report, say, bank, requests[i + 1:])
+            silent = silent + 1 if transient(exc) else 0
+            if isinstance(exc, RefusedError) or silent >= MAX_TRANSIENT:
+                why = ("refused the one before" if isinstance(exc, RefusedError) else
+                       f"did not answer the {silent} before")
+                failed += _not_sent(report, say, bank, requests[i + 1:], why)
                 break
             continue
+        silent = 0
         body = got.body
         responses.append(RawResponse(hashlib.sha256(body).hexdigest(), request.url,
                                      got.fetched_at, got.status, body))
@@ -262,13 +273,15 @@ def _failure(report: OfficialReport, say: Echo, bank: Bank, request: Request,
     say(f"failed: {what}")
 
 
-def _refused(report: OfficialReport, say: Echo, bank: Bank, left: list[Request]) -> int:
-    """The requests not sent to a bank that refused us: failed, for the same command later."""
+def _not_sent(report: OfficialReport, say: Echo, bank: Bank, left: list[Request],
+              why: str) -> int:
+    """The requests not sent to a bank that refused us or stopped answering (asking day after
+    day would only ask again): failed, for the same command later."""
     if not left:
         return 0
     span = Request(bank.name, "", left[0].start, left[-1].end)
-    what = (f"{bank.source} {_days(span)}: {len(left)} request(s) not sent: the bank refused "
-            "the one before; run the same command again later")
+    what = (f"{bank.source} {_days(span)}: {len(left)} request(s) not sent: the bank {why}; "
+            "run the same command again later")
     report.rejected += len(left)
     report.problems.append(what)
     say(f"failed: {what}")
