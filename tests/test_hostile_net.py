@@ -332,3 +332,26 @@ def test_a_bank_that_stopped_answering_is_not_asked_day_after_day(db_path):
                           "did not answer the 3 before; run the same command again later"]
     assert {r[0] for r in stored(db_path)} == {"TJS"}
     assert runs(db_path).iloc[-1]["rejected"] == 7
+
+
+class TitledError(FakeBanks):
+    """NBT's error page, titled with a terminal escape (set the window title)."""
+
+    def _nbt(self, path: str, query: dict[str, str], wrong: bool) -> bytes:
+        return b"<html><head><title>Down \x1b]0;pwned\x07 now</title></head></html>"
+
+
+def test_server_text_reaches_the_runs_table_with_its_control_characters_visible(site, db_path):
+    """A reason phrase or a page title is the server's text: stored raw, `tracker status`
+    (which prints `runs.error` as it is) sent its escapes to the terminal."""
+    site.routes["/odd"] = raw(b"HTTP/1.1 404 Not\x1b]0;pwned\x07Found")
+    with Client() as client, pytest.raises(FetchError) as info:
+        client.get(site.url("/odd"), max_bytes=100)
+    assert info.value.reason == "HTTP 404 Not\u241b]0;pwned\u2407Found"
+    with TitledError(week_rates(), today=WEEK[-1] + dt.timedelta(days=7)) as banks:
+        done = fetch(banks, db_path, "--currency", "TJS", end=WEEK[0])
+    assert done.code == 1, done.stderr
+    error = runs(db_path).iloc[-1]["error"]
+    assert "titled 'Down \u241b]0;pwned\u2407 now'" in error and "\x1b" not in error
+    status = run_tracker("status", "--db", db_path)
+    assert "\x1b" not in status.stdout + status.stderr

@@ -29,6 +29,7 @@ from . import __version__
 from .deadline import SLICE, DeadlineTransport, Stopped, limits
 from .encoding import charset_of_content_type
 from .errors import FetchError, RefusedError
+from .escape import printable
 from .store import utcnow
 
 USER_AGENT = f"tracker/{__version__} (+exchange-rate research; contact in README)"
@@ -282,7 +283,7 @@ class Client:
     def _redirect(self, url: str, current: str, response: httpx.Response, hops: int,
                   redirects: int) -> str:
         location: str | None = response.headers.get("Location")
-        status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+        status = f"HTTP {response.status_code} {printable(response.reason_phrase)}".rstrip()
         if not location:
             raise FetchError(f"redirect not followed: {status} without a Location header", url)
         target = urljoin(current, location)  # httpx has checked it is a valid address
@@ -303,7 +304,7 @@ class Client:
               types: tuple[str, ...] | None, ok: tuple[int, ...]) -> Response:
         fetched_at = utcnow()
         code = response.status_code
-        status = f"HTTP {code} {response.reason_phrase}".rstrip()
+        status = f"HTTP {code} {printable(response.reason_phrase)}".rstrip()  # stored in `runs`
         if code in (429, 503):
             delay = retry_after(response.headers.get("Retry-After"))
             if code == 429 or delay is not None:

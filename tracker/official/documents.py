@@ -16,6 +16,7 @@ from typing import Any
 from xml.parsers import expat
 
 from ..errors import BankResponseError, ErrorPageError
+from ..escape import printable
 
 MAX_BYTES = 4 * 1024 * 1024  # a day's rates are a few KB; the NBKR archive a year is ~200 KB
 _TITLE = re.compile(rb"<title[^>]{0,200}>([^<]{0,200})", re.I)
@@ -32,7 +33,7 @@ def page_title(body: bytes) -> str:
     match = _TITLE.search(body[:8192])
     if not match:
         return ""
-    return " ".join(match.group(1).decode("utf-8", "replace").split())[:80]
+    return printable(" ".join(match.group(1).decode("utf-8", "replace").split())[:80])
 
 
 def _common(body: bytes, url: str, expected: str) -> None:
