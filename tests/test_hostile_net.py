@@ -16,6 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from tracker.archives.commoncrawl import CommonCrawl
+from tracker.archives.spool import one_run
 from tracker.archives.wayback import Wayback
 from tracker.errors import FetchError, RefusedError
 from tracker.fetch import fetch as fetch_page
@@ -355,3 +356,22 @@ def test_server_text_reaches_the_runs_table_with_its_control_characters_visible(
     assert "titled 'Down \u241b]0;pwned\u2407 now'" in error and "\x1b" not in error
     status = run_tracker("status", "--db", db_path)
     assert "\x1b" not in status.stdout + status.stderr
+
+
+def test_a_second_backfill_of_the_same_database_waits_its_turn_with_exit_3(archive_server,
+                                                                           tmp_path):
+    """Two runs over one queue (a scheduled backfill and one by hand) fetched the same
+    captures twice, each at the whole --max-rate, and took each other's spooled copies for
+    lost ("left planned after a timeout", exit 1)."""
+    archive_server.add("20251210100000", "https://timesca.com/",
+                       b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%<br>10 December 2025</html>")
+    db = tmp_path / "t.duckdb"
+    args = ("backfill", "--db", db, "--wayback-url", archive_server.base, "--max-rate", 600)
+    with one_run(db):  # what a run in progress holds
+        run = run_tracker(*args)
+    assert run.code == 3, run.stderr
+    assert "error: another backfill (`tracker backfill`, or `tracker schedule --backfill`) is " \
+           f"working through the queue of {db}" in run.stderr
+    assert archive_server.log == []
+    assert run_tracker(*args).code == 0  # its turn now
+    assert archive_server.hits("/web/") == 1

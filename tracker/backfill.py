@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .archives import commoncrawl, wayback
 from .archives.captures import ArchiveSource
-from .archives.spool import Spool
+from .archives.spool import Spool, one_run
 from .errors import RefusedError, StoreError, TrackerError
 from .http import DEFAULT_TIMEOUT, MAX_TRANSIENT, Client, transient
 from .ingest import MAX_BYTES, RawInput, ingest
@@ -103,7 +103,8 @@ def backfill(
     def work(db: Path, report: RunReport) -> None:
         outcome.report = report
         try:
-            with Client(rate=options.max_rate, timeout=options.timeout, stop=stop) as client:
+            with one_run(db), Client(rate=options.max_rate, timeout=options.timeout,
+                                     stop=stop) as client:
                 archive = ArchiveSource(options, client)
                 run = _Run(options, db, db_timeout, writer, outcome, say, stop)
                 if _plan(archive, run):
