@@ -375,3 +375,29 @@ def test_a_second_backfill_of_the_same_database_waits_its_turn_with_exit_3(archi
     assert archive_server.log == []
     assert run_tracker(*args).code == 0  # its turn now
     assert archive_server.hits("/web/") == 1
+
+
+def test_ctrl_c_during_an_official_fetch_exits_3_and_a_rerun_completes_it(db_path):
+    """The brief for every network command: stopped mid-request, nothing half-written, the
+    exit status its --help gives, and the same command then stores everything once."""
+    with FakeBanks(week_rates(), today=WEEK[-1] + dt.timedelta(days=7)) as banks:
+        banks.fault("nbk", "stall")  # the first request hangs until the stop
+        urls = ["--bank-url", f"nbk={banks.base}"]
+        command = [sys.executable, "-m", "tracker", "official", "fetch", "--db", str(db_path),
+                   "--from", str(WEEK[0]), "--to", str(WEEK[-1]), "--currency", "KZT", *urls]
+        child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                                 env={**os.environ, "no_proxy": "127.0.0.1,localhost"})
+        for _ in range(300):
+            if banks.requests:
+                break
+            time.sleep(0.1)
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+        assert child.returncode == 3, stderr
+        assert "stopped: 7 NBK request(s) left" in stderr and "Traceback" not in stderr
+        assert stored(db_path) == [] and runs(db_path)["finished"].notna().all()
+        done = fetch(banks, db_path, "--currency", "KZT")
+    assert done.code == 0, done.stderr
+    assert [r[1] for r in stored(db_path)] == [d.isoformat() for d in WEEK[:5]]
+    help_text = run_tracker("official", "fetch", "--help").stdout
+    assert "or was stopped (Ctrl-C, SIGTERM" in help_text
