@@ -401,3 +401,18 @@ def test_ctrl_c_during_an_official_fetch_exits_3_and_a_rerun_completes_it(db_pat
     assert [r[1] for r in stored(db_path)] == [d.isoformat() for d in WEEK[:5]]
     help_text = run_tracker("official", "fetch", "--help").stdout
     assert "or was stopped (Ctrl-C, SIGTERM" in help_text
+
+
+@pytest.mark.parametrize(("head", "words"), [
+    (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: -1", "bad Content-Length"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000, "bad Content-Length"),
+    (b"SMTP ready", "illegal status line"),
+])
+def test_an_answer_that_is_not_http_is_named_so_not_a_failed_connection(site, head, words):
+    """Once "connection failed (bad Content-Length)": the connection was fine, the answer
+    was not HTTP."""
+    site.routes["/odd"] = raw(head)
+    with Client(retries=0) as client, pytest.raises(FetchError) as info:
+        client.get(site.url("/odd"), max_bytes=1000)
+    assert info.value.reason.startswith("the answer is not valid HTTP (") and words in \
+        info.value.reason and info.value.reason.endswith("(1 attempt)")

@@ -388,6 +388,8 @@ def _classify(exc: BaseException, url: str) -> Exception:
                           "or not an HTTP server); not retried", url)  # h11 in httpcore
     if isinstance(exc, httpx.RemoteProtocolError) and "complete message body" in str(exc):
         return _Transient("connection closed before the whole body arrived")
+    if isinstance(exc, httpx.RemoteProtocolError) and "disconnected" not in str(exc):
+        return _Transient(f"the answer is not valid HTTP ({exc})")  # retried: a proxy's hiccup?
     if isinstance(exc, httpx.TransportError):
         return _Transient(f"connection failed ({exc or type(exc).__name__})")
     return FetchError(f"cannot be fetched ({exc})", url)
