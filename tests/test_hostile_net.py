@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import os
 import signal
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote
@@ -416,3 +418,39 @@ def test_an_answer_that_is_not_http_is_named_so_not_a_failed_connection(site, he
         client.get(site.url("/odd"), max_bytes=1000)
     assert info.value.reason.startswith("the answer is not valid HTTP (") and words in \
         info.value.reason and info.value.reason.endswith("(1 attempt)")
+
+
+@pytest.mark.parametrize(("coding", "body"), [
+    ("deflate", zlib.compress(b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%</html>")),
+    ("gzip, gzip", gzip.compress(gzip.compress(b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%</html>"))),
+    ("br", b"\x1b\x2f\x00\x00"),
+])
+def test_a_page_compressed_though_asked_as_it_is_says_so(site, coding, body):
+    """Sent with "Accept-Encoding: identity", such a body was kept and ingest rejected it as
+    "binary content, not a page (NUL byte ...); ingest the page's text or HTML"."""
+    site.routes["/zip"] = lambda h: reply(h, 200, body, "text/html", {"Content-Encoding": coding})
+    with pytest.raises(FetchError) as info:
+        fetch_page(site.url("/zip"), timeout=5, retries=0)
+    assert info.value.reason == (f"the answer is compressed (Content-Encoding: {coding}) though "
+                                 "it was asked for as it is (identity); not read")
+
+
+def test_a_page_in_one_gzip_layer_is_still_read(site, tmp_path):
+    page = b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%<br>10 December 2025</html>"
+    site.routes["/gz"] = lambda h: reply(h, 200, gzip.compress(page), "text/html",
+                                         {"Content-Encoding": "gzip"})
+    got = fetch_page(site.url("/gz"), timeout=5, retries=0)
+    [outcome] = ingest([got.as_input()], db_path=tmp_path / "t.duckdb").outcomes
+    assert outcome.status == "ingested", outcome.reason
+
+
+
+def test_an_index_or_bank_answer_compressed_though_asked_as_it_is_says_so(site):
+    """Only a page's one gzip layer is read (by ingest); XML, JSON and CDX parsers were given
+    the gzip bytes and said "not well-formed XML (... line 1, column 0)"."""
+    xml = b"<?xml version='1.0'?><rates><date>01.12.2025</date></rates>"
+    site.routes["/rates"] = lambda h: reply(h, 200, gzip.compress(xml), "text/xml",
+                                            {"Content-Encoding": "gzip"})
+    with Client(retries=0) as client, pytest.raises(FetchError, match=r"the answer is "
+                                                    r"compressed \(Content-Encoding: gzip\)"):
+        client.get(site.url("/rates"), max_bytes=10_000)

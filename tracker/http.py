@@ -326,6 +326,11 @@ class Client:
                 f"unexpected body (Content-Type {declared or 'missing'}); expected {', '.join(types)}",
                 url,
             )
+        coding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if coding not in ("identity", "") and (coding != "gzip" or types is None):
+            raise FetchError(  # a page's one gzip layer is read by ingest; nothing else is
+                f"the answer is compressed (Content-Encoding: {printable(coding)[:40]}) though "
+                "it was asked for as it is (identity); not read", url)
         length = response.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > max_bytes:
             raise FetchError(too_large(f"{int(length):,} bytes", max_bytes), url)
