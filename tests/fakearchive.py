@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 
@@ -230,7 +230,7 @@ def _handler(archive: FakeArchive) -> type[BaseHTTPRequestHandler]:
             if not stamp.endswith("id_"):
                 return self.send(400, b"only id_ replay here")
             stamp = stamp[:-3]
-            same = [c for c in archive.captures if c.original == original]
+            same = [c for c in archive.captures if unquote(c.original) == unquote(original)]
             exact = [c for c in same if c.timestamp == stamp]
             if not exact:
                 if not same:

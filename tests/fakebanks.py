@@ -23,7 +23,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-FAULTS = ("500", "503", "stall", "wrong_date", "error_page", "malformed")
+FAULTS = ("500", "503", "stall", "wrong_date", "error_page", "malformed", "429")
 ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Service temporarily unavailable</title>"
               b"</head><body><h1>Technical works</h1><p>Please try later.</p></body></html>\n")
 
@@ -158,7 +158,7 @@ class FakeBanks:
         bank, ctype = route
         queue = self._faults.get(bank)
         fault = queue.popleft() if queue else None
-        if fault in ("500", "503"):
+        if fault in ("500", "503", "429"):
             return _reply(h, int(fault), ERROR_PAGE, "text/html")
         if fault == "stall":
             self._release.wait(self.stall_seconds)

@@ -110,8 +110,14 @@ def _empty(_data: bytes, _other: bytes) -> bytes:
     return b""
 
 
+def _header_nested(data: bytes, _: bytes) -> bytes:
+    """A header line of arrays nested deeper than json.loads can go (RecursionError)."""
+    magic, _, rest = data.partition(b"\n")
+    return magic + b"\n" + b"[" * 60_000 + b"\n" + rest.partition(b"\n")[2]
+
+
 @pytest.mark.parametrize("damage", [_truncate, _flip_body, _other_page, _header_garbage, _empty,
-                                    "other-row", "fifo", "symlink"])
+                                    _header_nested, "other-row", "fifo", "symlink"])
 def test_a_damaged_spooled_capture_is_discarded_and_fetched_again(archive, tmp_path, damage):
     stock(archive, DAYS[:2])
     db = tmp_path / "t.duckdb"

@@ -235,6 +235,8 @@ def test_nbkr_today_comes_from_daily_xml_with_its_own_date(db_path):
     (["--currency", "EUR"], "no official source for EUR"),
     (["--bank-url", "ecb=http://127.0.0.1:1"], "unknown bank 'ecb'"),
     (["--bank-url", "nbk=ftp://x"], "must be http(s)://"),
+    (["--bank-url", "nbk=http://x/\x1b[31m\nfoo"], "contains a control character"),
+    (["--bank-url", "nbk=http://x/курсы"], "contains non-ASCII characters"),
     (["--from", "2025-12-10", "--to", "2025-12-01"], "is after --to"),
     (["--from", "tomorrow"], "--from"),
 ])

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from .archives import commoncrawl, wayback
 from .archives.captures import ArchiveSource
-from .archives.spool import Spool
-from .errors import FetchError, RefusedError, StoreError, TrackerError
-from .http import DEFAULT_TIMEOUT, Client
+from .archives.spool import Spool, one_run
+from .errors import RefusedError, StoreError, TrackerError
+from .http import DEFAULT_TIMEOUT, MAX_TRANSIENT, Client, transient
 from .ingest import MAX_BYTES, RawInput, ingest
 from .jobs import DB_TIMEOUT, RunReport, recorded_run, stopping
 from .jobs import writer as store_writer
@@ -40,7 +40,6 @@ DEFAULT_PREFIXES = ("timesca.com/",)  # the home page and every section page und
 DEFAULT_PER_DAY = 3
 DEFAULT_RATE = wayback.DEFAULT_RATE  # 24/min: what the Wayback Machine's maintained clients keep to
 MAX_ATTEMPTS = 3  # a capture failing transiently this many runs is given up (`failed`)
-MAX_TRANSIENT = 3  # transient failures in a row: the archive is not answering; stop the run
 _BATCH = 50  # captures stored per ingest at most (whatever has arrived meanwhile)
 LINGER = 0.25  # seconds a batch waits for more captures (they wait on the spool: nothing lost)
 _PROGRESS_EVERY = 5.0  # seconds between progress lines
@@ -87,14 +86,6 @@ class Outcome:
     lines: list[str] = field(default_factory=list)
 
 
-def transient(exc: TrackerError) -> bool:
-    """A failure worth another try in a later run: the client gave up retrying (timeouts, 5xx,
-    connections closed mid-body all end "(N attempts)"); a 404, a redirect or a non-HTML
-    answer is the capture itself, and stays so."""
-    return isinstance(exc, FetchError) and str(getattr(exc, "reason", "")).endswith(
-        ("attempt)", "attempts)"))
-
-
 def backfill(
     options: Options,
     *,
@@ -112,7 +103,8 @@ def backfill(
     def work(db: Path, report: RunReport) -> None:
         outcome.report = report
         try:
-            with Client(rate=options.max_rate, timeout=options.timeout, stop=stop) as client:
+            with one_run(db), Client(rate=options.max_rate, timeout=options.timeout,
+                                     stop=stop) as client:
                 archive = ArchiveSource(options, client)
                 run = _Run(options, db, db_timeout, writer, outcome, say, stop)
                 if _plan(archive, run):
@@ -256,6 +248,7 @@ def _work_queue(archive: ArchiveSource, run: _Run, client: Client) -> None:
     spool = Spool(run.db, options.max_bytes)
     spool.sweep(everyone)
     started, last, done = time.monotonic(), time.monotonic(), 0
+    asked = client.requests  # the index's: made before `started`, not part of the rate
     on_disk = [item for item in todo if spool.path(item).exists()]
     if on_disk:  # fetched by a run that was killed before storing them: stored first
         say(f"backfill: {len(on_disk)} capture(s) fetched before are spooled; storing them")
@@ -281,7 +274,8 @@ def _work_queue(archive: ArchiveSource, run: _Run, client: Client) -> None:
             done += sum(1 for b in batch if isinstance(b[0], QueueItem))
             if time.monotonic() - last > _PROGRESS_EVERY:
                 last = time.monotonic()
-                say(_progress(outcome, done, len(todo), client.requests, last - started))
+                say(_progress(outcome, done, len(todo), client.requests - asked,
+                              last - started))
     finally:
         halt.set()
         thread.join()
@@ -289,7 +283,8 @@ def _work_queue(archive: ArchiveSource, run: _Run, client: Client) -> None:
     if stopping(stop) and outcome.left:
         _halt(outcome, "stopped", f"stopped: {outcome.left} capture(s) left in the queue; "
               "run the same command again to continue")
-    say(_progress(outcome, done, len(todo), client.requests, time.monotonic() - started))
+    say(_progress(outcome, done, len(todo), client.requests - asked,
+                  time.monotonic() - started))
 
 
 def _batches(results: queue.Queue[object]) -> Iterator[list[tuple[object, object, object]]]:

@@ -14,7 +14,6 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 
-from .encoding import charset_of_content_type
 from .http import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
@@ -43,16 +42,17 @@ class Fetched:
     url: str
     final_url: str
     status: int
-    content_type: str
+    content_type: str  # the media type alone, lowercase
     body: bytes
     fetched_at: dt.datetime
+    charset: str | None = None  # the Content-Type header's charset, if it names one
 
     def as_input(self) -> RawInput:
         """The page as an ingest input: its source is the address that was asked for."""
         return RawInput(
             source=self.url, data=self.body,
             captured_at=self.fetched_at, captured_at_source="fetched",
-            original_url=self.url, charset=charset_of_content_type(self.content_type),
+            original_url=self.url, charset=self.charset,
         )
 
 
@@ -95,4 +95,5 @@ def fetch(
     return Fetched(
         url=got.url, final_url=got.final_url, status=got.status,
         content_type=got.content_type, body=got.body, fetched_at=got.fetched_at,
+        charset=got.charset,
     )

@@ -12,6 +12,7 @@ to http(s). A `stop` event makes a waiting or fetching call return within `SLICE
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import email.utils
 import random
@@ -26,7 +27,9 @@ import httpx
 
 from . import __version__
 from .deadline import SLICE, DeadlineTransport, Stopped, limits
+from .encoding import charset_of_content_type
 from .errors import FetchError, RefusedError
+from .escape import printable
 from .store import utcnow
 
 USER_AGENT = f"tracker/{__version__} (+exchange-rate research; contact in README)"
@@ -37,6 +40,7 @@ DEFAULT_BACKOFF = 1.0
 MAX_REDIRECTS = 5
 MAX_REFUSALS = 3  # refusals (429, 503 + Retry-After) of one request before giving up
 MAX_WAIT = 600.0  # a Retry-After longer than this ends the request at once: come back later
+MAX_TRANSIENT = 3  # requests in a row failing transiently: the server is not answering; stop
 _CHUNK = 64 * 1024
 _REDIRECT_CODES = (301, 302, 303, 307, 308)
 
@@ -54,6 +58,19 @@ class Response:
     body: bytes
     fetched_at: dt.datetime
 
+    @property
+    def charset(self) -> str | None:
+        """The charset the Content-Type header names, if it is one Python knows: browsers
+        ignore a label they do not know and read the page's own declaration instead."""
+        named = charset_of_content_type(self.headers.get("content-type"))
+        if named is None:
+            return None
+        try:
+            codecs.lookup(named)
+        except LookupError:
+            return None
+        return named
+
 
 def check_url(url: str) -> str:
     """The address if it can be fetched, else a `FetchError` saying how to write it."""
@@ -68,6 +85,9 @@ def check_url(url: str) -> str:
             "browser's address bar)",
             url,
         )
+    if any(c < " " or c == "\x7f" for c in url.strip()):  # urlsplit drops a newline unseen
+        raise FetchError("contains a control character (a newline, a tab, an escape); copy "
+                         "the address again", url)
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         shown = f"'{scheme}:'" if scheme else "no scheme"
@@ -263,7 +283,7 @@ class Client:
     def _redirect(self, url: str, current: str, response: httpx.Response, hops: int,
                   redirects: int) -> str:
         location: str | None = response.headers.get("Location")
-        status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+        status = f"HTTP {response.status_code} {printable(response.reason_phrase)}".rstrip()
         if not location:
             raise FetchError(f"redirect not followed: {status} without a Location header", url)
         target = urljoin(current, location)  # httpx has checked it is a valid address
@@ -284,7 +304,7 @@ class Client:
               types: tuple[str, ...] | None, ok: tuple[int, ...]) -> Response:
         fetched_at = utcnow()
         code = response.status_code
-        status = f"HTTP {code} {response.reason_phrase}".rstrip()
+        status = f"HTTP {code} {printable(response.reason_phrase)}".rstrip()  # stored in `runs`
         if code in (429, 503):
             delay = retry_after(response.headers.get("Retry-After"))
             if code == 429 or delay is not None:
@@ -306,6 +326,11 @@ class Client:
                 f"unexpected body (Content-Type {declared or 'missing'}); expected {', '.join(types)}",
                 url,
             )
+        coding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if coding not in ("identity", "") and (coding != "gzip" or types is None):
+            raise FetchError(  # a page's one gzip layer is read by ingest; nothing else is
+                f"the answer is compressed (Content-Encoding: {printable(coding)[:40]}) though "
+                "it was asked for as it is (identity); not read", url)
         length = response.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > max_bytes:
             raise FetchError(too_large(f"{int(length):,} bytes", max_bytes), url)
@@ -326,13 +351,20 @@ class Client:
         )
 
 
+def transient(exc: Exception) -> bool:
+    """A failure worth another try later: the client gave up retrying (timeouts, 5xx,
+    connections closed mid-body all end "(N attempts)"); a 404, a redirect or a non-HTML
+    answer is the answer itself, and stays so."""
+    return isinstance(exc, FetchError) and exc.reason.endswith(("attempt)", "attempts)"))
+
+
 def retry_after(value: str | None) -> float | None:
     """Seconds to wait from a `Retry-After` header (delay-seconds or an HTTP date); None if
     absent or unreadable."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" is a digit to str.isdigit, not to float
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -356,8 +388,13 @@ def _classify(exc: BaseException, url: str) -> Exception:
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.RemoteProtocolError) and "location header" in str(exc):
         return FetchError(f"redirect not followed: {exc}", url)  # httpx reads Location itself
+    if isinstance(exc, httpx.RemoteProtocolError) and "buffer too long" in str(exc):
+        return FetchError("the answer's headers are over 100 KB (a redirect to a huge address, "
+                          "or not an HTTP server); not retried", url)  # h11 in httpcore
     if isinstance(exc, httpx.RemoteProtocolError) and "complete message body" in str(exc):
         return _Transient("connection closed before the whole body arrived")
+    if isinstance(exc, httpx.RemoteProtocolError) and "disconnected" not in str(exc):
+        return _Transient(f"the answer is not valid HTTP ({exc})")  # retried: a proxy's hiccup?
     if isinstance(exc, httpx.TransportError):
         return _Transient(f"connection failed ({exc or type(exc).__name__})")
     return FetchError(f"cannot be fetched ({exc})", url)

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..containers import read_warc_record
-from ..encoding import charset_of_content_type
 from ..errors import SourceError, UsageError
 from ..http import Client
 from ..prepare import RawInput
@@ -106,7 +105,7 @@ class ArchiveSource:
             return RawInput(
                 source=item.archive_url, data=got.body, captured_at=item.captured_at,
                 captured_at_source="archive", original_url=item.original_url,
-                charset=charset_of_content_type(got.headers.get("content-type")))
+                charset=got.charset)
         assert item.filename is not None and item.offset is not None and item.length is not None
         record = commoncrawl.Record(_stamp(item.captured_at), item.original_url, "text/html", 200,
                                     item.digest, item.length, item.offset, item.filename)

@@ -26,6 +26,7 @@ DEFAULT_FILTERS = ("status:200", "mime:text/html")
 MAX_INDEX_BYTES = 16 * 1024 * 1024
 MAX_PAGES = 10_000
 _CRAWL_ID = re.compile(r"CC-MAIN-\d{4}-\d{2}")
+_NUMBER = re.compile(r"[0-9]{1,15}")
 _FIELDS = ("timestamp", "url", "mime", "status", "digest", "length", "offset", "filename")
 
 
@@ -71,7 +72,7 @@ class CommonCrawl:
         try:
             items = json.loads(body)
             crawls = [Crawl(id=i["id"], name=str(i.get("name", i["id"]))) for i in items]
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise FetchError(f"collinfo.json is not a list of crawls with an 'id' ({exc})",
                              url) from None
         bad = [c.id for c in crawls if not isinstance(c.id, str) or not _CRAWL_ID.fullmatch(c.id)]
@@ -154,7 +155,7 @@ class CommonCrawl:
 def _pages(body: bytes, request: str) -> int:
     try:
         pages = json.loads(body)["pages"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
         raise FetchError("the page count answer is not JSON with 'pages'", request) from None
     if not isinstance(pages, int) or pages < 0:
         raise FetchError(f"the page count {pages!r} is not a whole number", request)
@@ -177,13 +178,17 @@ def parse_index(body: bytes, request: str) -> list[Record]:
         try:
             item = json.loads(line)
             values = {k: item[k] for k in _FIELDS}
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise FetchError(f"index line is not a JSON record with {', '.join(_FIELDS)} ({exc})",
                              where) from None
-        if not all(isinstance(v, str) for v in values.values()) or not all(
-            values[k].isascii() and values[k].isdigit() for k in ("status", "length", "offset")
-        ) or not re.fullmatch(r"\d{14}", values["timestamp"]):
+        if not all(isinstance(v, str) for v in values.values()) or not re.fullmatch(
+                r"\d{14}", values["timestamp"]):
             raise FetchError("index line has a field of the wrong form", where)
+        for name in ("status", "length", "offset"):  # int() of 5000 digits raises; a WARC
+            value = values[name]                       # offset past int64 cannot be stored
+            if not (_NUMBER.fullmatch(value) and (name == "offset" or int(value) > 0)):
+                raise FetchError(f"index line's {name} {value[:40]!r} is not a number of at "
+                                 f"most 15 digits{'' if name == 'offset' else ' above 0'}", where)
         records.append(Record(
             timestamp=values["timestamp"], url=values["url"], mime=values["mime"],
             status=int(values["status"]), digest=values["digest"], length=int(values["length"]),

@@ -20,11 +20,11 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Mapping
-from contextlib import suppress
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from ..errors import StoreError
+from ..errors import DatabaseBusyError, StoreError
 from ..prepare import RawInput
 from ..store.backfillqueue import QueueItem
 
@@ -40,17 +40,46 @@ def row_key(item: QueueItem) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:40] + SUFFIX
 
 
+def _folder(db: Path) -> Path:
+    folder = db.with_name(db.name + ".backfill-spool")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the backfill spool {folder}: "
+                         f"{exc.strerror or exc}; check the folder's permissions") from None
+    return folder
+
+
+@contextmanager
+def one_run(db: Path) -> Iterator[None]:
+    """One backfill of a database at a time: two would fetch the same captures twice, each
+    at the whole rate, and take each other's spooled copies for lost. The spool folder itself
+    is locked (flock), so a killed run's lock goes with it and no lock file is left."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no guard
+        yield
+        return
+    fd = os.open(_folder(db), os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseBusyError(
+                f"another backfill (`tracker backfill`, or `tracker schedule --backfill`) is "
+                f"working through the queue of {db}; let it finish, or stop it, then run this "
+                "again") from None
+        yield
+    finally:
+        os.close(fd)
+
+
 class Spool:
     """The spool folder of one database."""
 
     def __init__(self, db: Path, max_bytes: int) -> None:
-        self.folder = db.with_name(db.name + ".backfill-spool")
+        self.folder = _folder(db)
         self.max_bytes = max_bytes
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the backfill spool {self.folder}: "
-                             f"{exc.strerror or exc}; check the folder's permissions") from None
 
     def path(self, item: QueueItem) -> Path:
         return self.folder / row_key(item)
@@ -147,7 +176,7 @@ def _parse(data: bytes, item: QueueItem) -> RawInput | str:
         return "no header line (cut short?)"
     try:
         header = json.loads(data[len(MAGIC):end])
-    except ValueError:
+    except (ValueError, RecursionError):
         return "unreadable header (cut short?)"
     if not isinstance(header, dict) or set(header) != _FIELDS:
         return "header fields are not the spool's"

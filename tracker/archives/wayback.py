@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from ..errors import FetchError
 from ..http import Client, Response, check_url
@@ -28,6 +28,7 @@ MAX_CDX_BYTES = 16 * 1024 * 1024  # one CDX page; PAGE_SIZE rows are ~200 KB
 MAX_PAGES = 100_000  # a resume key that never ends is the server's bug, not a reason to loop
 FIELDS = ("timestamp", "original", "mimetype", "statuscode", "digest", "length")
 PAGE_TYPES = ("text/html", "text/plain", "application/xhtml+xml")
+_URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~"  # kept as they are; letters and digits always are
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,10 @@ class Capture:
 
 
 def replay_url(base: str, timestamp: str, original: str) -> str:
-    """The address of a capture's original bytes (no toolbar, no rewritten links)."""
-    return f"{base.rstrip('/')}/web/{timestamp}id_/{original}"
+    """The address of a capture's original bytes (no toolbar, no rewritten links). The CDX
+    API lists addresses as crawled, non-ASCII and spaces included: they are percent-encoded
+    (UTF-8), which the archive reads as the same address, so such a capture can be fetched."""
+    return f"{base.rstrip('/')}/web/{timestamp}id_/{quote(original, safe=_URL_SAFE)}"
 
 
 def _stamp(day: dt.date | str | None) -> str | None:
@@ -163,6 +166,9 @@ def _json_rows(text: str, request: str) -> list[list[str]]:
     except json.JSONDecodeError as exc:
         raise FetchError(f"CDX answer is not valid JSON ({exc.msg} at char {exc.pos}; cut short?)",
                          request) from None
+    except (ValueError, RecursionError):  # a number of over 4300 digits; arrays nested deep
+        raise FetchError("CDX answer is JSON that is not rows of fields (a number too long to "
+                         "read, or arrays nested too deeply)", request) from None
     if not isinstance(rows, list) or not all(
         isinstance(r, list) and all(isinstance(v, str) for v in r) for r in rows
     ):

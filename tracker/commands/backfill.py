@@ -110,6 +110,10 @@ def backfill_command(
         err(f"backfill from {source} into {db}: at most {max_rate:g} requests/min "
             "(Ctrl-C stops; the same command continues)")
         outcome = backfill(options, db_path=db, stop=stop, echo=err)
+    except KeyboardInterrupt:  # the second signal: no waiting for the stop to complete
+        err("error: stopped at once (a second Ctrl-C or SIGTERM); what arrived is spooled or "
+            "stored: run the same command again to continue")
+        sys.exit(EXIT_FAILED)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -79,7 +79,8 @@ def fetch(db_path: Path | None, start: dt.date | None, end: dt.date | None,
     raw archive. Progress and each failure (with its reason) go to stderr; the run is
     recorded in the `runs` table (job `official`). Exit status 0 when every day and bank
     was fetched or had no publication, 1 when some failed (the rest is stored), 2 for
-    usage errors, 3 when the command could not run (database busy, raw archive unwritable).
+    usage errors, 3 when the command could not run (database busy, raw archive unwritable)
+    or was stopped (Ctrl-C, SIGTERM: what arrived is stored; run it again).
 
     \b
     Example:

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from ..errors import BankResponseError, ErrorPageError, MissingRateError, UsageError
+from ..errors import BankResponseError, ErrorPageError, FetchError, MissingRateError, UsageError
 from .documents import MAX_BYTES, child_text, json_value, looks_like_html, page_title, xml_root
 from .records import OfficialRate, check_date, document_date, per_usd, published_number
 
@@ -242,11 +242,17 @@ def bank_base(name: str, base: str | None = None) -> str:
         raise UsageError(f"unknown bank {name!r}; use one of {', '.join(BANKS)}")
     if base is None:
         return BANKS[name].default_base
+    from ..http import check_url  # not at import: the adapters are pure
+
     parts = urlsplit(base.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or \
             parts.fragment:
         raise UsageError(f"bank URL {base!r} for {name} must be http(s)://host[:port][/path] "
                          "without query, e.g. http://127.0.0.1:8080")
+    try:
+        check_url(base)
+    except FetchError as exc:
+        raise UsageError(f"bank URL {base!r} for {name} {exc.reason}") from None
     return base.strip().rstrip("/")
 
 

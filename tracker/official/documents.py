@@ -13,8 +13,10 @@ import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 from typing import Any
+from xml.parsers import expat
 
 from ..errors import BankResponseError, ErrorPageError
+from ..escape import printable
 
 MAX_BYTES = 4 * 1024 * 1024  # a day's rates are a few KB; the NBKR archive a year is ~200 KB
 _TITLE = re.compile(rb"<title[^>]{0,200}>([^<]{0,200})", re.I)
@@ -31,7 +33,7 @@ def page_title(body: bytes) -> str:
     match = _TITLE.search(body[:8192])
     if not match:
         return ""
-    return " ".join(match.group(1).decode("utf-8", "replace").split())[:80]
+    return printable(" ".join(match.group(1).decode("utf-8", "replace").split())[:80])
 
 
 def _common(body: bytes, url: str, expected: str) -> None:
@@ -51,7 +53,7 @@ def _common(body: bytes, url: str, expected: str) -> None:
 def xml_root(body: bytes, url: str, root_tag: str) -> ET.Element:
     """The root element, which must be `root_tag`; the XML declaration picks the encoding."""
     _common(body, url, f"the bank's XML <{root_tag}>")
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body or _declares_a_dtd(body):
         raise BankResponseError("XML with a DOCTYPE or ENTITY declaration is refused (the "
                                 "bank's documents have none)", url)
     try:
@@ -65,6 +67,29 @@ def xml_root(body: bytes, url: str, root_tag: str) -> ET.Element:
     return root
 
 
+class _Dtd(Exception):
+    pass
+
+
+def _dtd(*_args: object) -> None:
+    raise _Dtd
+
+
+def _declares_a_dtd(body: bytes) -> bool:
+    """Whether expat meets a DOCTYPE: the bytes test above misses one in UTF-16 or another
+    encoding the declaration names. Stops at the declaration, before any entity is expanded."""
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _dtd
+    parser.EntityDeclHandler = _dtd
+    try:
+        parser.Parse(body, True)
+    except _Dtd:
+        return True
+    except (expat.ExpatError, LookupError, ValueError):
+        return False  # not well-formed: ElementTree says so in its own words
+    return False
+
+
 def json_value(body: bytes, url: str) -> Any:
     """JSON, numbers kept exact (Decimal) in case the bank stops quoting them."""
     _common(body, url, "the bank's JSON")
@@ -76,6 +101,9 @@ def json_value(body: bytes, url: str) -> Any:
         raise BankResponseError(f"not valid JSON ({exc})", url) from None
     except RecursionError:
         raise BankResponseError("JSON nested too deeply to be the bank's list", url) from None
+    except ValueError:  # an integer of more digits than int() reads (4300)
+        raise BankResponseError("JSON with a number too long to read; not the bank's list",
+                                url) from None
 
 
 def child_text(element: ET.Element, tag: str) -> str | None:

@@ -26,8 +26,22 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from ..errors import FetchError, MissingRateError, OfficialRateError, UsageError, WrongDateError
-from ..http import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Client
+from ..errors import (
+    FetchError,
+    MissingRateError,
+    OfficialRateError,
+    RefusedError,
+    UsageError,
+    WrongDateError,
+)
+from ..http import (
+    DEFAULT_BACKOFF,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    MAX_TRANSIENT,
+    Client,
+    transient,
+)
 from ..jobs import DB_TIMEOUT, RunReport, recorded_run, stopping, writer
 from ..models import EXPECTED_CURRENCIES
 from ..schedule import Settings
@@ -150,8 +164,9 @@ def _fetch_bank(bank: Bank, requests: list[Request], client: Client, db: Path,
                 stop: threading.Event | None) -> None:
     """Every request of one bank, then its answers and rates in one write."""
     responses: list[RawResponse] = []
-    rates: list[OfficialRate] = []
-    failed = quiet = 0
+    kept: dict[tuple[str, dt.date, str], OfficialRate] = {}  # the first rate of each day
+    ambiguous: set[tuple[str, dt.date, str]] = set()
+    failed = quiet = silent = 0  # silent: requests in a row that timed out or got 5xx
     last = time.monotonic()
     for i, request in enumerate(requests):
         if time.monotonic() - last > PROGRESS_EVERY:
@@ -170,7 +185,14 @@ def _fetch_bank(bank: Bank, requests: list[Request], client: Client, db: Path,
                 break
             failed += 1
             _failure(report, say, bank, request, exc.reason)
+            silent = silent + 1 if transient(exc) else 0
+            if isinstance(exc, RefusedError) or silent >= MAX_TRANSIENT:
+                why = ("refused the one before" if isinstance(exc, RefusedError) else
+                       f"did not answer the {silent} before")
+                failed += _not_sent(report, say, bank, requests[i + 1:], why)
+                break
             continue
+        silent = 0
         body = got.body
         responses.append(RawResponse(hashlib.sha256(body).hexdigest(), request.url,
                                      got.fetched_at, got.status, body))
@@ -195,11 +217,21 @@ def _fetch_bank(bank: Bank, requests: list[Request], client: Client, db: Path,
             failed += 1
             _failure(report, say, bank, request, exc.reason)
             continue
-        rates.extend(parsed)
+        for rate in parsed:  # one day stated twice must say one thing, else neither is kept
+            key = (rate.currency, rate.rate_date, rate.source)
+            first = kept.setdefault(key, rate)
+            if first.per_usd != rate.per_usd and key not in ambiguous:
+                ambiguous.add(key)
+                failed += 1
+                other = "" if first.url == rate.url else f" (the first in {first.url})"
+                _failure(report, say, bank, request, f"{rate.rate_date} is stated with two rates, "
+                         f"{plain(first.per_usd)} and {plain(rate.per_usd)} per USD{other}; "
+                         "neither is stored")
     report.quiet += quiet
     summary = (f"{bank.currency}: {bank.title} ({bank.source}), {len(requests)} request"
                f"{'' if len(requests) == 1 else 's'}, {quiet} without publication, {failed} "
                "failed")
+    rates = [rate for key, rate in kept.items() if key not in ambiguous]
     _store(db, db_timeout, report, responses, rates, say, summary)
 
 
@@ -240,6 +272,21 @@ def _failure(report: OfficialReport, say: Echo, bank: Bank, request: Request,
     report.rejected += 1
     report.problems.append(what)
     say(f"failed: {what}")
+
+
+def _not_sent(report: OfficialReport, say: Echo, bank: Bank, left: list[Request],
+              why: str) -> int:
+    """The requests not sent to a bank that refused us or stopped answering (asking day after
+    day would only ask again): failed, for the same command later."""
+    if not left:
+        return 0
+    span = Request(bank.name, "", left[0].start, left[-1].end)
+    what = (f"{bank.source} {_days(span)}: {len(left)} request(s) not sent: the bank {why}; "
+            "run the same command again later")
+    report.rejected += len(left)
+    report.problems.append(what)
+    say(f"failed: {what}")
+    return len(left)
 
 
 def _note(report: OfficialReport, say: Echo, bank: Bank, request: Request, text: str) -> None:
