@@ -285,9 +285,10 @@ def test_an_answer_that_is_not_http_is_named_so_not_a_failed_connection(site, he
 
 @pytest.mark.parametrize(("coding", "body"), [
     ("deflate", zlib.compress(b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%</html>")),
-    ("gzip, gzip", gzip.compress(gzip.compress(b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%</html>"))),
+    ("gzip, gzip", gzip.compress(gzip.compress(b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%</html>",
+                                               mtime=0), mtime=0)),
     ("br", b"\x1b\x2f\x00\x00"),
-])
+], ids=["deflate", "gzip-twice", "br"])  # (ids: each pytest-xdist worker collects the same)
 def test_a_page_compressed_though_asked_as_it_is_says_so(site, coding, body):
     """Sent with "Accept-Encoding: identity", such a body was kept and ingest rejected it as
     "binary content, not a page (NUL byte ...); ingest the page's text or HTML"."""
