@@ -199,3 +199,51 @@ def test_a_database_from_a_newer_tracker_says_upgrade_the_tracker(tmp_path, comm
     proc = run(command, "--db", db, *args, check_rc=3)
     assert "schema version 99, newer than this tracker" in proc.stderr
     assert "upgrade the tracker" in proc.stderr and "to migrate it" not in proc.stderr
+
+
+def _on_a_terminal(*args) -> str:
+    """What `tracker ARGS` writes to stdout when stdout is a terminal (a pseudo-terminal)."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tracker", *map(str, args)],
+                              stdout=follower, stderr=subprocess.PIPE, timeout=120)
+        os.close(follower)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # (EIO: the terminal's other side is closed and drained)
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(leader)
+    assert proc.returncode in (0, 1), proc.stderr
+    return out.decode("utf-8", "replace")
+
+
+def test_data_on_a_terminal_shows_control_characters_and_piped_is_exact(tmp_path):
+    """A source named with an escape sequence: exported to a file or a pipe it is the exact
+    bytes; written to a terminal (export, check's CSV and JSON) it is shown, not
+    obeyed."""
+    import datetime as dt
+
+    from tests.tickers import FIVE
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = "2025-12-01 \x1b]0;owned\x07\x9b31m.txt"
+    (folder / name).write_text(render_text(FIVE, day=dt.date(2025, 12, 3)))  # dates disagree
+    db = tmp_path / "t.duckdb"
+    run("ingest", "--db", db, folder, check_rc=0)
+    piped = run("export", "--db", db, "--all-snapshots", check_rc=0).stdout
+    assert str(folder / name) in piped  # exact when piped
+    for args in (["export", "--all-snapshots"], ["export", "--all-snapshots", "--format", "json"],
+                 ["check", "--format", "csv"], ["check", "--format", "json"]):
+        shown = _on_a_terminal(*args, "--db", db)
+        assert not {"\x1b", "\x07", "\x9b"} & set(shown), (args, shown)
+        assert "owned" in shown, (args, shown)

@@ -21,7 +21,7 @@ from ..humane import plural, significant
 from ..models import label_order
 from ..store import Store, default_db_path
 from ..views import VIEWS
-from .options import db_option, err, filter_options
+from .options import data_out, db_option, err, filter_options
 
 VIEW_HELP = "; ".join(f"{name}: {what}" for name, what in VIEWS.items())
 
@@ -184,8 +184,7 @@ def export(db_path: Path | None, fmt: str | None, output: Path | None,
     if empty is not None:
         err(empty)
     if output is None:
-        export_mod.write_table(table, fmt, sys.stdout.buffer)
-        sys.stdout.flush()
+        data_out(lambda out: export_mod.write_table(table, fmt, out))
         return
     partial = output.with_name(f".{output.name}.partial")
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import click
 
 from .. import check_config
-from .options import EXIT_OK, EXIT_REJECTED, db_option, err, filter_options
+from .options import EXIT_OK, EXIT_REJECTED, data_out, db_option, err, filter_options
 
 
 def _jump_thresholds(
@@ -110,8 +111,9 @@ def check(
         kinds=kinds,
         currencies=currencies, start=start, end=end,
     )
-    checks_mod.write_findings(findings, fmt, sys.stdout)
-    sys.stdout.flush()
+    text = io.StringIO()
+    checks_mod.write_findings(findings, fmt, text)
+    data_out(lambda out: out.write(text.getvalue().encode("utf-8")))
     for line in checks_mod.summary_lines(findings):
         err(line)
     sys.exit(EXIT_REJECTED if checks_mod.has_errors(findings) else EXIT_OK)

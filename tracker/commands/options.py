@@ -4,9 +4,11 @@ tracker/commands/*): the database, the currency and date filters, one line on st
 from __future__ import annotations
 
 import datetime as dt
+import io
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -53,3 +55,18 @@ def err(message: str) -> None:
     """One status line on stderr; anything from input in it shows its control characters
     (a newline in a file name cannot forge a line of ours, an escape cannot reach the terminal)."""
     click.echo(printable(message), err=True)
+
+
+def data_out(write: Callable[[BinaryIO], object]) -> None:
+    """Data to stdout exactly as written, unless stdout is a terminal: there (as `ls` does)
+    control characters of stored input (a source's escape sequence) are shown, not obeyed;
+    newlines and tabs stay. Piped or redirected, the bytes are untouched."""
+    out = sys.stdout.buffer
+    if not sys.stdout.isatty():
+        write(out)
+    else:
+        buffer = io.BytesIO()
+        write(buffer)
+        out.write(printable(buffer.getvalue().decode("utf-8", "replace"),
+                            keep_lines=True).encode("utf-8"))
+    out.flush()

@@ -16,7 +16,7 @@ import click
 from ..escape import printable
 from ..humane import moment, plural, size
 from ..store import Store, default_db_path
-from .options import db_option
+from .options import data_out, db_option
 
 JOBS = ("watch", "fetch")  # the scheduler's jobs (tracker.schedule)
 DEFAULT_GAP_DAYS = 3  # a daily ticker: Friday to Monday is not a gap
@@ -151,4 +151,7 @@ def status(db_path: Path | None, fmt: str, gap_days: int) -> None:
     """
     with Store.open(db_path or default_db_path(), read_only=True) as store:
         found = collect(store, gap_days)
-    click.echo(as_json(found) if fmt == "json" else "\n".join(map(printable, text_lines(found))))
+    if fmt == "json":
+        data_out(lambda out: out.write(as_json(found).encode("utf-8") + b"\n"))
+    else:
+        click.echo("\n".join(map(printable, text_lines(found))))
