@@ -36,6 +36,8 @@ def page(day: str) -> bytes:
 def test_brotli_pages_are_read_and_the_records_after_them_too(tmp_path, member):
     """warcio's own `br` hook fails on the `brotli` package: a crawl's brotli page was
     reported as corrupt WARC data and every record after it was lost."""
+    large = page("14 December 2025").replace(  # (2.8 MB that compress ~1000×: brotli holds
+        b"</body>", b"<!--" + b"<tr><td>x</td></tr>" * 150_000 + b"--></body>")  # output back)
     bomb = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: br\r\n\r\n" + \
         brotli.compress(b"<html><body>USD" + b" " * (64 << 20))
     parts = [
@@ -46,6 +48,7 @@ def test_brotli_pages_are_read_and_the_records_after_them_too(tmp_path, member):
         record("response", "https://timesca.com/bomb", bomb, RESPONSE, member=member),
         record("resource", "https://timesca.com/c", page("13 December 2025"), "text/html",
                member=member),
+        record("response", "https://timesca.com/large", br_http(large), RESPONSE, member=member),
     ]
     path = tmp_path / f"crawl.warc{'.gz' if member else ''}"
     path.write_bytes(b"".join(parts))
@@ -58,6 +61,7 @@ def test_brotli_pages_are_read_and_the_records_after_them_too(tmp_path, member):
         ("https://timesca.com/a", "2025-12-11", "ingested"),
         ("https://timesca.com/b", "2025-12-12", "ingested"),
         ("https://timesca.com/c", "2025-12-13", "ingested"),
+        ("https://timesca.com/large", "2025-12-14", "ingested"),
     ]
     assert run.peak_mb < 400  # the bomb is not inflated past the size limit
     one = read_warc_record(parts[1] if member else gzip.compress(parts[1]))

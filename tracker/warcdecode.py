@@ -40,8 +40,8 @@ class Brotli:
             chunk = b""
             parts.append(part)
             self._out += len(part)
-            if self._inflate.can_accept_more_data():
-                break
+            if not part or self._inflate.is_finished():  # (output may be held back while
+                break  # it accepts more: warcio never calls again with b"" at the record's end)
         return b"".join(parts)
 
 
