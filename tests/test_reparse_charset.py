@@ -85,3 +85,38 @@ def test_a_database_ingested_before_reads_the_container_or_keeps_the_snapshot(tm
     last = run_tracker("reparse", "--db", db, cwd=elsewhere)  # the declaration is kept now
     assert last.code == 0 and len(last.lines) == 1 and " 0 changed," in last.lines[0], last.lines
     assert state(db) == before
+
+
+def test_a_lost_declaration_keeps_only_what_needs_it(tmp_path):
+    """Ingested before schema version 9 and reparsed where nothing declares a charset any
+    more: a UTF-8 crawl (its file not found from here) and a UTF-8 capture are parsed as any
+    other; a windows-1251 capture whose charset only its HTTP answer declared is kept as it
+    was (exit 1), never turned into a rejection."""
+    from tests.test_containers import CYRILLIC, DATED, RESPONSE, record
+    from tracker.ingest import ingest
+    from tracker.prepare import RawInput
+
+    (tmp_path / "in").mkdir()
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + DATED.encode()
+    (tmp_path / "in" / "utf8.warc.gz").write_bytes(
+        record("response", "https://timesca.com/", http, RESPONSE, member=True))
+    db = tmp_path / "t.duckdb"
+    assert run_tracker("ingest", "--db", db, "in", cwd=tmp_path).code == 0
+    cyrillic = CYRILLIC.replace("</ul>", "</ul><p>10 December 2025</p>").encode("windows-1251")
+    summary = ingest([
+        RawInput("https://web.archive.org/web/2025/https://timesca.com/", data=cyrillic,
+                 charset="windows-1251"),
+        RawInput("https://timesca.com/live", data=DATED.replace("10 Dec", "11 Dec").encode(),
+                 charset="utf-8")], db_path=db)
+    assert [o.status for o in summary.outcomes] == ["ingested", "ingested"], summary.outcomes
+    before = state(db)
+    as_ingested_before_the_charset_was_kept(db)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run_tracker("reparse", "--db", db, cwd=elsewhere)
+    assert done.code == 1, done.stderr
+    kept = [line for line in done.lines if line.startswith("kept: ")]
+    assert len(kept) == 1 and kept[0].startswith("kept: https://web.archive.org/") \
+        and "HTTP answer declared was not kept" in kept[0], done.lines
+    assert done.lines[-1].startswith("reparsed: 2 ingested, 0 rejected, 0 changed"), done.lines
+    assert state(db) == before

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from .check_config import DEFAULT_FUTURE_TOLERANCE_DAYS
 from .discovery import SNAPSHOT_SUFFIXES, Discovery, discover, is_snapshot_name
-from .errors import ArchiveError, DatabaseBusyError, DatabaseMissingError, StoreError
+from .errors import (
+    ArchiveError,
+    DatabaseBusyError,
+    DatabaseMissingError,
+    DecodeError,
+    StoreError,
+)
 from .models import IngestOutcome, IngestSummary
 from .prepare import (
     MAX_BYTES,
@@ -438,7 +444,9 @@ def reparse(
         quotes: list[QuoteRow] = []
         for old, data in loaded:
             declared = reparse_charset(old.source, old.snapshot_id, old.declared_charset)
-            if declared.unknown is not None:  # its container is not at hand: not parsed
+            page, error = parse_content(data, old.source, declared.charset)
+            if (declared.unknown is not None and isinstance(error, DecodeError)
+                    and old.status == "ingested"):  # the lost declaration matters: not parsed
                 counts["kept"] += 1
                 if progress:
                     progress(old.source, "kept", f"kept as it was: {declared.unknown}")
@@ -450,7 +458,6 @@ def reparse(
                 captured_at_source=old.captured_at_source,
                 original_url=old.original_url,
             )
-            page, error = parse_content(data, old.source, declared.charset)
             snap, rows = build_rows(
                 old.snapshot_id, item, data, page, error,
                 user_date=old.user_date, ingested_at=old.ingested_at,

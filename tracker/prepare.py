@@ -121,15 +121,19 @@ def reparse_charset(source: str, snapshot_id: str, recorded: str | None) -> Decl
 
     Kept with the snapshot since schema version 9. A WARC or MHTML snapshot ingested before
     has it only in its container, read again at its `source` path: relative to the folder
-    ingested from, so from elsewhere it is not found (or another file is). Then the snapshot
-    must be kept as it was: parsed without the declaration, a page in a legacy encoding would
-    turn into a rejection.
+    ingested from, so from elsewhere it is not found (or another file is); a fetched page's or
+    a capture's HTTP header is gone. Then `unknown` says why, and a snapshot that cannot be
+    read without the declaration is kept as it was (a page in a legacy encoding would turn
+    into a rejection); one that can (UTF-8, its own `<meta>`) is parsed as any other.
     """
     if recorded is not None:
         return Declared(recorded or None, recorded)
     found = warc_source(source)
+    if "://" in source:  # a fetched page or an archive's capture: its HTTP header is gone
+        return Declared(None, None, "the charset its HTTP answer declared was not kept "
+                        "(ingested before schema version 9); re-fetching it would tell")
     if found is None and not source.lower().endswith(MHTML_SUFFIXES):
-        return Declared(None, None)  # a file or fetched page ingested before: as then
+        return Declared(None, None)  # a file ingested before: nothing outside it declared one
     path = found[0] if found else source
     try:
         if found is not None:
