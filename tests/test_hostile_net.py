@@ -309,6 +309,19 @@ def test_a_page_in_one_gzip_layer_is_still_read(site, tmp_path):
 
 
 
+@pytest.mark.parametrize("coding", ["none", "UTF-8", "text", "identity, none"])
+@pytest.mark.parametrize("charset", ["base64", "rot13", "no-such-charset"])
+def test_bogus_encoding_labels_are_ignored_as_browsers_do(site, tmp_path, coding, charset):
+    """Servers send `Content-Encoding: none` or `UTF-8` and charset labels that name no text
+    encoding: the body is the page all the same, read by its own declaration or as UTF-8."""
+    page = b"<html>\xe2\x80\xa2 KGS/USD = 0.01144 0%<br>10 December 2025</html>"
+    site.routes["/odd"] = lambda h: reply(h, 200, page, f"text/html; charset={charset}",
+                                          {"Content-Encoding": coding})
+    got = fetch_page(site.url("/odd"), timeout=5, retries=0)
+    [outcome] = ingest([got.as_input()], db_path=tmp_path / "t.duckdb").outcomes
+    assert outcome.status == "ingested", outcome.reason
+
+
 def test_an_index_or_bank_answer_compressed_though_asked_as_it_is_says_so(site):
     """Only a page's one gzip layer is read (by ingest); XML, JSON and CDX parsers were given
     the gzip bytes and said "not well-formed XML (... line 1, column 0)"."""
@@ -318,3 +331,29 @@ def test_an_index_or_bank_answer_compressed_though_asked_as_it_is_says_so(site):
     with Client(retries=0) as client, pytest.raises(FetchError, match=r"the answer is "
                                                     r"compressed \(Content-Encoding: gzip\)"):
         client.get(site.url("/rates"), max_bytes=10_000)
+
+
+def test_a_spool_folder_that_cannot_be_locked_is_one_clear_reason(tmp_path, monkeypatch):
+    """Some network and FUSE file systems have no locks (ENOLCK, EOPNOTSUPP): once an
+    'unexpected OSError' and a traceback on every backfill."""
+    import errno
+    import fcntl
+
+    from tracker.errors import StoreError
+
+    def no_locks(*_args):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(StoreError, match=r"spool folder .* cannot be locked \(No locks "
+                                         r"available\); keep the database on a local disk"):
+        with one_run(tmp_path / "t.duckdb"):
+            pass
+
+
+def test_a_source_offset_must_be_ascii_digits():
+    """`int('²')` raised for a source ending in `#²` (each input's source is looked at)."""
+    from tracker.containers import warc_source
+
+    assert warc_source("crawl.warc.gz#12345") == ("crawl.warc.gz", 12345)
+    assert warc_source("crawl.warc.gz#\u00b2") is None and warc_source("crawl.warc#\u0663") is None

@@ -284,7 +284,7 @@ def warc_record_at(path: str | Path, offset: int, max_bytes: int, source: str) -
 def warc_source(source: str) -> tuple[str, int] | None:
     """(path, offset) of a source named `crawl.warc.gz#12345`, else None."""
     path, sep, offset = source.rpartition("#")
-    if sep and offset.isdigit() and path.lower().endswith(WARC_SUFFIXES):
+    if sep and offset.isascii() and offset.isdigit() and path.lower().endswith(WARC_SUFFIXES):
         return path, int(offset)
     return None
 

@@ -83,14 +83,15 @@ def decode(data: bytes, *, source: str = "<input>", charset: str | None = None) 
         charset, where = found if found else (None, "")
     if charset is None:
         return _decode(data, "utf-8", "", source, 0), False
-    try:
-        info = codecs.lookup(charset)
-    except LookupError:
-        info = None
-    if info is None or not getattr(info, "_is_text_encoding", True):  # (`base64`, `rot13`…)
+    info = text_codec(charset)
+    if info is None:
+        try:
+            unknown = codecs.lookup(charset) is None
+        except LookupError:
+            unknown = True
         raise DecodeError(
             f"declares charset '{charset}' ({where}), which is "
-            f"{'unknown' if info is None else 'no text encoding'}; "
+            f"{'unknown' if unknown else 'no text encoding'}; "
             "correct the declaration or save the page as UTF-8",
             source,
         ) from None
@@ -102,6 +103,16 @@ def decode(data: bytes, *, source: str = "<input>", charset: str | None = None) 
         # as UTF-8): text in another charset is next to never valid UTF-8, and read in that
         # charset a UTF-8 bullet becomes three letters that cut the ticker after its first entry
     return _decode(data, name, where, source, 0), False
+
+
+def text_codec(label: str) -> codecs.CodecInfo | None:
+    """The codec a charset label names, if Python knows it and it decodes text (`base64`,
+    `rot13` and the like are codecs too, of bytes to bytes or str to str)."""
+    try:
+        info = codecs.lookup(label)
+    except LookupError:
+        return None
+    return info if getattr(info, "_is_text_encoding", True) else None
 
 
 def _is_utf8(data: bytes) -> bool:

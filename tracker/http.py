@@ -12,7 +12,6 @@ to http(s). A `stop` event makes a waiting or fetching call return within `SLICE
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import email.utils
 import random
@@ -27,7 +26,7 @@ import httpx
 
 from . import __version__
 from .deadline import SLICE, DeadlineTransport, Stopped, limits
-from .encoding import charset_of_content_type
+from .encoding import charset_of_content_type, text_codec
 from .errors import FetchError, RefusedError
 from .escape import printable
 from .store import utcnow
@@ -42,6 +41,8 @@ MAX_REFUSALS = 3  # refusals (429, 503 + Retry-After) of one request before givi
 MAX_WAIT = 600.0  # a Retry-After longer than this ends the request at once: come back later
 MAX_TRANSIENT = 3  # requests in a row failing transiently: the server is not answering; stop
 _CHUNK = 64 * 1024
+# codings that compress (a bogus `Content-Encoding: none` or `UTF-8`, which servers send, is no layer)
+_COMPRESSIONS = ("gzip", "x-gzip", "deflate", "br", "zstd", "compress", "x-compress")
 _REDIRECT_CODES = (301, 302, 303, 307, 308)
 
 
@@ -63,13 +64,7 @@ class Response:
         """The charset the Content-Type header names, if it is one Python knows: browsers
         ignore a label they do not know and read the page's own declaration instead."""
         named = charset_of_content_type(self.headers.get("content-type"))
-        if named is None:
-            return None
-        try:
-            codecs.lookup(named)
-        except LookupError:
-            return None
-        return named
+        return named if named is not None and text_codec(named) is not None else None
 
 
 def check_url(url: str) -> str:
@@ -327,7 +322,8 @@ class Client:
                 url,
             )
         coding = response.headers.get("Content-Encoding", "identity").strip().lower()
-        if coding not in ("identity", "") and (coding != "gzip" or types is None):
+        layers = [c.strip() for c in coding.split(",") if c.strip() in _COMPRESSIONS]
+        if layers and (layers not in (["gzip"], ["x-gzip"]) or types is None):
             raise FetchError(  # a page's one gzip layer is read by ingest; nothing else is
                 f"the answer is compressed (Content-Encoding: {printable(coding)[:40]}) though "
                 "it was asked for as it is (identity); not read", url)

@@ -69,6 +69,10 @@ def one_run(db: Path) -> Iterator[None]:
                 f"another backfill (`tracker backfill`, or `tracker schedule --backfill`) is "
                 f"working through the queue of {db}; let it finish, or stop it, then run this "
                 "again") from None
+        except OSError as exc:  # (no locks on some network or FUSE file systems)
+            raise StoreError(
+                f"the backfill spool folder {_folder(db)} cannot be locked "
+                f"({exc.strerror or exc}); keep the database on a local disk") from None
         yield
     finally:
         os.close(fd)
