@@ -86,12 +86,17 @@ def test_a_file_that_is_no_warc_or_lies_about_its_lengths_is_one_clear_rejection
     db = tmp_path / "t.duckdb"
     resource = record("resource", "https://timesca.com/", page("11 December 2025"), "text/html")
     (tmp_path / "empty-member-first.warc.gz").write_bytes(gzip.compress(b"") + resource)
+    (tmp_path / "empty-members-first.warc.gz").write_bytes(  # (over 4 KB of them)
+        gzip.compress(b"", mtime=0) * 300 + record(
+            "resource", "https://timesca.com/b", page("12 December 2025"), "text/html"))
     run = run_tracker("ingest", "--db", db, *(tmp_path / n for n in files),
-                      tmp_path / "empty-member-first.warc.gz")  # (a WARC all the same)
+                      tmp_path / "empty-member-first.warc.gz",  # (WARCs all the same)
+                      tmp_path / "empty-members-first.warc.gz")
     assert run.code == 1
     assert "Traceback" not in run.stderr and "WARNING" not in run.stderr, run.stderr
-    assert [(r[0].split("#")[0], r[1]) for r in snapshots(db)] == [
-        (str(tmp_path / "empty-member-first.warc.gz"), "ingested")]
+    assert sorted((r[0].split("#")[0], r[1]) for r in snapshots(db)) == [
+        (str(tmp_path / "empty-member-first.warc.gz"), "ingested"),
+        (str(tmp_path / "empty-members-first.warc.gz"), "ingested")]
     reasons = {line.split(": ", 2)[1].rsplit("/", 1)[-1].split("#")[0]: line.split(": ", 2)[2]
                for line in run.lines if line.startswith("rejected: ")}
     assert set(reasons) == set(files), run.stderr
