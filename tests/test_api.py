@@ -361,6 +361,21 @@ def test_raw_gives_back_the_original_bytes(t):
         assert t.raw(sid) == (SAMPLES / name).read_bytes()
 
 
+@pytest.mark.parametrize("sid", ["0" * 64, "nope", "../../etc/passwd"])
+def test_raw_of_an_unknown_id_says_there_is_no_such_snapshot(t, sid):
+    with pytest.raises(tracker.UsageError, match=r"no snapshot .* take ids from t\.snapshots"):
+        t.raw(sid)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.raw(5), lambda t: t.raw(""), lambda t: t.raw(["a", "b"]),
+    lambda t: t.quotes(snapshot_ids=5), lambda t: t.compare(5),
+], ids=["raw-int", "raw-empty", "raw-list", "quotes-int", "compare-int"])
+def test_snapshot_ids_of_the_wrong_type_are_a_usage_error(t, call):
+    with pytest.raises(tracker.UsageError, match=r"snapshot id.*t\.snapshots\(\)\['snapshot_id'\]"):
+        call(t)
+
+
 # -- findings and runs ----------------------------------------------------------------------------
 
 

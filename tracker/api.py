@@ -304,7 +304,18 @@ class Tracker:
         >>> tracker.parse(t.raw(sid)).ticker_lines[0]
         '• KGS/USD = 0.01145 0.09%'
         """
-        return self._read(lambda s: s.load_raw(str(snapshot_id)))
+        if not isinstance(snapshot_id, str) or not snapshot_id:
+            raise UsageError(f"raw() needs one snapshot id (a string), not {snapshot_id!r:.40}; "
+                             "take it from t.snapshots()['snapshot_id']")
+        sid = snapshot_id
+
+        def read(store: Store) -> bytes:
+            if not store.snapshot_rows([sid]):  # unknown, not "bytes not recorded"
+                raise UsageError(f"no snapshot {sid[:12]} in {store.path}; take ids from "
+                                 "t.snapshots()['snapshot_id']")
+            return store.load_raw(sid)
+
+        return self._read(read)
 
     # -- checks and runs -------------------------------------------------------------------------
 
@@ -473,7 +484,13 @@ class Tracker:
 
 
 def _ids(snapshot_ids: str | Iterable[str]) -> list[str]:
-    ids = [snapshot_ids] if isinstance(snapshot_ids, str) else [str(i) for i in snapshot_ids]
+    if isinstance(snapshot_ids, str):
+        ids = [snapshot_ids]
+    elif isinstance(snapshot_ids, Iterable):
+        ids = [str(i) for i in snapshot_ids]
+    else:
+        raise UsageError(f"snapshot ids must be a string or a list of strings, not "
+                         f"{type(snapshot_ids).__name__}; take them from t.snapshots()['snapshot_id']")
     if not ids:
         raise UsageError("no snapshot ids given; take them from t.findings()['snapshot_ids'] "
                          "or t.snapshots()['snapshot_id']")
