@@ -6,6 +6,7 @@ import datetime as dt
 import doctest
 import importlib
 import inspect
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -359,6 +360,22 @@ def test_raw_gives_back_the_original_bytes(t):
     for name in ("2025-12-10_tca-china-trade.txt", "old-article-spam.txt"):
         sid = snaps.loc[snaps["source"].str.endswith(name), "snapshot_id"].iloc[0]
         assert t.raw(sid) == (SAMPLES / name).read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "empty"])
+def test_open_refuses_what_is_not_a_database_file_without_blocking(tmp_path, monkeypatch, kind):
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "tracker.duckdb"
+    if kind == "fifo":
+        os.mkfifo(target)  # DuckDB would wait forever for a writer to open it
+    elif kind == "folder":
+        target.mkdir()
+    else:
+        target = ""  # the current folder
+    with pytest.raises(tracker.StoreError, match="is not a database file"):
+        tracker.open(target)
+    with pytest.raises(tracker.UsageError, match="needs a file path, not int"):
+        tracker.open(5)
 
 
 @pytest.mark.parametrize("sid", ["0" * 64, "nope", "../../etc/passwd"])

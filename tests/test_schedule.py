@@ -335,7 +335,7 @@ def test_schedule_usage_errors_exit_two(tmp_path, db_path):
     ('every = "99999999999d"\nwatch = ["snaps"]', "too long an interval; the longest is 366d"),
     ('every = 99999999999999\nwatch = ["snaps"]', "too long an interval; the longest is 366d"),
     ('watch = ["snaps"]\ndb = ""', "`db` must be a file path"),
-    ('watch = ["snaps"]\ndb = "snaps"', "is a folder; give a database file"),
+    ('watch = ["snaps"]\ndb = "snaps"', "is a folder, a FIFO or a device; give a database"),
 ], ids=["huge-text", "huge-number", "empty-db", "folder-db"])
 def test_a_hostile_config_file_is_a_usage_error_not_a_traceback(tmp_path, table, message):
     (tmp_path / "snaps").mkdir()
@@ -352,4 +352,12 @@ def test_a_hostile_config_file_is_a_usage_error_not_a_traceback(tmp_path, table,
 def test_an_empty_db_option_is_a_usage_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tracker", "schedule", "--watch", str(tmp_path),
                            "--db", ""], capture_output=True, text=True, timeout=30, cwd=tmp_path)
-    assert proc.returncode == 2 and "is a folder; give a database file" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "a FIFO or a device; give a database" in proc.stderr, proc.stderr
+
+
+def test_a_fifo_as_database_is_a_usage_error_not_a_hang(tmp_path):
+    fifo = tmp_path / "tracker.duckdb"
+    os.mkfifo(fifo)  # opening it would wait forever for a writer
+    proc = subprocess.run([sys.executable, "-m", "tracker", "schedule", "--watch", str(tmp_path),
+                           "--db", str(fifo)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2 and "a FIFO or a device" in proc.stderr, proc.stderr

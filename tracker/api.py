@@ -36,6 +36,7 @@ import atexit
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from os import PathLike
 from pathlib import Path
 from typing import TypeVar
 
@@ -44,7 +45,7 @@ import pyarrow as pa
 
 from . import checks
 from . import read as R
-from .errors import DatabaseMissingError, SourceError, UsageError
+from .errors import DatabaseMissingError, SourceError, StoreError, UsageError
 from .ingest import ingest_paths
 from .models import IngestSummary, label_order
 from .official.config import OfficialConfig, load_check_configs
@@ -78,7 +79,12 @@ def open(  # `tracker.open(path)`: shadows the builtin inside this module only
     Traceback (most recent call last):
     tracker.errors.DatabaseMissingError: no database at .../nothing-here.duckdb; create it ...
     """
+    if db is not None and not isinstance(db, (str, PathLike)):
+        raise UsageError(f"tracker.open() needs a file path, not {type(db).__name__}")
     path = Path(db) if db is not None else default_db_path()
+    if path.exists() and not path.is_file():  # a FIFO would block DuckDB's open forever
+        raise StoreError(f"{path} is not a database file (it is a folder, a FIFO or a device); "
+                         "pass the path of a tracker.duckdb file")
     if read_only and not path.exists():
         raise DatabaseMissingError(
             f"no database at {path}; create it with `tracker ingest --db {path} "

@@ -150,9 +150,10 @@ def resolve_settings(
         except FetchError as exc:
             raise UsageError(f"--url {exc}") from None
     chosen_db = Path(db or conf.get("db") or default_db_path())
-    if not chosen_db.name or chosen_db.is_dir():  # `--db ""` is the current folder
-        raise UsageError(f"--db {chosen_db}: is a folder; give a database file, "
-                         "e.g. --db data/tracker.duckdb")
+    if not chosen_db.name or (chosen_db.exists() and not chosen_db.is_file()):
+        # `--db ""` is the current folder; a FIFO would block DuckDB's open forever
+        raise UsageError(f"--db {chosen_db}: is a folder, a FIFO or a device; give a database "
+                         "file, e.g. --db data/tracker.duckdb")
     return Settings(
         db=chosen_db,
         folders=tuple(Path(f).absolute() for f in chosen_folders),
