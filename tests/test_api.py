@@ -443,6 +443,7 @@ def test_runs_lists_scheduled_runs_newest_first(tmp_path):
     assert runs["job"].tolist() == ["fetch", "watch", "watch", "watch"]
     assert pd.isna(runs["finished"].iloc[0]) and runs["files_seen"].dtype == "Int32"
     assert t.runs(job="watch", limit=2)["files_seen"].tolist() == [2, 1]
+    assert len(t.runs(limit=10**30)) == 4  # more than there are: all of them, no SQL error
 
 
 # -- sql ------------------------------------------------------------------------------------------

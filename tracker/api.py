@@ -423,6 +423,8 @@ class Tracker:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit < 0):
             raise UsageError(f"limit must be a whole number ≥ 0, not {limit!r}")
+        if limit is not None:
+            limit = min(limit, 2**63 - 1)  # more than any table holds; SQL's LIMIT is a BIGINT
         return R.to_frame(self._read(lambda s: s.runs(job=job, limit=limit)))
 
     def input_errors(self) -> pd.DataFrame:
