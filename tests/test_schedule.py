@@ -320,6 +320,7 @@ def test_schedule_usage_errors_exit_two(tmp_path, db_path):
     for args, message in [
         (["--watch", tmp_path, "--every", "soon"], "'soon' is not an interval"),
         (["--watch", tmp_path / "nope"], "no such folder"),
+        (["--watch", Path(__file__)], "not a folder; give the folder the snapshots are saved"),
         (["--watch", tmp_path, "--every", "99999999999d"], "too long an interval"),
         (["--watch", tmp_path, "--every", "9" * 5000], "is not an interval"),
     ]:

@@ -143,6 +143,9 @@ def resolve_settings(
         raise UsageError(f"{archive.arguments()[0]} is for the backfill job: add --backfill PREFIX")
     for folder in chosen_folders:
         if not Path(folder).is_dir():
+            if Path(folder).exists():  # a file, a FIFO: watch the folder that holds it
+                raise UsageError(f"--watch {folder}: not a folder; give the folder the "
+                                 "snapshots are saved into")
             raise UsageError(f"--watch {folder}: no such folder; create it or fix the path")
     for url in chosen_urls:
         try:
