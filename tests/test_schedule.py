@@ -320,7 +320,6 @@ def test_schedule_usage_errors_exit_two(tmp_path, db_path):
     for args, message in [
         (["--watch", tmp_path, "--every", "soon"], "'soon' is not an interval"),
         (["--watch", tmp_path / "nope"], "no such folder"),
-        (["--watch", Path(__file__)], "not a folder; give the folder the snapshots are saved"),
         (["--watch", tmp_path, "--every", "99999999999d"], "too long an interval"),
         (["--watch", tmp_path, "--every", "9" * 5000], "is not an interval"),
     ]:
@@ -337,7 +336,8 @@ def test_schedule_usage_errors_exit_two(tmp_path, db_path):
     ('every = 99999999999999\nwatch = ["snaps"]', "too long an interval; the longest is 366d"),
     ('watch = ["snaps"]\ndb = ""', "`db` must be a file path"),
     ('watch = ["snaps"]\ndb = "snaps"', "is a folder, a FIFO or a device; give a database"),
-], ids=["huge-text", "huge-number", "empty-db", "folder-db"])
+    ('watch = ["tracker.toml"]', "tracker.toml: not a folder; give the folder the snapshots"),
+], ids=["huge-text", "huge-number", "empty-db", "folder-db", "file-watched"])
 def test_a_hostile_config_file_is_a_usage_error_not_a_traceback(tmp_path, table, message):
     (tmp_path / "snaps").mkdir()
     config = tmp_path / "tracker.toml"
