@@ -6,6 +6,7 @@ import datetime as dt
 import doctest
 import importlib
 import inspect
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -361,6 +362,37 @@ def test_raw_gives_back_the_original_bytes(t):
         assert t.raw(sid) == (SAMPLES / name).read_bytes()
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder", "empty"])
+def test_open_refuses_what_is_not_a_database_file_without_blocking(tmp_path, monkeypatch, kind):
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "tracker.duckdb"
+    if kind == "fifo":
+        os.mkfifo(target)  # DuckDB would wait forever for a writer to open it
+    elif kind == "folder":
+        target.mkdir()
+    else:
+        target = ""  # the current folder
+    with pytest.raises(tracker.StoreError, match="is not a database file"):
+        tracker.open(target)
+    with pytest.raises(tracker.UsageError, match="needs a file path, not int"):
+        tracker.open(5)
+
+
+@pytest.mark.parametrize("sid", ["0" * 64, "nope", "../../etc/passwd"])
+def test_raw_of_an_unknown_id_says_there_is_no_such_snapshot(t, sid):
+    with pytest.raises(tracker.UsageError, match=r"no snapshot .* take ids from t\.snapshots"):
+        t.raw(sid)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.raw(5), lambda t: t.raw(""), lambda t: t.raw(["a", "b"]),
+    lambda t: t.quotes(snapshot_ids=5), lambda t: t.compare(5),
+], ids=["raw-int", "raw-empty", "raw-list", "quotes-int", "compare-int"])
+def test_snapshot_ids_of_the_wrong_type_are_a_usage_error(t, call):
+    with pytest.raises(tracker.UsageError, match=r"snapshot id.*t\.snapshots\(\)\['snapshot_id'\]"):
+        call(t)
+
+
 # -- findings and runs ----------------------------------------------------------------------------
 
 
@@ -411,6 +443,7 @@ def test_runs_lists_scheduled_runs_newest_first(tmp_path):
     assert runs["job"].tolist() == ["fetch", "watch", "watch", "watch"]
     assert pd.isna(runs["finished"].iloc[0]) and runs["files_seen"].dtype == "Int32"
     assert t.runs(job="watch", limit=2)["files_seen"].tolist() == [2, 1]
+    assert len(t.runs(limit=10**30)) == 4  # more than there are: all of them, no SQL error
 
 
 # -- sql ------------------------------------------------------------------------------------------

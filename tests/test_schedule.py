@@ -88,9 +88,13 @@ def test_intervals():
     assert [parse_interval(t) for t in ("5s", "90", "15m", "1h", "1d", " 2H ")] == [
         5, 90, 900, 3600, 86400, 7200
     ]
-    for bad in ("", "0", "0s", "1.5h", "-5m", "15 minutes", "1w", "h"):
+    for bad in ("", "0", "0s", "1.5h", "-5m", "15 minutes", "1w", "h", "9" * 5000):
         with pytest.raises(UsageError, match=r"e\.g\. 15m, 1h, 1d"):
             parse_interval(bad)
+    assert parse_interval("366d") == 366 * 86400
+    for huge in ("367d", "99999999999d", 99999999999999, "9223372036854775807"):
+        with pytest.raises(UsageError, match="too long an interval; the longest is 366d"):
+            parse_interval(huge)
 
 
 def test_settings_command_line_over_config_file(tmp_path):
@@ -316,6 +320,8 @@ def test_schedule_usage_errors_exit_two(tmp_path, db_path):
     for args, message in [
         (["--watch", tmp_path, "--every", "soon"], "'soon' is not an interval"),
         (["--watch", tmp_path / "nope"], "no such folder"),
+        (["--watch", tmp_path, "--every", "99999999999d"], "too long an interval"),
+        (["--watch", tmp_path, "--every", "9" * 5000], "is not an interval"),
     ]:
         proc = subprocess.run(
             [sys.executable, "-m", "tracker", "schedule", "--db", str(db_path), *map(str, args)],
@@ -323,3 +329,36 @@ def test_schedule_usage_errors_exit_two(tmp_path, db_path):
         )
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert not db_path.exists()
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ('every = "99999999999d"\nwatch = ["snaps"]', "too long an interval; the longest is 366d"),
+    ('every = 99999999999999\nwatch = ["snaps"]', "too long an interval; the longest is 366d"),
+    ('watch = ["snaps"]\ndb = ""', "`db` must be a file path"),
+    ('watch = ["snaps"]\ndb = "snaps"', "is a folder, a FIFO or a device; give a database"),
+    ('watch = ["tracker.toml"]', "tracker.toml: not a folder; give the folder the snapshots"),
+], ids=["huge-text", "huge-number", "empty-db", "folder-db", "file-watched"])
+def test_a_hostile_config_file_is_a_usage_error_not_a_traceback(tmp_path, table, message):
+    (tmp_path / "snaps").mkdir()
+    config = tmp_path / "tracker.toml"
+    config.write_text(f"[schedule]\n{table}\n")
+    with pytest.raises(UsageError, match=message):
+        resolve_settings(db=None, folders=(), urls=(), every=None, config=config)
+    proc = subprocess.run([sys.executable, "-m", "tracker", "schedule", "--config", str(config)],
+                          capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not list(tmp_path.glob("*.lock"))
+
+
+def test_an_empty_db_option_is_a_usage_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "tracker", "schedule", "--watch", str(tmp_path),
+                           "--db", ""], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode == 2 and "a FIFO or a device; give a database" in proc.stderr, proc.stderr
+
+
+def test_a_fifo_as_database_is_a_usage_error_not_a_hang(tmp_path):
+    fifo = tmp_path / "tracker.duckdb"
+    os.mkfifo(fifo)  # opening it would wait forever for a writer
+    proc = subprocess.run([sys.executable, "-m", "tracker", "schedule", "--watch", str(tmp_path),
+                           "--db", str(fifo)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2 and "a FIFO or a device" in proc.stderr, proc.stderr

@@ -36,6 +36,7 @@ import atexit
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from os import PathLike
 from pathlib import Path
 from typing import TypeVar
 
@@ -44,7 +45,7 @@ import pyarrow as pa
 
 from . import checks
 from . import read as R
-from .errors import DatabaseMissingError, SourceError, UsageError
+from .errors import DatabaseMissingError, SourceError, StoreError, UsageError
 from .ingest import ingest_paths
 from .models import IngestSummary, label_order
 from .official.config import OfficialConfig, load_check_configs
@@ -78,7 +79,12 @@ def open(  # `tracker.open(path)`: shadows the builtin inside this module only
     Traceback (most recent call last):
     tracker.errors.DatabaseMissingError: no database at .../nothing-here.duckdb; create it ...
     """
+    if db is not None and not isinstance(db, (str, PathLike)):
+        raise UsageError(f"tracker.open() needs a file path, not {type(db).__name__}")
     path = Path(db) if db is not None else default_db_path()
+    if path.exists() and not path.is_file():  # a FIFO would block DuckDB's open forever
+        raise StoreError(f"{path} is not a database file (it is a folder, a FIFO or a device); "
+                         "pass the path of a tracker.duckdb file")
     if read_only and not path.exists():
         raise DatabaseMissingError(
             f"no database at {path}; create it with `tracker ingest --db {path} "
@@ -304,7 +310,18 @@ class Tracker:
         >>> tracker.parse(t.raw(sid)).ticker_lines[0]
         '• KGS/USD = 0.01145 0.09%'
         """
-        return self._read(lambda s: s.load_raw(str(snapshot_id)))
+        if not isinstance(snapshot_id, str) or not snapshot_id:
+            raise UsageError(f"raw() needs one snapshot id (a string), not {snapshot_id!r:.40}; "
+                             "take it from t.snapshots()['snapshot_id']")
+        sid = snapshot_id
+
+        def read(store: Store) -> bytes:
+            if not store.snapshot_rows([sid]):  # unknown, not "bytes not recorded"
+                raise UsageError(f"no snapshot {sid[:12]} in {store.path}; take ids from "
+                                 "t.snapshots()['snapshot_id']")
+            return store.load_raw(sid)
+
+        return self._read(read)
 
     # -- checks and runs -------------------------------------------------------------------------
 
@@ -406,6 +423,8 @@ class Tracker:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit < 0):
             raise UsageError(f"limit must be a whole number ≥ 0, not {limit!r}")
+        if limit is not None:
+            limit = min(limit, 2**63 - 1)  # more than any table holds; SQL's LIMIT is a BIGINT
         return R.to_frame(self._read(lambda s: s.runs(job=job, limit=limit)))
 
     def input_errors(self) -> pd.DataFrame:
@@ -473,7 +492,13 @@ class Tracker:
 
 
 def _ids(snapshot_ids: str | Iterable[str]) -> list[str]:
-    ids = [snapshot_ids] if isinstance(snapshot_ids, str) else [str(i) for i in snapshot_ids]
+    if isinstance(snapshot_ids, str):
+        ids = [snapshot_ids]
+    elif isinstance(snapshot_ids, Iterable):
+        ids = [str(i) for i in snapshot_ids]
+    else:
+        raise UsageError(f"snapshot ids must be a string or a list of strings, not "
+                         f"{type(snapshot_ids).__name__}; take them from t.snapshots()['snapshot_id']")
     if not ids:
         raise UsageError("no snapshot ids given; take them from t.findings()['snapshot_ids'] "
                          "or t.snapshots()['snapshot_id']")

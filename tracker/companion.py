@@ -20,8 +20,12 @@ def spawn_scheduler(settings: Settings) -> subprocess.Popen[bytes]:
     A process of its own keeps DuckDB's one-writer rule simple: it writes per batch, the
     dashboard reads read-only. The child shares the terminal (its run lines show there) and,
     on Linux, is told to stop when its parent dies, so it never outlives the dashboard.
+    It runs in a process group of its own: a terminal's Ctrl-C reaches only the dashboard,
+    which then asks it to stop once (SIGINT and SIGTERM together would be the scheduler's
+    "second signal", which stops at once, mid-batch).
     """
-    return subprocess.Popen(scheduler_command(settings), preexec_fn=_stop_with_parent)
+    return subprocess.Popen(scheduler_command(settings), preexec_fn=_stop_with_parent,
+                            process_group=0, stdin=subprocess.DEVNULL)
 
 
 def scheduler_command(settings: Settings) -> list[str]:

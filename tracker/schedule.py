@@ -45,14 +45,18 @@ DEFAULT_EVERY = "1h"
 CONFIG_KEYS = ("every", "watch", "url", "db", "official")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _INTERVAL = re.compile(r"([0-9]+)\s*([smhd]?)")
+MAX_EVERY = 366 * 86400  # a year and a day: longer ones overflow APScheduler's datetimes
 
 Echo = Callable[[str], None]
 
 
 def parse_interval(text: str | int) -> int:
-    """`90`, `5s`, `15m`, `1h`, `1d` → seconds; a `UsageError` for anything else."""
+    """`90`, `5s`, `15m`, `1h`, `1d` (up to 366d) → seconds; a `UsageError` for anything else."""
     m = _INTERVAL.fullmatch(str(text).strip().lower())
-    seconds = int(m.group(1)) * _UNITS[m.group(2)] if m else 0
+    # at most 20 digits: more is surely no interval (and int() refuses over 4,300 digits)
+    seconds = int(m.group(1)) * _UNITS[m.group(2)] if m and len(m.group(1)) <= 20 else 0
+    if seconds > MAX_EVERY:
+        raise UsageError(f"'{text}' is too long an interval; the longest is 366d")
     if seconds <= 0:
         raise UsageError(
             f"'{text}' is not an interval; write a whole number with s, m, h or d, "
@@ -97,8 +101,8 @@ def load_config(path: Path) -> dict[str, Any]:
     if "url" in table:
         out["url"] = strings(path, "schedule", table, "url")
     if "db" in table:
-        if not isinstance(table["db"], str):
-            raise UsageError(f"config file {path}: `db` must be a string (a file path)")
+        if not isinstance(table["db"], str) or not table["db"].strip():
+            raise UsageError(f"config file {path}: `db` must be a file path (a non-empty string)")
         out["db"] = base / table["db"]
     if "every" in table:
         if not isinstance(table["every"], (str, int)) or isinstance(table["every"], bool):
@@ -139,14 +143,22 @@ def resolve_settings(
         raise UsageError(f"{archive.arguments()[0]} is for the backfill job: add --backfill PREFIX")
     for folder in chosen_folders:
         if not Path(folder).is_dir():
+            if Path(folder).exists():  # a file, a FIFO: watch the folder that holds it
+                raise UsageError(f"--watch {folder}: not a folder; give the folder the "
+                                 "snapshots are saved into")
             raise UsageError(f"--watch {folder}: no such folder; create it or fix the path")
     for url in chosen_urls:
         try:
             check_url(url)
         except FetchError as exc:
             raise UsageError(f"--url {exc}") from None
+    chosen_db = Path(db or conf.get("db") or default_db_path())
+    if not chosen_db.name or (chosen_db.exists() and not chosen_db.is_file()):
+        # `--db ""` is the current folder; a FIFO would block DuckDB's open forever
+        raise UsageError(f"--db {chosen_db}: is a folder, a FIFO or a device; give a database "
+                         "file, e.g. --db data/tracker.duckdb")
     return Settings(
-        db=Path(db or conf.get("db") or default_db_path()),
+        db=chosen_db,
         folders=tuple(Path(f).absolute() for f in chosen_folders),
         urls=tuple(u.strip() for u in chosen_urls),
         every=parse_interval(every or conf.get("every") or DEFAULT_EVERY),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -243,3 +244,33 @@ def test_a_callback_request_the_page_never_sends_is_one_line_not_a_traceback(cor
     failed = [line for line in err.splitlines() if "failed" in line]
     assert len(failed) == 1 and failed[0].startswith(
         "error: dashboard: POST /_dash-update-component failed ("), err
+
+
+def test_ctrl_c_stops_the_companion_once_after_its_batch(tmp_path, free_port):
+    """A terminal's Ctrl-C reaches the whole foreground process group. The companion must not
+    get it besides the dashboard's SIGTERM: two signals would stop it at once, mid-batch,
+    leaving its `runs` row unfinished."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(1500):
+        drop(inbox, f"s{i}.txt", corpus.page_bytes(offset=i), age=60)
+    db = tmp_path / "tracker.duckdb"
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as err:
+        proc = subprocess.Popen(  # its own session, as a shell gives a foreground job
+            [sys.executable, "-m", "tracker", "dashboard", "--db", str(db), "--port",
+             str(free_port), "--watch", str(inbox)], stdout=subprocess.DEVNULL, stderr=err,
+            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            wait_up(proc, f"http://127.0.0.1:{free_port}/")
+            wait_for(lambda: (read(db, lambda s: s.counts()["ingested"]) or 0) > 0,
+                     what="the companion's first batch")
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+            proc.wait(timeout=60)
+    stderr = log.read_text()
+    assert proc.returncode == 0, stderr
+    assert "second signal" not in stderr and "scheduler stopped" in stderr, stderr
+    unfinished = read(db, lambda s: s.con.execute(
+        "SELECT count(*) FROM runs WHERE finished IS NULL").fetchone()[0])
+    assert unfinished == 0, stderr
