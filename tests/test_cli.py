@@ -247,3 +247,12 @@ def test_data_on_a_terminal_shows_control_characters_and_piped_is_exact(tmp_path
         shown = _on_a_terminal(*args, "--db", db)
         assert not {"\x1b", "\x07", "\x9b"} & set(shown), (args, shown)
         assert "owned" in shown, (args, shown)
+
+
+@pytest.mark.parametrize("command", ["ingest", "status", "show", "export", "check", "reparse",
+                                     "verify"])
+def test_an_empty_db_option_is_a_usage_error(tmp_path, command):
+    """`--db ""` was Path('.'): a ValueError traceback ("has an empty name")."""
+    proc = run(command, "--db", "", *([tmp_path] if command == "ingest" else []), check_rc=2)
+    assert "Invalid value for '--db': give the database's file name" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -36,8 +36,15 @@ def db_option(f: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(dir_okay=False, readable=False, path_type=Path),  # unreadable: exit 3
         envvar="TRACKER_DB",
         default=None,
+        callback=_named_file,
         help="DuckDB file (default data/tracker.duckdb, or $TRACKER_DB).",
     )(f)
+
+
+def _named_file(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None and not value.name:  # (`--db ""`: Path('.'), a folder)
+        raise click.BadParameter("give the database's file name, e.g. --db data/tracker.duckdb")
+    return value
 
 
 def filter_options(f: Callable[..., Any]) -> Callable[..., Any]:

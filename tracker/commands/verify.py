@@ -10,12 +10,11 @@ import click
 from ..escape import printable
 from ..store import default_db_path
 from ..verify import verify_archive
+from .options import db_option
 
 
 @click.command()
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, readable=False, path_type=Path),
-              envvar="TRACKER_DB", default=None,
-              help="DuckDB file (default data/tracker.duckdb, or $TRACKER_DB).")
+@db_option
 def verify(db_path: Path | None) -> None:
     """Check every snapshot's raw bytes against its SHA-256, and every raw pack.
 
