@@ -18,7 +18,7 @@ from ..humane import moment, plural, size
 from ..store import Store, default_db_path
 from .options import data_out, db_option
 
-JOBS = ("watch", "fetch")  # the scheduler's jobs (tracker.schedule)
+JOBS = ("watch", "fetch")  # the scheduler's own jobs (tracker.jobs)
 DEFAULT_GAP_DAYS = 3  # a daily ticker: Friday to Monday is not a gap
 
 
